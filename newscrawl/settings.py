@@ -1,0 +1,66 @@
+"""Scrapy settings for newscrawl. Every project setting starts with NEWSCRAWL_."""
+
+BOT_NAME = "newscrawl"
+SPIDER_MODULES = ["newscrawl.spiders"]
+NEWSPIDER_MODULE = "newscrawl.spiders"
+
+# --- Who we are. Set NEWSCRAWL_CONTACT to a URL or e-mail address site owners can reach.
+NEWSCRAWL_CONTACT = "https://example.invalid/newscrawl-contact"
+USER_AGENT = None  # derived from NEWSCRAWL_CONTACT by newscrawl.middlewares.UserAgentFromContact
+
+# --- Politeness by default.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+# Crawl-delay from robots.txt is honoured by newscrawl.middlewares.RobotsCrawlDelay.
+NEWSCRAWL_HONOUR_CRAWL_DELAY = True
+NEWSCRAWL_MAX_CRAWL_DELAY = 60.0
+
+# --- Limits: an unattended crawler reads the whole web.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+DEPTH_LIMIT = 0  # section depth is bounded per outlet (Outlet.section_depth)
+
+# --- Off: an HTTP endpoint that runs code, and the telnet console.
+TELNETCONSOLE_ENABLED = False
+EXTENSIONS = {
+    "scrapy.extensions.remotecontrol.RemoteControl": None,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+
+DOWNLOADER_MIDDLEWARES = {
+    "newscrawl.middlewares.UserAgentFromContact": 450,
+    "newscrawl.middlewares.RobotsCrawlDelay": 101,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.decruft.DecruftPipeline": 200,
+    "pipelines.normalise.NormalisePipeline": 300,
+    "pipelines.validate.ValidatePipeline": 400,
+    "pipelines.dedupe.DedupePipeline": 500,
+    "pipelines.write.WritePipeline": 900,
+}
+
+# --- Where things go.
+NEWSCRAWL_OUTPUT_DIR = "output"
+NEWSCRAWL_STATE_DIR = "state"
+NEWSCRAWL_STATE_URL = ""  # empty: SQLite files in NEWSCRAWL_STATE_DIR; or redis://host:port/db
+NEWSCRAWL_OUTLETS_DIR = ""  # empty: the records shipped in newscrawl/outlets/
+
+# --- The article gate.
+NEWSCRAWL_MIN_ARTICLE_CHARS = 400
+
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,213 @@
+"""State that outlives a run, behind one small interface.
+
+Every component that remembers something between runs (seen articles, content hashes,
+boilerplate statistics, near-duplicate signatures) uses a `StateStore`: namespaced
+key/value pairs and counters. `SQLiteStateStore` keeps one file per outlet on one
+machine; `RedisStateStore` serves several machines sharing a crawl.
+
+Values are strings; callers encode JSON themselves when they need structure.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class StateStore:
+    def get(self, ns: str, key: str) -> str | None:
+        raise NotImplementedError
+
+    def get_many(self, ns: str, keys: Iterable[str]) -> dict[str, str]:
+        return {k: v for k in keys if (v := self.get(ns, k)) is not None}
+
+    def put(self, ns: str, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def put_many(self, ns: str, pairs: Iterable[tuple[str, str]]) -> None:
+        for key, value in pairs:
+            self.put(ns, key, value)
+
+    def delete(self, ns: str, key: str) -> None:
+        raise NotImplementedError
+
+    def incr(self, ns: str, key: str, by: int = 1) -> int:
+        raise NotImplementedError
+
+    def items(self, ns: str) -> Iterator[tuple[str, str]]:
+        raise NotImplementedError
+
+    def count(self, ns: str) -> int:
+        return sum(1 for _ in self.items(ns))
+
+    def clear(self, ns: str | None = None) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class SQLiteStateStore(StateStore):
+    """One SQLite file; WAL mode so a reader never blocks the crawl, and every write
+    commits at once, so a killed process loses nothing that was acknowledged."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+            " PRIMARY KEY (ns, key)) WITHOUT ROWID"
+        )
+        self._batch_depth = 0
+
+    @contextmanager
+    def batch(self):
+        """Group writes into one transaction (all or nothing)."""
+        with self._lock:
+            self._batch_depth += 1
+            if self._batch_depth == 1:
+                self._db.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            with self._lock:
+                self._batch_depth -= 1
+                if self._batch_depth == 0:
+                    self._db.execute("ROLLBACK")
+            raise
+        else:
+            with self._lock:
+                self._batch_depth -= 1
+                if self._batch_depth == 0:
+                    self._db.execute("COMMIT")
+
+    def get(self, ns, key):
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv WHERE ns=? AND key=?", (ns, key)).fetchone()
+        return row[0] if row else None
+
+    def get_many(self, ns, keys):
+        keys = list(keys)
+        out: dict[str, str] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    self._db.execute(
+                        f"SELECT key, value FROM kv WHERE ns=? AND key IN ({marks})", (ns, *chunk)
+                    ).fetchall()
+                )
+        return out
+
+    def put(self, ns, key, value):
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (ns, key, value))
+
+    def put_many(self, ns, pairs):
+        with self.batch(), self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", ((ns, k, v) for k, v in pairs))
+
+    def delete(self, ns, key):
+        with self._lock:
+            self._db.execute("DELETE FROM kv WHERE ns=? AND key=?", (ns, key))
+
+    def incr(self, ns, key, by=1):
+        with self._lock:
+            row = self._db.execute(
+                "INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET"
+                " value = CAST(CAST(value AS INTEGER) + ? AS TEXT) RETURNING value",
+                (ns, key, str(by), by),
+            ).fetchone()
+        return int(row[0])
+
+    def items(self, ns):
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM kv WHERE ns=? ORDER BY key", (ns,)).fetchall()
+        return iter(rows)
+
+    def count(self, ns):
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM kv WHERE ns=?", (ns,)).fetchone()[0]
+
+    def clear(self, ns=None):
+        with self._lock:
+            if ns is None:
+                self._db.execute("DELETE FROM kv")
+            else:
+                self._db.execute("DELETE FROM kv WHERE ns=?", (ns,))
+
+    def close(self):
+        with self._lock:
+            self._db.close()
+
+
+class RedisStateStore(StateStore):
+    """One Redis hash per namespace, under a prefix (one prefix per outlet)."""
+
+    def __init__(self, url: str, prefix: str):
+        import redis
+
+        self._r = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+
+    def _k(self, ns):
+        return f"{self.prefix}:{ns}"
+
+    def get(self, ns, key):
+        return self._r.hget(self._k(ns), key)
+
+    def get_many(self, ns, keys):
+        keys = list(keys)
+        if not keys:
+            return {}
+        return {k: v for k, v in zip(keys, self._r.hmget(self._k(ns), keys)) if v is not None}
+
+    def put(self, ns, key, value):
+        self._r.hset(self._k(ns), key, value)
+
+    def put_many(self, ns, pairs):
+        mapping = dict(pairs)
+        if mapping:
+            self._r.hset(self._k(ns), mapping=mapping)
+
+    def delete(self, ns, key):
+        self._r.hdel(self._k(ns), key)
+
+    def incr(self, ns, key, by=1):
+        return int(self._r.hincrby(self._k(ns), key, by))
+
+    def items(self, ns):
+        return iter(sorted(self._r.hscan_iter(self._k(ns))))
+
+    def count(self, ns):
+        return int(self._r.hlen(self._k(ns)))
+
+    def clear(self, ns=None):
+        if ns is not None:
+            self._r.delete(self._k(ns))
+        else:
+            keys = list(self._r.scan_iter(f"{self.prefix}:*"))
+            if keys:
+                self._r.delete(*keys)
+
+    def close(self):
+        self._r.close()
+
+
+def open_state(settings, scope: str) -> StateStore:
+    """The store for one scope (an outlet name, or "_global" for state shared across
+    outlets), chosen by the NEWSCRAWL_STATE_URL setting: empty or a folder path for
+    SQLite files, redis://... for Redis."""
+    url = settings.get("NEWSCRAWL_STATE_URL") or ""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStateStore(url, prefix=f"newscrawl:{scope}")
+    directory = Path(url or settings.get("NEWSCRAWL_STATE_DIR") or "state")
+    return SQLiteStateStore(directory / f"{scope}.sqlite")
