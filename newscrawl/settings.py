@@ -7,6 +7,7 @@ NEWSPIDER_MODULE = "newscrawl.spiders"
 # --- Who we are. Set NEWSCRAWL_CONTACT to a URL or e-mail address site owners can reach.
 NEWSCRAWL_CONTACT = "https://example.invalid/newscrawl-contact"
 USER_AGENT = None  # derived from NEWSCRAWL_CONTACT by newscrawl.middlewares.UserAgentFromContact
+ROBOTSTXT_USER_AGENT = "newscrawl"
 
 # --- Politeness by default.
 ROBOTSTXT_OBEY = True
@@ -39,7 +40,7 @@ EXTENSIONS = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
-    "newscrawl.middlewares.UserAgentFromContact": 450,
+    "newscrawl.middlewares.UserAgentFromContact": 50,
     "newscrawl.middlewares.RobotsCrawlDelay": 101,
 }
 

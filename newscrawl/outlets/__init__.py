@@ -92,9 +92,21 @@ class Outlet:
             raise OutletConfigError(f"{source}: section_depth must be an integer 0..5")
 
     def owns(self, url: str) -> bool:
-        """True when the URL's host is one of the outlet's domains or a subdomain of one."""
-        host = (urlsplit(url).hostname or "").lower().rstrip(".")
-        return any(host == d or host.endswith("." + d) for d in self.domains)
+        """True when the URL's host is one of the outlet's domains or a subdomain of one.
+        A domain written with a port ("127.0.0.1:8080") matches that port only."""
+        parts = urlsplit(url)
+        try:
+            host = (parts.hostname or "").lower().rstrip(".")
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        except ValueError:
+            return False
+        for domain in self.domains:
+            name, _, want_port = domain.lower().partition(":")
+            if want_port and str(port) != want_port:
+                continue
+            if host == name or host.endswith("." + name):
+                return True
+        return False
 
 
 def load_outlet(path: Path) -> Outlet:

@@ -1,0 +1,212 @@
+"""The news spider: discovery, fetch and the article gate for one outlet.
+
+Discovery starts from robots.txt (its Sitemap: lines), the homepage (feed links and
+section links), and whatever the outlet record adds (sitemaps, feeds, section pages).
+Every article request carries how it was found. Pages that pass the article gate are
+handed to the item pipelines as RawArticle items; every other page is only followed
+for links, to the outlet's section depth.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urljoin
+
+import scrapy
+from scrapy.http import TextResponse
+
+from newscrawl import discovery
+from newscrawl.gate import classify_page
+from newscrawl.items import RawArticle
+from newscrawl.outlets import Outlet, OutletConfigError, generic_outlet
+from newscrawl.urls import canonicalize_url, is_fetchable_url
+
+# A sitemap index may list other indexes; real sites nest two levels at most.
+MAX_SITEMAP_NESTING = 4
+KEPT_HEADERS = ("Content-Type", "Last-Modified", "ETag", "Date", "Content-Language")
+FEED_VIA = {"rss": discovery.VIA_FEED_RSS, "atom": discovery.VIA_FEED_ATOM, "rdf": discovery.VIA_FEED_RDF}
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class NewsSpider(scrapy.Spider):
+    """`scrapy crawl news -a url=URL [-a outlet=NAME]`: any site, from its homepage,
+    a sitemap or a feed URL. Per-outlet spiders are subclasses with `outlet` set."""
+
+    name = "news"
+    outlet: Outlet | None = None
+
+    def __init__(self, url: str | None = None, outlet: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.start_url = url
+        if type(self).outlet is None:
+            if not url:
+                raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
+            self.outlet = generic_outlet(url, name=outlet)
+        # OffsiteMiddleware matches host names; port-specific domains are checked by Outlet.owns.
+        self.allowed_domains = sorted({d.split(":")[0] for d in self.outlet.domains})
+
+    # --- helpers -----------------------------------------------------------------
+    def _stat(self, key: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(f"newscrawl/{key}", count)
+
+    def _follow(self, url: str, callback, **meta) -> scrapy.Request | None:
+        """A request for a URL of this outlet, canonicalised so that tracking-parameter
+        variants of one article are fetched once; None for anything off the outlet."""
+        if not url or not is_fetchable_url(url):
+            return None
+        url = canonicalize_url(url)
+        if not self.outlet.owns(url):
+            self._stat("discovery/offsite")
+            return None
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+
+    def on_error(self, failure):
+        request = failure.request
+        kind = type(failure.value).__name__
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            kind = f"http-{response.status}"
+        self._stat(f"errors/{kind}")
+        self.logger.warning("fetch failed: %s %s", kind, request.url)
+        if request.meta.get("robots"):
+            yield from self._guess_sitemaps()
+
+    # --- start ---------------------------------------------------------------------
+    async def start(self):
+        o = self.outlet
+        robots = urljoin(o.homepage, "/robots.txt")
+        yield scrapy.Request(
+            robots, callback=self.parse_robots, errback=self.on_error, dont_filter=True,
+            meta={"robots": True}, priority=10,
+        )
+        if self.start_url:
+            request = self._follow(self.start_url, self.parse_any, via=discovery.VIA_START,
+                                   section_depth=0)
+            if request:
+                yield request
+        request = self._follow(o.homepage, self.parse_any, via=discovery.VIA_HOMEPAGE, section_depth=0)
+        if request:
+            yield request
+        for url in o.sitemaps:
+            if request := self._follow(url, self.parse_any, via=discovery.VIA_SITEMAP, nesting=0):
+                yield request
+        for url in o.feeds:
+            if request := self._follow(url, self.parse_any, via=None):
+                yield request
+        for url in o.sections:
+            if request := self._follow(url, self.parse_any, via=discovery.VIA_SECTION, section_depth=1):
+                yield request
+
+    def _guess_sitemaps(self):
+        """Where robots.txt names no sitemap and the record lists none, try the usual place."""
+        if not self.outlet.sitemaps:
+            url = urljoin(self.outlet.homepage, "/sitemap.xml")
+            if request := self._follow(url, self.parse_any, via=discovery.VIA_SITEMAP, nesting=0):
+                yield request
+
+    def parse_robots(self, response):
+        sitemaps = discovery.sitemaps_from_robots(response.text if isinstance(response, TextResponse)
+                                                  else response.body.decode("utf-8", "replace"),
+                                                  response.url)
+        self._stat("discovery/robots-sitemaps", len(sitemaps))
+        for url in sitemaps:
+            if request := self._follow(url, self.parse_any, via=discovery.VIA_ROBOTS, nesting=0):
+                yield request
+        if not sitemaps:
+            yield from self._guess_sitemaps()
+
+    # --- routing -------------------------------------------------------------------
+    def parse_any(self, response):
+        """Routes a response by what it is, not by what we expected it to be: a feed URL
+        in an outlet record may now serve a sitemap, a homepage may redirect to a feed."""
+        kind = discovery.sniff(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
+        if kind in ("sitemap", "sitemap-index"):
+            yield from self.parse_sitemap(response)
+        elif kind == "feed":
+            yield from self.parse_feed(response)
+        elif kind == "html" and isinstance(response, TextResponse):
+            yield from self.parse_page(response)
+        else:
+            self._stat(f"skipped/not-html/{kind}")
+
+    def parse_sitemap(self, response):
+        try:
+            sitemap = discovery.parse_sitemap(
+                response.body, response.url, max_size=self.settings.getint("DOWNLOAD_MAXSIZE")
+            )
+        except discovery.DiscoveryError as exc:
+            self._stat(f"discovery/sitemap-error/{exc.kind}")
+            self.logger.warning("bad sitemap %s: %s", response.url, exc)
+            return
+        nesting = response.meta.get("nesting", 0)
+        if sitemap.kind == "index":
+            self._stat("discovery/sitemap-indexes")
+            if nesting >= MAX_SITEMAP_NESTING:
+                self._stat("discovery/sitemap-too-deep")
+                return
+            for entry in sitemap.entries:
+                if request := self._follow(entry.loc, self.parse_any, via=discovery.VIA_SITEMAP_INDEX,
+                                           nesting=nesting + 1):
+                    yield request
+            return
+        via = discovery.VIA_NEWS_SITEMAP if sitemap.is_news else response.meta.get("via") or discovery.VIA_SITEMAP
+        self._stat("discovery/sitemap-urls", len(sitemap.entries))
+        for entry in sitemap.entries:
+            hints = {"title": entry.news_title, "published_at": entry.news_published, "lastmod": entry.lastmod}
+            if request := self._follow(entry.loc, self.parse_any, via=via, discovered_from=response.url,
+                                       hints={k: v for k, v in hints.items() if v}):
+                yield request
+
+    def parse_feed(self, response):
+        try:
+            feed = discovery.parse_feed(response.body, response.url)
+        except discovery.DiscoveryError as exc:
+            self._stat(f"discovery/feed-error/{exc.kind}")
+            self.logger.warning("bad feed %s: %s", response.url, exc)
+            return
+        via = FEED_VIA.get(feed.kind, discovery.VIA_FEED_RSS)
+        self._stat("discovery/feed-urls", len(feed.entries))
+        for entry in feed.entries:
+            hints = {"title": entry.title, "published_at": entry.published}
+            if request := self._follow(entry.link, self.parse_any, via=via, discovered_from=response.url,
+                                       hints={k: v for k, v in hints.items() if v}):
+                yield request
+
+    def parse_page(self, response):
+        root = response.selector.root
+        verdict = classify_page(
+            root, response.url, self.outlet, min_chars=self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400)
+        )
+        meta = response.meta
+        if verdict.is_article:
+            self._stat("gate/article")
+            yield RawArticle(
+                url=response.request.url,
+                final_url=response.url,
+                http_status=response.status,
+                headers={h: response.headers.get(h).decode("latin-1") for h in KEPT_HEADERS
+                         if response.headers.get(h)},
+                html=response.text,
+                outlet=self.outlet.name,
+                discovered_via=meta.get("via") or discovery.VIA_START,
+                discovered_from=meta.get("discovered_from"),
+                fetched_at=utc_now(),
+                hints=meta.get("hints") or {},
+            )
+            return
+        self._stat(f"gate/not-article/{verdict.reason.split(':')[0]}")
+        depth = meta.get("section_depth")
+        if depth is None or depth > self.outlet.section_depth:
+            return
+        if depth == 0:
+            for url in discovery.feed_links(root, response.url):
+                if request := self._follow(url, self.parse_any, via=None, discovered_from=response.url):
+                    yield request
+        via = discovery.VIA_HOMEPAGE if depth == 0 else discovery.VIA_SECTION
+        for url in discovery.page_links(root, response.url):
+            if request := self._follow(url, self.parse_any, via=via, discovered_from=response.url,
+                                       section_depth=depth + 1):
+                yield request
