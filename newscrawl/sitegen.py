@@ -494,10 +494,11 @@ class _Builder:
         if len(blocks) > 6:
             inline.append(also_read)
         rng.shuffle(inline)
-        gaps = sorted(rng.sample(range(1, max(2, len(blocks))), k=min(len(inline), max(1, len(blocks) - 1))))
-        after: dict[int, list[str]] = {}
-        for gap, make in zip(gaps, inline):
-            after.setdefault(gap, []).append(make())
+        # before[i]: cruft placed just before block i; a one-block body gets it after the body.
+        before: dict[int, list[str]] = {}
+        for make in inline:
+            gap = rng.randrange(1, len(blocks)) if len(blocks) > 1 else len(blocks)
+            before.setdefault(gap, []).append(make())
 
         parts: list[str] = []
         if a.seed_shaped or rng.random() < 0.3:
@@ -505,8 +506,9 @@ class _Builder:
         if not a.seed_shaped and rng.random() < 0.5:
             parts.append(share_bar())
         for index, (kind, text) in enumerate(blocks):
-            parts.extend(after.get(index, []))
+            parts.extend(before.get(index, []))
             parts.append(f"<h2>{e(text)}</h2>" if kind == "h" else f"<p>{e(text)}</p>")
+        parts.extend(before.get(len(blocks), []))
         tail: list[str] = []
         if a.seed_shaped:
             tail.extend(seed_promo())
@@ -668,14 +670,14 @@ class _Builder:
             items1 = [i for i in depth1 if i.spec.section == section]
             items2 = [i for i in depth2 if i.spec.section == section]
             extra_links = self.listing_extras(items1)
-            body1 = (f'<div class="archive"><h1 class="page-title">{e(label)}</h1>{self.story_list(items1, "archive-list")}'
+            body1 = (f'<div class="archive"><h1 class="page-title">{e(label)}</h1>{self.listing(items1)}'
                      f"{extra_links}"
                      f'<nav class="pagination"><span class="current">1</span> <a class="next page-numbers" href="{self.url(second)}">{e(self.w["next"])} ›</a></nav>'
                      f"</div>{self.sidebar()}")
             head1 = f'<link rel="next" href="{self.url(second)}">'
             self.add_page(first, self.page(title=label, body=body1, head_extra=head1, page_class="archive category",
                                            canonical=self.url(first)), non_article=True)
-            body2 = (f'<div class="archive"><h1 class="page-title">{e(label)} – 2</h1>{self.story_list(items2, "archive-list")}'
+            body2 = (f'<div class="archive"><h1 class="page-title">{e(label)} – 2</h1>{self.listing(items2)}'
                      f'<nav class="pagination"><a class="prev page-numbers" href="{self.url(first)}">‹ {e(self.w["prev"])}</a> <span class="current">2</span></nav>'
                      f"</div>")
             head2 = f'<link rel="prev" href="{self.url(first)}">'
@@ -708,7 +710,7 @@ class _Builder:
             authors[info.spec.author].append(info)
         for tag, items in sorted(tags.items()):
             path = self.t.tag_path.format(tag=slugify(tag, tag))
-            listing = self.story_list(items, "tag-list") if items else self.evergreen_listing()
+            listing = self.listing(items, "tag-list")
             body = f'<div class="archive"><h1 class="page-title">{e(self.w["tags"])}: {e(tag)}</h1>{listing}</div>{self.sidebar()}'
             self.add_page(path, self.page(title=tag, body=body, page_class="archive tag", canonical=self.url(path)), non_article=True)
         for author, items in sorted(authors.items()):
@@ -716,9 +718,12 @@ class _Builder:
             bio = (f'<div class="author-box"><img src="{self.url("/assets/avatar.png")}" alt="{e(author)}" width="96">'
                    f'<p class="author-bio">{e(author)} reports for {e(self.spec.display_name)} on politics, public services '
                    f"and the economy. Write in with tips and corrections.</p></div>")
-            listing = self.story_list(items, "author-list") if items else self.evergreen_listing()
+            listing = self.listing(items, "author-list")
             body = f'<div class="archive"><h1 class="page-title">{e(author)}</h1>{bio}{listing}</div>'
             self.add_page(path, self.page(title=author, body=body, page_class="archive author", canonical=self.url(path)), non_article=True)
+
+    def listing(self, items: list[ArticleInfo], css: str = "archive-list") -> str:
+        return self.story_list(items, css) if items else self.evergreen_listing()
 
     def evergreen_listing(self) -> str:
         """Headlines with teasers that link to no article: a listing page is never empty."""
