@@ -426,8 +426,10 @@ class _Builder:
                 inner = f"<li>{inner}</li>"
             return f'<{tag} class="{css}">{inner}</{tag}>'
 
+        unused_peers = list(peers)
+
         def also_read() -> str:
-            peer = rng.choice(peers)
+            peer = unused_peers.pop(rng.randrange(len(unused_peers))) if unused_peers else rng.choice(peers)
             text = f'{w["also_read"]}: {peer.spec.title}'
             snippets.append(text)
             return wrap(f'<strong>{e(w["also_read"])}:</strong> <a href="{peer.url}">{e(peer.spec.title)}</a>', "also-read")
