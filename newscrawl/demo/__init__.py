@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from newscrawl.outlets import Outlet
-from newscrawl.sitegen import (ATOM, DISCOVERY_PATHS, HOMEPAGE, NEWS_SITEMAP, RSS, SECTION_1,
+from newscrawl.sitegen import (ATOM, DISCOVERY_PATHS, HOMEPAGE, NEWS_SITEMAP, RSS, SECTION_1, TEMPLATES,
                                ArticleSpec, OutletSpec, SiteBuild, build_site)
 from newscrawl.webserver import LocalSite
 
@@ -123,8 +123,6 @@ def outlet_for(spec: OutletSpec, site: LocalSite, build: SiteBuild) -> Outlet:
 
 
 def section_paths(spec: OutletSpec) -> list[str]:
-    from newscrawl.sitegen import TEMPLATES
-
     return [TEMPLATES[spec.template].section_path.format(section=s) for s in spec.sections]
 
 
