@@ -66,7 +66,7 @@ def cmd_clean(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from newscrawl.demo import run_demo
+    from newscrawl.demo.run import run_demo
 
     return run_demo(output_dir=Path(args.output), quiet=args.quiet)
 
