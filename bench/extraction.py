@@ -114,8 +114,8 @@ def quality_rows(run_: Run, pages: list[Page]) -> list[str]:
                        ("odd", range(1, len(pages), 2))):
         s = summarise(scores[i] for i in idx)
         cpu = statistics.fmean(run_.cpu_ms[i] for i in idx)
-        rows.append(f"{run_.name:<14} {label:<5} {s.pages:>5} {s.f1:>6.3f} {s.precision:>9.3f} "
-                    f"{s.recall:>6.3f} {cpu:>9.1f}")
+        rows.append(f"{run_.name:<14} {label:<5} {s.pages:>5} {s.f1:>6.4f} {s.precision:>9.4f} "
+                    f"{s.recall:>6.4f} {cpu:>9.1f}")
     return rows
 
 

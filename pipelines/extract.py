@@ -15,8 +15,6 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-EXTRACTOR = f"trafilatura-{trafilatura.__version__}"
-
 ARTICLE_TYPES = {
     "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
     "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting", "LiveBlogPosting", "Report",
@@ -149,21 +147,62 @@ def body_blocks(body) -> list[dict]:
     return [b for b in blocks if b["text"]]
 
 
+def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = None) -> tuple[list[dict], str]:
+    """The article body as blocks, and the name of what produced it.
+
+    A cascade: trafilatura in its precision mode first; only when that result looks
+    doubtful (short, or a listing rather than prose) do the wider extractors run and
+    vote. A leading block that repeats the headline is dropped either way.
+    """
+    from pipelines import body_vote
+
+    blocks = _trafilatura_blocks(root, url, favor_precision=True)
+    producer = f"trafilatura-{trafilatura.__version__}:precision"
+    if body_vote.doubtful(blocks):
+        blocks, producer = body_vote.vote(
+            primary=blocks,
+            wide=_trafilatura_blocks(root, url),
+            readability_text=body_vote.readability_text(root),
+            jsonld_body=jsonld_body,
+        )
+    return body_vote.drop_repeated_headline(blocks, titles), producer
+
+
+def _trafilatura_blocks(root, url: str, **options) -> list[dict]:
+    doc = trafilatura.bare_extraction(
+        root, url=url, with_metadata=False, include_comments=False, include_tables=True,
+        include_links=True, include_images=False, output_format="python", **options,
+    )
+    return body_blocks(doc.body if doc is not None else None)
+
+
+def _jsonld_article_body(root) -> str | None:
+    for obj in _jsonld_objects(root):
+        body = obj.get("articleBody")
+        if _types(obj) & ARTICLE_TYPES and isinstance(body, str) and body.strip():
+            return body
+    return None
+
+
+def _headline_candidates(root, record: dict) -> list[str]:
+    titles = [record.get("title")] + [h.text_content() for h in root.xpath("//h1")[:3]]
+    title_el = root.find(".//title")
+    if title_el is not None:
+        titles.append(title_el.text_content())
+    return [t for t in titles if t and t.strip()]
+
+
 def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None) -> dict:
     root = parse_html(html)
     record = extract_metadata(root, url, hints)
+    titles = _headline_candidates(root, record)
+    jsonld_body = _jsonld_article_body(root)
     removed: Counter = Counter()
     body_root = copy.deepcopy(root) if preclean else root
     if preclean:
         removed.update(preclean(body_root) or {})
-    doc = trafilatura.bare_extraction(
-        body_root, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        include_links=True, include_images=False, output_format="python",
-    )
-    record["_blocks"] = body_blocks(doc.body if doc is not None else None)
-    if not record["title"] and doc is not None and doc.title:
-        record["title"] = doc.title
-    record["cleaning"] = {"removed": dict(removed), "extractor": EXTRACTOR}
+    record["_blocks"], producer = extract_body(body_root, url, titles, jsonld_body)
+    record["cleaning"] = {"removed": dict(removed), "extractor": producer}
     return record
 
 
