@@ -25,6 +25,8 @@ LISTING_LINK_SHARE = 0.35
 LISTING_ITEM_SHARE = 0.6
 # A block is carried by another extractor when this share of its shingles is there.
 SUPPORT = 0.5
+# A block mostly made of link text is navigation, whoever keeps it.
+LINK_BLOCK_SHARE = 0.5
 
 
 def _tokens(text: str) -> list[str]:
@@ -91,7 +93,20 @@ def vote(primary: list[dict], wide: list[dict], readability_text: str,
     """
     primary_set = shingle_set(b["text"] for b in primary)
     readability_set = shingle_set([readability_text])
-    voted = [b for b in wide if supported(b["text"], primary_set) or supported(b["text"], readability_set)]
+    in_primary = [supported(b["text"], primary_set) for b in wide]
+    # Readability's word alone adds a block only inside the stretch the precision run
+    # kept (a paragraph it dropped mid-article), or when that run found almost nothing;
+    # outside it, the blocks both wider extractors keep are mostly related links.
+    first = in_primary.index(True) if any(in_primary) else len(wide)
+    last = len(wide) - 1 - in_primary[::-1].index(True) if any(in_primary) else -1
+    starved = word_count(primary) < SHORT_WORDS
+    voted = [
+        b for i, b in enumerate(wide)
+        if in_primary[i] or (
+            supported(b["text"], readability_set)
+            and (starved or (first < i < last and b["link_chars"] <= LINK_BLOCK_SHARE * len(b["text"])))
+        )
+    ]
     # Precision-mode blocks the wider run lost (it can pick another container) stay.
     wide_set = shingle_set(b["text"] for b in voted)
     voted += [b for b in primary if not supported(b["text"], wide_set)]
