@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 
@@ -58,17 +59,51 @@ def _types(obj: dict) -> set[str]:
     return {str(x) for x in t} if isinstance(t, list) else {str(t)} if t else set()
 
 
-def _names(value) -> list[str]:
+ORGANISATION_TYPES = {"Organization", "NewsMediaOrganization", "Corporation", "Brand"}
+
+
+def _names(value, by_id: dict | None = None) -> list[str]:
+    """Person names from a JSON-LD author value; organisations are not bylines."""
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
+        if "name" not in value and value.get("@id") in (by_id or {}):
+            value = by_id[value["@id"]]
+        if _types(value) & ORGANISATION_TYPES:
+            return []
         name = value.get("name")
         return [name] if isinstance(name, str) else []
     if isinstance(value, list):
-        return [n for v in value for n in _names(v)]
+        return [n for v in value for n in _names(v, by_id)]
     return []
+
+
+BYLINE_PREFIX = re.compile(r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст)[:\s]+", re.I)
+BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|&|\s-\s)\s*", re.I)
+# Parts of a byline that name a role or a publication rather than a person.
+NOT_A_NAME = re.compile(r"\.(?:com|net|org)\b|\b(?:writer|staff writer|correspondent|editor|reporter)$|^https?:", re.I)
+
+
+def byline_names(raw: str) -> list[str]:
+    """"By TOM KRISHER and JANE DOE, AP Auto Writer" -> ["TOM KRISHER", "JANE DOE"]."""
+    names = []
+    for part in BYLINE_SPLIT.split(BYLINE_PREFIX.sub("", raw or "")):
+        part = " ".join(part.split())
+        if part and not NOT_A_NAME.search(part) and len(part) <= 60:
+            names.append(part)
+    return names
+
+
+def _valid_date(value: str | None) -> str | None:
+    """An ISO 8601 date-time as given, or None for placeholders and free-form dates."""
+    if value and ISO_DATE.match(value) and not value.startswith("0001"):
+        return value
+    return None
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _first_str(*values):
@@ -91,9 +126,33 @@ def _meta(root) -> dict[str, str]:
     return meta
 
 
+AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "sailthru.author", "parsely-author")
+PUBLISHED_META = ("article:published_time", "article:published", "datepublished", "og:datepublished",
+                  "dc.date.issued", "dc.date", "pub_date", "parsely-pub-date", "published")
+MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "dc.date.modified")
+
+
 def extract_metadata(root, url: str, hints: dict | None = None) -> dict:
+    """Metadata from JSON-LD first, then OpenGraph and meta tags; trafilatura (bylines)
+    and htmldate (visible dates) fill the author and dates where those say nothing."""
+    record = _declared_metadata(root, url, hints)
+    if not record["authors"] or not record["published_at"]:
+        guessed = trafilatura.extract_metadata(root, default_url=url)
+        if guessed is not None:
+            if not record["authors"] and guessed.author:
+                record["authors"] = [n for raw in guessed.author.split(";") for n in byline_names(raw)]
+            if not record["published_at"] and guessed.date:
+                record["published_at"] = guessed.date
+            if not record["title"] and guessed.title:
+                record["title"] = guessed.title
+    return record
+
+
+def _declared_metadata(root, url: str, hints: dict | None = None) -> dict:
     hints = hints or {}
-    ld = next((o for o in _jsonld_objects(root) if _types(o) & ARTICLE_TYPES), {})
+    objects = _jsonld_objects(root)
+    by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
+    ld = next((o for o in objects if _types(o) & ARTICLE_TYPES), {})
     meta = _meta(root)
     canonical = root.xpath('//link[@rel="canonical"]/@href')
     html_lang = root.get("lang")
@@ -111,12 +170,13 @@ def extract_metadata(root, url: str, hints: dict | None = None) -> dict:
         "title": _first_str(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"),
                             hints.get("title"), title_el.text_content() if title_el is not None else None),
         "description": _first_str(ld.get("description"), meta.get("og:description"), meta.get("description")),
-        "authors": _names(ld.get("author")) or [
-            a for a in (meta.get("author"), meta.get("article:author")) if a and not a.startswith("http")
+        "authors": [n for raw in _names(ld.get("author"), by_id) for n in byline_names(raw)] or [
+            n for key in AUTHOR_META if meta.get(key) for n in byline_names(meta[key])
         ],
-        "published_at": _first_str(ld.get("datePublished"), meta.get("article:published_time"),
-                                   hints.get("published_at")),
-        "modified_at": _first_str(ld.get("dateModified"), meta.get("article:modified_time")),
+        "published_at": next(filter(None, (_valid_date(_first_str(v)) for v in (
+            ld.get("datePublished"), *(meta.get(k) for k in PUBLISHED_META), hints.get("published_at")))), None),
+        "modified_at": next(filter(None, (_valid_date(_first_str(v)) for v in (
+            ld.get("dateModified"), *(meta.get(k) for k in MODIFIED_META)))), None),
         "language": _first_str(ld.get("inLanguage"), html_lang, meta.get("og:locale")),
         "site_name": _first_str(meta.get("og:site_name"), ld.get("publisher")),
         "section": _first_str(ld.get("articleSection"), meta.get("article:section")),
