@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 
 import lxml.html
 import trafilatura
 from lxml import etree
-
-EXTRACTOR = f"trafilatura-{trafilatura.__version__}"
 
 ARTICLE_TYPES = {
     "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
@@ -60,17 +59,51 @@ def _types(obj: dict) -> set[str]:
     return {str(x) for x in t} if isinstance(t, list) else {str(t)} if t else set()
 
 
-def _names(value) -> list[str]:
+ORGANISATION_TYPES = {"Organization", "NewsMediaOrganization", "Corporation", "Brand"}
+
+
+def _names(value, by_id: dict | None = None) -> list[str]:
+    """Person names from a JSON-LD author value; organisations are not bylines."""
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
+        if "name" not in value and value.get("@id") in (by_id or {}):
+            value = by_id[value["@id"]]
+        if _types(value) & ORGANISATION_TYPES:
+            return []
         name = value.get("name")
         return [name] if isinstance(name, str) else []
     if isinstance(value, list):
-        return [n for v in value for n in _names(v)]
+        return [n for v in value for n in _names(v, by_id)]
     return []
+
+
+BYLINE_PREFIX = re.compile(r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст)[:\s]+", re.I)
+BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|&|\s-\s)\s*", re.I)
+# Parts of a byline that name a role or a publication rather than a person.
+NOT_A_NAME = re.compile(r"\.(?:com|net|org)\b|\b(?:writer|staff writer|correspondent|editor|reporter)$|^https?:", re.I)
+
+
+def byline_names(raw: str) -> list[str]:
+    """"By TOM KRISHER and JANE DOE, AP Auto Writer" -> ["TOM KRISHER", "JANE DOE"]."""
+    names = []
+    for part in BYLINE_SPLIT.split(BYLINE_PREFIX.sub("", raw or "")):
+        part = " ".join(part.split())
+        if part and not NOT_A_NAME.search(part) and len(part) <= 60:
+            names.append(part)
+    return names
+
+
+def _valid_date(value: str | None) -> str | None:
+    """An ISO 8601 date-time as given, or None for placeholders and free-form dates."""
+    if value and ISO_DATE.match(value) and not value.startswith("0001"):
+        return value
+    return None
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _first_str(*values):
@@ -93,9 +126,33 @@ def _meta(root) -> dict[str, str]:
     return meta
 
 
+AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "sailthru.author", "parsely-author")
+PUBLISHED_META = ("article:published_time", "article:published", "datepublished", "og:datepublished",
+                  "dc.date.issued", "dc.date", "pub_date", "parsely-pub-date", "published")
+MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "dc.date.modified")
+
+
 def extract_metadata(root, url: str, hints: dict | None = None) -> dict:
+    """Metadata from JSON-LD first, then OpenGraph and meta tags; trafilatura (bylines)
+    and htmldate (visible dates) fill the author and dates where those say nothing."""
+    record = _declared_metadata(root, url, hints)
+    if not record["authors"] or not record["published_at"]:
+        guessed = trafilatura.extract_metadata(root, default_url=url)
+        if guessed is not None:
+            if not record["authors"] and guessed.author:
+                record["authors"] = [n for raw in guessed.author.split(";") for n in byline_names(raw)]
+            if not record["published_at"] and guessed.date:
+                record["published_at"] = guessed.date
+            if not record["title"] and guessed.title:
+                record["title"] = guessed.title
+    return record
+
+
+def _declared_metadata(root, url: str, hints: dict | None = None) -> dict:
     hints = hints or {}
-    ld = next((o for o in _jsonld_objects(root) if _types(o) & ARTICLE_TYPES), {})
+    objects = _jsonld_objects(root)
+    by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
+    ld = next((o for o in objects if _types(o) & ARTICLE_TYPES), {})
     meta = _meta(root)
     canonical = root.xpath('//link[@rel="canonical"]/@href')
     html_lang = root.get("lang")
@@ -113,12 +170,13 @@ def extract_metadata(root, url: str, hints: dict | None = None) -> dict:
         "title": _first_str(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"),
                             hints.get("title"), title_el.text_content() if title_el is not None else None),
         "description": _first_str(ld.get("description"), meta.get("og:description"), meta.get("description")),
-        "authors": _names(ld.get("author")) or [
-            a for a in (meta.get("author"), meta.get("article:author")) if a and not a.startswith("http")
+        "authors": [n for raw in _names(ld.get("author"), by_id) for n in byline_names(raw)] or [
+            n for key in AUTHOR_META if meta.get(key) for n in byline_names(meta[key])
         ],
-        "published_at": _first_str(ld.get("datePublished"), meta.get("article:published_time"),
-                                   hints.get("published_at")),
-        "modified_at": _first_str(ld.get("dateModified"), meta.get("article:modified_time")),
+        "published_at": next(filter(None, (_valid_date(_first_str(v)) for v in (
+            ld.get("datePublished"), *(meta.get(k) for k in PUBLISHED_META), hints.get("published_at")))), None),
+        "modified_at": next(filter(None, (_valid_date(_first_str(v)) for v in (
+            ld.get("dateModified"), *(meta.get(k) for k in MODIFIED_META)))), None),
         "language": _first_str(ld.get("inLanguage"), html_lang, meta.get("og:locale")),
         "site_name": _first_str(meta.get("og:site_name"), ld.get("publisher")),
         "section": _first_str(ld.get("articleSection"), meta.get("article:section")),
@@ -149,21 +207,62 @@ def body_blocks(body) -> list[dict]:
     return [b for b in blocks if b["text"]]
 
 
+def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = None) -> tuple[list[dict], str]:
+    """The article body as blocks, and the name of what produced it.
+
+    A cascade: trafilatura in its precision mode first; only when that result looks
+    doubtful (short, or a listing rather than prose) do the wider extractors run and
+    vote. A leading block that repeats the headline is dropped either way.
+    """
+    from pipelines import body_vote
+
+    blocks = _trafilatura_blocks(root, url, favor_precision=True)
+    producer = f"trafilatura-{trafilatura.__version__}:precision"
+    if body_vote.doubtful(blocks):
+        blocks, producer = body_vote.vote(
+            primary=blocks,
+            wide=_trafilatura_blocks(root, url),
+            readability_text=body_vote.readability_text(root),
+            jsonld_body=jsonld_body,
+        )
+    return body_vote.drop_repeated_headline(blocks, titles), producer
+
+
+def _trafilatura_blocks(root, url: str, **options) -> list[dict]:
+    doc = trafilatura.bare_extraction(
+        root, url=url, with_metadata=False, include_comments=False, include_tables=True,
+        include_links=True, include_images=False, output_format="python", **options,
+    )
+    return body_blocks(doc.body if doc is not None else None)
+
+
+def _jsonld_article_body(root) -> str | None:
+    for obj in _jsonld_objects(root):
+        body = obj.get("articleBody")
+        if _types(obj) & ARTICLE_TYPES and isinstance(body, str) and body.strip():
+            return body
+    return None
+
+
+def _headline_candidates(root, record: dict) -> list[str]:
+    titles = [record.get("title")] + [h.text_content() for h in root.xpath("//h1")[:3]]
+    title_el = root.find(".//title")
+    if title_el is not None:
+        titles.append(title_el.text_content())
+    return [t for t in titles if t and t.strip()]
+
+
 def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None) -> dict:
     root = parse_html(html)
     record = extract_metadata(root, url, hints)
+    titles = _headline_candidates(root, record)
+    jsonld_body = _jsonld_article_body(root)
     removed: Counter = Counter()
     body_root = copy.deepcopy(root) if preclean else root
     if preclean:
         removed.update(preclean(body_root) or {})
-    doc = trafilatura.bare_extraction(
-        body_root, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        include_links=True, include_images=False, output_format="python",
-    )
-    record["_blocks"] = body_blocks(doc.body if doc is not None else None)
-    if not record["title"] and doc is not None and doc.title:
-        record["title"] = doc.title
-    record["cleaning"] = {"removed": dict(removed), "extractor": EXTRACTOR}
+    record["_blocks"], producer = extract_body(body_root, url, titles, jsonld_body)
+    record["cleaning"] = {"removed": dict(removed), "extractor": producer}
     return record
 
 

@@ -1,0 +1,111 @@
+"""Extract stage: body quality on aeb-dev, metadata precedence and accuracy, the metric."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.metadata_eval import FIELDS, field_correct, title_correct
+from bench.metrics import score_page, shingles, summarise
+from pipelines.extract import extract_article
+
+ROOT = Path(__file__).resolve().parents[1]
+AEB_DEV = Path(os.environ.get("AEB_DEV") or ROOT.parent / "shared" / "data" / "aeb-dev")
+LABELS = ROOT / "tests" / "data" / "aeb-metadata.json"
+
+needs_aeb = pytest.mark.skipif(
+    not (AEB_DEV / "ground-truth.json").exists(),
+    reason=f"aeb-dev pages not found at {AEB_DEV} (set AEB_DEV to the folder)",
+)
+
+
+def test_metric_counts_shingle_multisets():
+    assert shingles("a b c d e") == {"a b c d": 1, "b c d e": 1}
+    perfect = score_page("one two three four five", "one two three four five")
+    assert (perfect.precision, perfect.recall) == (1.0, 1.0)
+    half = score_page("a b c d e f", "a b c d x y")  # 1 shared shingle of 3 each
+    assert half.tp == pytest.approx(1 / 5) and half.precision == pytest.approx(1 / 3)
+    assert score_page("a b c d", "").recall == 0.0
+    s = summarise([perfect, half])
+    assert s.precision == pytest.approx((1 + 1 / 3) / 2)
+    assert s.f1 == pytest.approx(2 * s.precision * s.recall / (s.precision + s.recall))
+
+
+def test_title_comparison_strips_site_suffix():
+    assert title_correct("Big news today", "Big News Today | The Daily")
+    assert not title_correct("Big news today", "Other story | The Daily")
+
+
+PAGE = """<html lang="{lang}"><head><title>Page title - Site</title>
+<meta property="og:title" content="OG title"><meta name="author" content="By META AUTHOR, Staff Writer">
+<meta property="article:published_time" content="2020-01-02T10:00:00+01:00">
+{jsonld}</head><body><article><h1>Visible headline</h1>
+{body}</article></body></html>"""
+PARAS = "".join(f"<p>Paragraph {i} of the article carries enough words to count as prose, "
+                f"so the extractor keeps it as body text number {i}.</p>" for i in range(12))
+
+
+def test_jsonld_wins_over_meta_and_meta_over_title():
+    ld = ('<script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle",'
+          '"headline":"LD headline","author":[{"@type":"Person","name":"Ada Lovelace"},'
+          '{"@type":"Organization","name":"Some Wire"}],"datePublished":"2020-01-01T08:00:00-05:00",'
+          '"inLanguage":"fr","isAccessibleForFree":"False"}</script>')
+    rec = extract_article(PAGE.format(lang="en", jsonld=ld, body=PARAS), "https://example.org/a")
+    assert rec["title"] == "LD headline"
+    assert rec["authors"] == ["Ada Lovelace"]
+    assert rec["published_at"] == "2020-01-01T08:00:00-05:00"
+    assert rec["language"] == "fr"
+    assert rec["paywalled"] is True
+
+    rec = extract_article(PAGE.format(lang="en", jsonld="", body=PARAS), "https://example.org/a")
+    assert rec["title"] == "OG title"
+    assert rec["authors"] == ["META AUTHOR"]
+    assert rec["published_at"] == "2020-01-02T10:00:00+01:00"
+    assert rec["language"] == "en"
+    assert rec["paywalled"] is None
+
+
+def test_free_article_is_not_paywalled_and_body_is_blocks():
+    ld = '<script type="application/ld+json">{"@type":"Article","isAccessibleForFree":true}</script>'
+    rec = extract_article(PAGE.format(lang="en", jsonld=ld, body=PARAS), "https://example.org/a")
+    assert rec["paywalled"] is False
+    texts = [b["text"] for b in rec["_blocks"]]
+    assert len(texts) == 12 and texts[0].startswith("Paragraph 0")
+    assert "Visible headline" not in texts  # the headline is metadata, not body
+    assert set(rec["_blocks"][0]) == {"kind", "text", "links", "link_chars"}
+    assert rec["cleaning"]["extractor"].startswith("trafilatura-")
+
+
+def test_short_result_triggers_the_vote():
+    rec = extract_article(PAGE.format(lang="en", jsonld="", body=PARAS[:400]), "https://example.org/a")
+    assert rec["cleaning"]["extractor"].startswith("vote(")
+    assert rec["_blocks"], "a short article still yields its paragraphs"
+
+
+@pytest.fixture(scope="module")
+def aeb_results():
+    from bench.extraction import extract_ours, load_pages
+
+    pages = load_pages(AEB_DEV)
+    return pages, [extract_ours(p.html, p.url) for p in pages]
+
+
+@needs_aeb
+def test_f1_floor_on_aeb_dev(aeb_results):
+    pages, outs = aeb_results
+    s = summarise(score_page(p.expected, o["text"]) for p, o in zip(pages, outs))
+    # Measured 0.9848; trafilatura 2.3.1 default scores 0.972 here.
+    assert s.f1 >= 0.983
+
+
+@needs_aeb
+def test_metadata_accuracy_floors(aeb_results):
+    pages, outs = aeb_results
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    floors = {"title": 0.84, "author": 0.79, "published": 0.88, "language": 0.79}
+    for field in FIELDS:
+        right = [field_correct(field, labels[p.id], o) for p, o in zip(pages, outs)]
+        assert sum(right) / len(right) >= floors[field], field
