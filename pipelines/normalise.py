@@ -76,7 +76,8 @@ def normalise_text(text: str | None) -> str:
     line. A single newline inside a paragraph (a line break in verse or an address) is kept."""
     if not text:
         return ""
-    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    # Paragraph separators first: ftfy would make them single line breaks.
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n\n")
     text = _fix_text(text).translate(_INVISIBLE_TABLE)
     paragraphs = []
     for para in _BLANKS_RE.split(text):

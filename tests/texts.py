@@ -49,3 +49,51 @@ ENGLISH = (
     "the state of the economy in detail. The cabinet decided to form a committee to study ways of "
     "lowering electricity prices, which will present its recommendations within two weeks."
 )
+
+# A wire story as an agency sends it; two outlets republish it with their own furniture.
+WIRE_STORY = """\
+Floodwaters rose across the northern river valley on Monday after three days of heavy rain, \
+forcing thousands of families to leave their homes and seek shelter in schools and mosques on \
+higher ground, officials said.
+
+The provincial disaster management authority said at least 14 people had died, most of them \
+when walls and roofs collapsed under the weight of water, and that rescue teams were still \
+searching for several people reported missing in remote villages that could only be reached by boat.
+
+"The water came at night and there was no time to take anything with us," said a farmer who had \
+walked for six hours with his wife and four children to reach a relief camp set up beside the \
+district hospital. He said his wheat store and two buffaloes had been washed away.
+
+The meteorological department forecast more rain for the rest of the week and warned that the \
+river could breach embankments downstream, where the land is flat and densely farmed. Engineers \
+were working through the night to strengthen weak sections with sandbags and stones brought in by truck.
+
+Aid agencies said the most urgent needs were clean drinking water, food and medicine, as cases of \
+diarrhoea and skin infections had already been reported in crowded shelters. The government \
+announced emergency funds for the affected districts and asked the army to help with evacuations.
+
+Scientists have warned that monsoon rains in the region are becoming heavier and less predictable, \
+and that poorly planned building on flood plains is putting more people in the path of rising \
+rivers each year. Local officials said a full assessment of the damage to crops and roads would \
+take several weeks once the water receded."""
+
+
+def republished(story: str, header: str, footer: str, edits: dict[str, str]) -> str:
+    """The story as an outlet runs it: its own header and footer lines, a few words changed."""
+    for old, new in edits.items():
+        story = story.replace(old, new)
+    return f"{header}\n\n{story}\n\n{footer}"
+
+
+WIRE_AT_A = republished(
+    WIRE_STORY,
+    "LAHORE: (AFP)",
+    "Follow us on social media for the latest updates.",
+    {"on Monday": "on Monday morning", "14 people": "fourteen people"},
+)
+WIRE_AT_B = republished(
+    WIRE_STORY,
+    "New Delhi, Aug 4 (Reuters) -",
+    "(Reporting by staff; editing by the desk) Also read: Monsoon updates",
+    {"mosques": "temples", "six hours": "five hours", "emergency funds": "relief funds"},
+)
