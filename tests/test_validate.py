@@ -51,7 +51,7 @@ def test_missing_field_is_a_reason():
 
 def test_short_text_is_rejected_by_min_words():
     record = good_record(text="Too short to be an article.")
-    assert validate_record(record) == ["text has 5 words, fewer than 50"]
+    assert validate_record(record) == ["text has 6 words, fewer than 50"]
     assert validate_record(record, min_words=3) == []
 
 
