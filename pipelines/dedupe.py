@@ -1,0 +1,222 @@
+"""Dedupe stage: the same URL, the same text, and near-identical text across outlets.
+
+State lives in the "_global" StateStore, so it holds across runs and across outlets:
+
+  url      record id -> {"h": content hash, "r": revision, "o": outlet, "t": epoch, "d": root or null}
+  hash     content hash -> {"id": record id, "o": outlet}
+  minhash  record id -> {"t": epoch, "o": outlet, "s": base64 of 128 uint32 MinHash values}
+
+Decisions:
+- A known URL (same id) with the same text is dropped. With changed text it is a new
+  revision (revision + 1) and is kept, unless NEWSCRAWL_KEEP_REVISIONS is False.
+- The same text under another URL of the same outlet is the same article reachable twice
+  (print and web paths, tracking variants the canonical link did not remove): dropped.
+- The same text at another outlet is wire copy: kept and marked with duplicate_of, the id
+  of the earliest article with that text (or dropped with NEWSCRAWL_DROP_NEAR_DUPLICATES).
+- Near-identical text (MinHash LSH over word 5-shingles, Jaccard >= threshold): marked or
+  dropped the same way. duplicate_of always names the root of a chain, never a copy.
+- Near-duplicate signatures older than NEWSCRAWL_NEAR_DUP_RETENTION_DAYS are forgotten
+  at open; URL and hash entries are small and kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+from scrapy.exceptions import DropItem
+
+from newscrawl.state import StateStore, open_state
+from pipelines.normalise import tokens
+
+logger = logging.getLogger(__name__)
+
+NUM_PERM = 128
+SHINGLE_WORDS = 5
+_SEED = 1
+_SCHEME = "affine32"  # datasketch's default: 32-bit values, stored as 4 bytes each
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
+    words = tokens(text)
+    if len(words) <= size:
+        return {" ".join(words).encode("utf-8")} if words else set()
+    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+
+
+_TEMPLATE: MinHash | None = None
+
+
+def minhash(text: str, num_perm: int = NUM_PERM) -> LeanMinHash:
+    """MinHash signature of the word 5-shingles of a normalised text."""
+    global _TEMPLATE
+    if _TEMPLATE is None or _TEMPLATE.num_perm != num_perm:
+        _TEMPLATE = MinHash(num_perm=num_perm, seed=_SEED)  # computes the permutations once
+    m = MinHash(num_perm=num_perm, seed=_SEED, permutations=_TEMPLATE.permutations, scheme=_SCHEME)
+    m.update_batch(list(shingles(text)))
+    return LeanMinHash(m)
+
+
+def encode_signature(m: LeanMinHash) -> str:
+    return base64.b64encode(np.asarray(m.hashvalues, dtype="<u4").tobytes()).decode("ascii")
+
+
+def decode_signature(data: str) -> LeanMinHash:
+    values = np.frombuffer(base64.b64decode(data), dtype="<u4")
+    return LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
+
+
+@dataclass
+class Verdict:
+    keep: bool
+    reason: str | None  # stats key suffix: url, content, wire_exact, near, or None
+    record: dict
+
+
+class Deduplicator:
+    """Explicit dedupe state over a StateStore; `check` decides one record at a time."""
+
+    def __init__(self, store: StateStore, *, threshold: float = 0.8, num_perm: int = NUM_PERM,
+                 retention_days: float = 30, drop_near: bool = False, keep_revisions: bool = True,
+                 clock=time.time):
+        self.store = store
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.retention_days = retention_days
+        self.drop_near = drop_near
+        self.keep_revisions = keep_revisions
+        self.clock = clock
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.signatures: dict[str, LeanMinHash] = {}
+        self._load_signatures()
+
+    def _load_signatures(self) -> None:
+        oldest = self.clock() - self.retention_days * 86400
+        expired = []
+        for key, value in self.store.items("minhash"):
+            entry = json.loads(value)
+            if entry["t"] < oldest:
+                expired.append(key)
+                continue
+            sig = decode_signature(entry["s"])
+            if len(sig) != self.num_perm:
+                continue  # written with another num_perm setting: not comparable
+            self.signatures[key] = sig
+            self.lsh.insert(key, sig)
+        for key in expired:
+            self.store.delete("minhash", key)
+        logger.info("dedupe: %d near-duplicate signatures loaded, %d expired", len(self.signatures), len(expired))
+
+    def _get(self, ns: str, key: str) -> dict | None:
+        value = self.store.get(ns, key)
+        return json.loads(value) if value else None
+
+    def root_of(self, rec_id: str) -> str:
+        entry = self._get("url", rec_id)
+        return (entry or {}).get("d") or rec_id
+
+    def nearest(self, sig: LeanMinHash, exclude: str) -> tuple[str | None, float]:
+        """The most similar remembered article at or above the threshold, and its similarity."""
+        best, best_sim = None, 0.0
+        for key in self.lsh.query(sig):
+            if key == exclude:
+                continue
+            sim = sig.jaccard(self.signatures[key])
+            if sim >= self.threshold and (sim > best_sim or (sim == best_sim and key < best)):
+                best, best_sim = key, sim
+        return best, best_sim
+
+    def check(self, record: dict) -> Verdict:
+        rec = dict(record)
+        rec_id, chash, outlet = rec["id"], rec["content_hash"], rec["outlet"]
+        now = self.clock()
+        known = self._get("url", rec_id)
+        if known:
+            if known["h"] == chash or not self.keep_revisions:
+                return Verdict(False, "url", rec)
+            rec["revision"] = int(known.get("r", 1)) + 1
+
+        reason = None
+        same_text = self._get("hash", chash)
+        if same_text and same_text["id"] != rec_id:
+            if same_text["o"] == outlet:
+                self._remember_url(rec_id, chash, rec.get("revision", 1), outlet, now, same_text["id"])
+                return Verdict(False, "content", rec)
+            rec["duplicate_of"] = self.root_of(same_text["id"])
+            reason = "wire_exact"
+
+        sig = minhash(rec["text"], self.num_perm)
+        if not rec.get("duplicate_of"):
+            match, similarity = self.nearest(sig, exclude=rec_id)
+            if match:
+                rec["duplicate_of"] = self.root_of(match)
+                reason = "near"
+                logger.info("%s near-duplicate of %s (%.2f)", rec.get("url"), match, similarity)
+        if rec.get("duplicate_of") == rec_id:
+            rec["duplicate_of"] = None  # an article is never a copy of itself
+            reason = None
+
+        self._remember_url(rec_id, chash, rec.get("revision", 1), outlet, now, rec.get("duplicate_of"))
+        if reason and self.drop_near:
+            return Verdict(False, reason, rec)
+        if not same_text:
+            self.store.put("hash", chash, json.dumps({"id": rec_id, "o": outlet}))
+        self._remember_signature(rec_id, sig, outlet, now)
+        return Verdict(True, reason, rec)
+
+    def _remember_url(self, rec_id, chash, revision, outlet, now, duplicate_of) -> None:
+        entry = {"h": chash, "r": revision, "o": outlet, "t": int(now), "d": duplicate_of}
+        self.store.put("url", rec_id, json.dumps(entry, separators=(",", ":")))
+
+    def _remember_signature(self, rec_id: str, sig: LeanMinHash, outlet: str, now: float) -> None:
+        if rec_id in self.signatures:
+            self.lsh.remove(rec_id)  # a new revision replaces the old text
+        self.signatures[rec_id] = sig
+        self.lsh.insert(rec_id, sig)
+        entry = {"t": int(now), "o": outlet, "s": encode_signature(sig)}
+        self.store.put("minhash", rec_id, json.dumps(entry, separators=(",", ":")))
+
+
+def deduplicator_from_settings(settings, store: StateStore) -> Deduplicator:
+    return Deduplicator(
+        store,
+        threshold=settings.getfloat("NEWSCRAWL_NEAR_DUP_THRESHOLD", 0.8),
+        retention_days=settings.getfloat("NEWSCRAWL_NEAR_DUP_RETENTION_DAYS", 30),
+        drop_near=settings.getbool("NEWSCRAWL_DROP_NEAR_DUPLICATES", False),
+        keep_revisions=settings.getbool("NEWSCRAWL_KEEP_REVISIONS", True),
+    )
+
+
+class DedupePipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.store: StateStore | None = None
+        self.dedup: Deduplicator | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self):
+        self.store = open_state(self.crawler.settings, "_global")
+        self.dedup = deduplicator_from_settings(self.crawler.settings, self.store)
+
+    def process_item(self, item):
+        verdict = self.dedup.check(dict(item))
+        if verdict.reason:
+            self.stats.inc_value(f"newscrawl/duplicates/{verdict.reason}")
+        if verdict.record.get("revision", 1) > 1 and verdict.keep:
+            self.stats.inc_value("newscrawl/revisions")
+        if not verdict.keep:
+            raise DropItem(f"duplicate ({verdict.reason}): {verdict.record.get('url')}")
+        return verdict.record
+
+    def close_spider(self):
+        if self.store is not None:
+            self.store.close()

@@ -1,0 +1,504 @@
+"""Normalise stage: clean text, ISO 8601 metadata, authors, language, canonical URL,
+and the computed fields (schema_version, id, word_count, content_hash).
+
+Everything here is a pure function of the record and the outlet, so the stage can run
+in a process pool; `NormalisePipeline` only adds logging and stats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+import warnings
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import ftfy
+from dateutil import parser as date_parser
+
+from newscrawl import __version__ as PIPELINE_VERSION
+from newscrawl.outlets import Outlet
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+# ---------------------------------------------------------------------------------------
+# Text
+
+# Removed outright: zero-width space, word joiner, BOM, soft hyphen, Mongolian vowel
+# separator, invisible operators, and every bidi embedding/override/isolate/mark. The
+# zero-width (non-)joiners U+200C/U+200D are kept: Persian, Urdu, Hindi and Bengali
+# spelling depends on them, and so do emoji sequences.
+_INVISIBLE = (
+    "\u200b\u2060\ufeff\u00ad\u180e\u2061\u2062\u2063\u2064"
+    "\u200e\u200f\u061c"  # LRM, RLM, ALM
+    "\u202a\u202b\u202c\u202d\u202e"  # embeddings and overrides
+    "\u2066\u2067\u2068\u2069"  # isolates
+)
+_INVISIBLE_TABLE = {ord(c): None for c in _INVISIBLE}
+# Control characters (Cc) other than tab and newline, which are handled as whitespace.
+_INVISIBLE_TABLE.update({c: None for c in range(0x20) if chr(c) not in "\t\n\r"})
+_INVISIBLE_TABLE.update({c: None for c in range(0x7F, 0xA0)})
+_INVISIBLE_TABLE.update({0x2028: "\n", 0x2029: "\n\n", 0x0B: "\n", 0x0C: "\n\n"})
+
+_HSPACE_RE = re.compile(r"[^\S\n]+")  # whitespace other than newline (incl. NBSP, thin spaces)
+_BLANKS_RE = re.compile(r"\n\s*\n")
+
+
+def _fix_text(text: str) -> str:
+    # uncurl_quotes and fix_character_width off: curly quotes and full-width CJK
+    # punctuation are the author's, not encoding damage.
+    return ftfy.fix_text(
+        text,
+        uncurl_quotes=False,
+        fix_character_width=False,
+        fix_latin_ligatures=True,
+        normalization="NFC",
+    )
+
+
+def normalise_inline(text: str | None) -> str:
+    """A one-line field (title, author, section): fixed, invisibles removed, one line."""
+    if not text:
+        return ""
+    text = _fix_text(str(text)).translate(_INVISIBLE_TABLE)
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def normalise_text(text: str | None) -> str:
+    """Article body: mojibake repaired, NFC, invisible and control characters removed,
+    runs of spaces collapsed, lines trimmed, paragraphs separated by exactly one blank
+    line. A single newline inside a paragraph (a line break in verse or an address) is kept."""
+    if not text:
+        return ""
+    # Paragraph separators first: ftfy would make them single line breaks.
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n\n")
+    text = _fix_text(text).translate(_INVISIBLE_TABLE)
+    paragraphs = []
+    for para in _BLANKS_RE.split(text):
+        lines = [_HSPACE_RE.sub(" ", line).strip() for line in para.split("\n")]
+        lines = [line for line in lines if line]
+        if lines:
+            paragraphs.append("\n".join(lines))
+    return unicodedata.normalize("NFC", "\n\n".join(paragraphs))
+
+
+# Han ideographs, kana, Hangul syllables: scripts written without spaces between words
+# count one word per character, the usual convention for CJK word counts.
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_WORD_PART_RE = re.compile(r"[^\W_]", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    """Words of a normalised text, lower-cased: whitespace-separated runs that hold a
+    letter or digit (punctuation stripped at the ends), each CJK character on its own."""
+    out: list[str] = []
+    for raw in text.lower().split():
+        if _CJK_RE.search(raw):
+            for part in _CJK_RE.sub(lambda m: f" {m.group(0)} ", raw).split():
+                if _WORD_PART_RE.search(part):
+                    out.append(part)
+        elif _WORD_PART_RE.search(raw):
+            out.append(raw.strip(".,;:!?\"'()[]{}«»“”‘’—–-…،۔।"))
+    return out
+
+
+def word_count(text: str) -> int:
+    return len(tokens(text))
+
+
+def content_hash(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_id(canonical_url: str) -> str:
+    """Stable id: the first 128 bits of SHA-256 of the canonical URL, hex."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------------------
+# URLs
+
+_TRACKING_PARAMS = {
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
+    "igshid", "igsh", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok",
+    "oly_anon_id", "oly_enc_id", "vero_id", "wickedid", "ref_src", "ref_url", "s_cid",
+    "cmpid", "ocid", "ncid", "sr_share", "rss", "ito", "spm", "share", "amp",
+}
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "at_", "hsa_")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name in _TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
+
+
+def canonicalize_url(url: str) -> str:
+    """The URL without tracking parameters and fragment, scheme and host lower-cased,
+    default port dropped, an empty path made "/". The order of the remaining query
+    parameters is kept: some sites give it meaning."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    netloc = host
+    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{host}:{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
+
+
+def _bare_host(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    for prefix in ("www.", "m.", "amp.", "mobile."):
+        if host.startswith(prefix):
+            return host[len(prefix):]
+    return host
+
+
+def choose_canonical_url(url: str, declared: str | None, outlet: Outlet) -> tuple[str, str | None]:
+    """The page's declared canonical URL when it is on the same site as the fetched URL and
+    is not the home page standing in for an article (a common CMS fault); otherwise the
+    fetched URL. Returns (canonical URL, warning or None)."""
+    warning = None
+    if declared and isinstance(declared, str):
+        candidate = urljoin(url, declared.strip())
+        parts = urlsplit(candidate)
+        same_site = _bare_host(candidate) == _bare_host(url) or (outlet.owns(candidate) and outlet.owns(url))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            warning = f"canonical URL ignored (not http(s)): {declared!r}"
+        elif not same_site:
+            warning = f"canonical URL ignored (other site): {declared!r}"
+        elif parts.path in ("", "/") and urlsplit(url).path not in ("", "/"):
+            warning = f"canonical URL ignored (home page): {declared!r}"
+        else:
+            return canonicalize_url(candidate), None
+    return canonicalize_url(url), warning
+
+
+# ---------------------------------------------------------------------------------------
+# Dates
+
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
+# A published date a little ahead of the fetch time is clock skew or a time zone slip;
+# further ahead it is wrong (placeholder dates such as 2099-12-31, event dates).
+FUTURE_TOLERANCE = timedelta(days=2)
+
+
+def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str | None, str | None]:
+    """ISO 8601 with offset, seconds precision. A naive time is read in the outlet time
+    zone `tz`; a date alone is midnight there. Values before 1990 or more than two days
+    after `now` are dropped. Returns (iso or None, warning or None)."""
+    if value is None or value == "":
+        return None, None
+    zone = ZoneInfo(tz)
+    try:
+        if isinstance(value, datetime):
+            dt = value
+        elif isinstance(value, date):
+            dt = datetime(value.year, value.month, value.day)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, timezone.utc)
+        else:
+            text = str(value).strip()
+            with warnings.catch_warnings():
+                # An unknown zone name ("IST" is three different zones) leaves the time
+                # naive, which is then read in the outlet's zone: the best guess there is.
+                warnings.simplefilter("ignore")
+                try:
+                    dt = date_parser.isoparse(text)
+                except (ValueError, OverflowError):
+                    dt = date_parser.parse(text)
+    except (ValueError, OverflowError, TypeError, date_parser.ParserError) as exc:
+        return None, f"unparseable date {value!r}: {exc}"
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        dt = dt.replace(tzinfo=zone)
+    dt = dt.replace(microsecond=0)
+    now = now or datetime.now(timezone.utc)
+    if dt < EARLIEST_DATE:
+        return None, f"date before 1990 dropped: {value!r}"
+    if dt > now + FUTURE_TOLERANCE:
+        return None, f"date in the future dropped: {value!r}"
+    return dt.isoformat(), None
+
+
+def to_utc_iso(value) -> str:
+    """fetched_at as ISO 8601 UTC; now when missing or unreadable."""
+    iso, _ = parse_datetime(value, "UTC")
+    dt = datetime.fromisoformat(iso) if iso else datetime.now(timezone.utc).replace(microsecond=0)
+    return dt.astimezone(timezone.utc).isoformat()
+
+
+# ---------------------------------------------------------------------------------------
+# Authors
+
+# Wire agencies: kept as their own entry, spelled one way.
+AGENCIES = {
+    name.lower(): name
+    for name in (
+        "AFP", "AP", "ANI", "APP", "PTI", "IANS", "UNI", "Reuters", "Xinhua", "Bloomberg",
+        "Associated Press", "Agence France-Presse", "Press Trust of India", "Anadolu",
+        "dpa", "EFE", "Kyodo", "Yonhap", "Bernama", "NNI", "INP", "BSS", "UNB",
+    )
+}
+# Bylines that name a role, not a person.
+_ROLE_RE = re.compile(
+    r"^(?:(?:our|a|from\s+our|special|staff|senior|city|political|court|sports|business|"
+    r"diplomatic|foreign|correspondent|news|web|online|digital|editorial|desk)\s*)+"
+    r"(?:reporter|correspondent|desk|team|staff|writer|bureau|editor|report)s?$|^(?:staff|admin|"
+    r"editor|editorial|desk|correspondent|reporter|newsroom|news\s*desk|web\s*desk|agencies|agency|monitoring\s+desk)$",
+    re.I,
+)
+_BY_RE = re.compile(r"^\s*(?:(?:written|reported|posted|compiled|edited)\s+)?by\s*[:\-]?\s+", re.I)
+_EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_SPLIT_RE = re.compile(r"\s*(?:,|;|\||/|&|\band\b|\bwith\b)\s*", re.I)
+_MAX_AUTHOR_WORDS = 6
+
+
+def _author_display(name: str) -> str:
+    if name.isupper() and " " in name:
+        return name.title()  # "JOHN SMITH" -> "John Smith"; agencies stay as spelled
+    return name
+
+
+def clean_authors(raw) -> list[str]:
+    """A clean list of author names from raw byline strings: "By" and e-mail addresses
+    and URLs removed, split at "and", commas, "&", ";", "|"; role bylines ("Staff
+    Reporter", "Web Desk") dropped together with the dateline that follows them; wire
+    agencies kept as entries of their own; duplicates removed, order kept."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [raw]
+    out: list[str] = []
+    seen: set[str] = set()
+    for entry in raw:
+        if isinstance(entry, dict):  # JSON-LD Person objects that slipped through
+            entry = entry.get("name") or ""
+        text = normalise_inline(entry)
+        text = _URL_RE.sub(" ", _EMAIL_RE.sub(" ", text))
+        text = _BY_RE.sub("", text)
+        after_role = False
+        for piece in _SPLIT_RE.split(text):
+            piece = _BY_RE.sub("", piece).strip(" .:-–—()[]\"'")
+            if not piece or not any(ch.isalpha() for ch in piece):
+                continue
+            agency = AGENCIES.get(piece.lower())
+            if agency:
+                name = agency
+            elif _ROLE_RE.match(piece):
+                after_role = True  # "Staff Reporter, Karachi": the rest is a dateline
+                continue
+            elif after_role or len(piece.split()) > _MAX_AUTHOR_WORDS:
+                continue
+            else:
+                name = _author_display(piece)
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                out.append(name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Language
+
+_BCP47_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.I)
+
+
+def normalise_language_tag(tag) -> str | None:
+    """A page-declared language as BCP 47: the primary language subtag, lower-case, plus a
+    script subtag when one is given ("zh-Hant"). The region is dropped: CMS templates
+    declare "en-US" on sites in every country, so it says little; the primary subtag is
+    what consumers filter on."""
+    if not tag or not isinstance(tag, str):
+        return None
+    tag = tag.strip().split(",")[0].split(";")[0].strip().replace("_", "-")
+    if not _BCP47_RE.match(tag):
+        return None
+    subtags = tag.split("-")
+    primary = subtags[0].lower()
+    script = next((s.title() for s in subtags[1:] if len(s) == 4 and s.isalpha()), None)
+    return f"{primary}-{script}" if script else primary
+
+
+# Languages the detector chooses among: the languages of the outlets we know of and
+# their neighbours that share a script (Urdu/Arabic/Persian; Hindi/Marathi).
+DETECTION_LANGUAGES = (
+    "ENGLISH", "URDU", "ARABIC", "PERSIAN", "HINDI", "MARATHI", "BENGALI", "PUNJABI",
+    "GUJARATI", "TAMIL", "TELUGU", "CHINESE", "JAPANESE", "KOREAN", "FRENCH", "SPANISH",
+    "GERMAN", "PORTUGUESE", "RUSSIAN", "INDONESIAN", "MALAY", "TURKISH",
+)
+
+
+@lru_cache(maxsize=1)
+def language_detector():
+    """Built once per process: building it and loading its models is costly."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    langs = [getattr(Language, name) for name in DETECTION_LANGUAGES]
+    return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
+
+
+# Nepali is written in Devanagari like Hindi and Marathi, and the detector has no Nepali
+# model. Function words tell them apart: these are frequent in one language and rare or
+# absent in the other two.
+_DEVANAGARI_MARKERS = {
+    "ne": {"छ", "छन्", "हो", "भएको", "गरेको", "लागि", "र", "मा", "बाट", "लाई", "पनि", "थियो",
+           "हुन्छ", "भने", "गर्न", "रहेको", "तथा", "छैन", "उनले", "गरे"},
+    "hi": {"है", "हैं", "में", "के", "की", "से", "और", "का", "नहीं", "था", "थे", "गया", "लिए",
+           "कहा", "भी", "यह", "किया", "पर"},
+    "mr": {"आहे", "आहेत", "आणि", "मध्ये", "नाही", "होते", "केले", "झाले", "हे", "या", "त्यांनी",
+           "करण्यात", "असे", "तसेच", "पण", "होता"},
+}
+_DEVANAGARI_RE = re.compile(r"[\u0900-\u097f]")
+_MIN_DETECT_LETTERS = 20
+
+
+def _devanagari_language(text: str) -> str | None:
+    words = [w.strip("।,.!?\"'()") for w in text.split()]
+    scores = {lang: sum(w in markers for w in words) for lang, markers in _DEVANAGARI_MARKERS.items()}
+    best = max(scores, key=scores.get)
+    ranked = sorted(scores.values(), reverse=True)
+    return best if ranked[0] >= 3 and ranked[0] >= 2 * ranked[1] else None
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language, or None when the text is too short to say."""
+    sample = text[:3000]
+    if sum(ch.isalpha() for ch in sample) < _MIN_DETECT_LETTERS:
+        return None
+    if len(_DEVANAGARI_RE.findall(sample)) > len(sample) / 3:
+        found = _devanagari_language(sample)
+        if found:
+            return found
+    language = language_detector().detect_language_of(sample)
+    return language.iso_code_639_1.name.lower() if language else None
+
+
+_LATIN_LANGS = {"en", "fr", "es", "de", "pt", "id", "ms", "tr", "it", "nl", "sw"}
+
+
+def _mostly_non_latin(text: str) -> bool:
+    letters = [ch for ch in text[:3000] if ch.isalpha()]
+    if len(letters) < 200:
+        return False
+    latin = sum(ch < "\u0250" for ch in letters)
+    return latin < len(letters) / 2
+
+
+def choose_language(declared, text: str) -> tuple[str | None, str | None]:
+    """The page's declared language when it is plausible, else the detected one.
+    A Latin-script language declared over a text mostly in another script is a template
+    default and is overridden. Returns (language, warning or None)."""
+    tag = normalise_language_tag(declared)
+    if tag and not (tag.split("-")[0] in _LATIN_LANGS and _mostly_non_latin(text)):
+        return tag, None
+    detected = detect_language(text)
+    if tag and detected:
+        return detected, f"declared language {declared!r} overridden by detected {detected!r}"
+    return detected or tag, None
+
+
+# ---------------------------------------------------------------------------------------
+# The record
+
+LIST_FIELDS = ("authors", "tags")
+STRING_FIELDS = ("title", "description", "site_name", "section")
+URL_FIELDS = ("image", "discovered_from")
+
+
+def _clean_http_url(value, base: str) -> str | None:
+    if not value or not isinstance(value, str):
+        return None
+    absolute = urljoin(base, value.strip())
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return absolute
+
+
+def normalise_record(record: dict, outlet: Outlet) -> tuple[dict, list[str]]:
+    """The record with normalised text and metadata and the computed fields, and the
+    warnings raised on the way (dropped dates, ignored canonical links...)."""
+    rec = dict(record)
+    warns: list[str] = []
+    url = str(rec.get("url") or "")
+    rec["url"] = url
+
+    rec["text"] = normalise_text(rec.get("text"))
+    for key in STRING_FIELDS:
+        rec[key] = normalise_inline(rec.get(key)) or None
+    rec["authors"] = clean_authors(rec.get("authors"))
+    tags = rec.get("tags") or []
+    tags = [tags] if isinstance(tags, str) else tags
+    rec["tags"] = list(dict.fromkeys(t for t in (normalise_inline(x) for x in tags) if t))
+    for key in URL_FIELDS:
+        rec[key] = _clean_http_url(rec.get(key), url)
+
+    rec["fetched_at"] = to_utc_iso(rec.get("fetched_at"))
+    now = datetime.fromisoformat(rec["fetched_at"])
+    for key in ("published_at", "modified_at"):
+        rec[key], warning = parse_datetime(rec.get(key), outlet.timezone, now=now)
+        if warning:
+            warns.append(f"{key}: {warning}")
+
+    rec["language"], warning = choose_language(rec.get("language"), rec["text"])
+    if warning:
+        warns.append(f"language: {warning}")
+
+    rec["canonical_url"], warning = choose_canonical_url(url, rec.get("canonical_url"), outlet)
+    if warning:
+        warns.append(warning)
+
+    if not isinstance(rec.get("paywalled"), bool):
+        rec["paywalled"] = None
+    cleaning = rec.get("cleaning") if isinstance(rec.get("cleaning"), dict) else {}
+    rec["cleaning"] = {
+        "removed": {str(k): int(v) for k, v in (cleaning.get("removed") or {}).items()},
+        "extractor": str(cleaning.get("extractor") or "unknown"),
+        "pipeline_version": PIPELINE_VERSION,
+    }
+    rec.setdefault("outlet", outlet.name)
+    rec.setdefault("discovered_via", None)
+    rec.setdefault("discovered_from", None)
+    rec.setdefault("http_status", None)
+    rec.setdefault("revision", 1)
+    rec["duplicate_of"] = rec.get("duplicate_of")
+    rec["schema_version"] = SCHEMA_VERSION
+    rec["id"] = record_id(rec["canonical_url"])
+    rec["word_count"] = word_count(rec["text"])
+    rec["content_hash"] = content_hash(rec["text"])
+    return rec, warns
+
+
+def warning_kind(warning: str) -> str:
+    """A short stats key for a warning: "published_at: date in the future..." -> published_at."""
+    head = warning.split(":", 1)[0] if ":" in warning[:20] else warning.split("(")[0]
+    return re.sub(r"[^a-z0-9_]+", "_", head.strip().lower()).strip("_") or "other"
+
+
+class NormalisePipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        outlet = self.crawler.spider.outlet
+        record, warns = normalise_record(dict(item), outlet)
+        for warning in warns:
+            logger.warning("%s: %s", record.get("url"), warning)
+            self.stats.inc_value(f"newscrawl/warnings/{warning_kind(warning)}")
+        self.stats.inc_value("newscrawl/normalised")
+        return record

@@ -1,0 +1,134 @@
+"""Validate stage: every record leaving the pipeline matches the published JSON Schema.
+
+A record that does not is written, with its reasons, to
+output/<outlet>/rejects-<YYYY-MM-DD>.jsonl and counted under newscrawl/rejected/<reason>;
+nothing is dropped without a trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator, FormatChecker
+from scrapy.exceptions import DropItem
+
+from pipelines.write import WriterSet, utc_day, writer_settings
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "article-v1.schema.json"
+DEFAULT_MIN_WORDS = 50
+
+# Our own checks for the two formats the schema uses, so validation does not depend on
+# optional packages jsonschema would otherwise need (and silently skip without).
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_datetime(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", value):
+        raise ValueError("not an RFC 3339 date-time with offset")
+    datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return True
+
+
+@FORMATS.checks("uri", raises=ValueError)
+def _is_uri(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc or any(ch.isspace() for ch in value):
+        raise ValueError("not an absolute URI")
+    return True
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema())
+    return Draft202012Validator(schema(), format_checker=FORMATS)
+
+
+def public_fields(record: dict) -> dict:
+    """The record without internal fields (those starting with "_")."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def check_record(record: dict, min_words: int = DEFAULT_MIN_WORDS) -> list[tuple[str, str]]:
+    """(reason code, human-readable reason) for each problem; empty when the record is valid.
+    Codes are short and stable (stats keys): empty_text, too_short, or
+    schema/<field>/<rule>."""
+    problems: list[tuple[str, str]] = []
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        problems.append(("empty_text", "text is empty"))
+    elif isinstance(record.get("word_count"), int) and record["word_count"] < min_words:
+        problems.append(("too_short", f"text has {record['word_count']} words, fewer than {min_words}"))
+    for error in sorted(_validator().iter_errors(record), key=lambda e: list(e.absolute_path)):
+        path = "/".join(str(p) for p in error.absolute_path) or "record"
+        field = str(error.absolute_path[0]) if error.absolute_path else "record"
+        if field == "text" and problems and problems[0][0] == "empty_text":
+            continue  # already said
+        problems.append((f"schema/{field}/{error.validator}", f"{path}: {error.message}"))
+    return problems
+
+
+def validate_record(record: dict, min_words: int = DEFAULT_MIN_WORDS) -> list[str]:
+    """Human-readable reasons the record fails validation; empty when it is valid."""
+    return [message for _, message in check_record(record, min_words)]
+
+
+def reject_entry(record: dict, reasons: list[str]) -> dict:
+    """What the rejects file holds for one record."""
+    return {
+        "url": record.get("url"),
+        "reasons": reasons,
+        "rejected_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "record": record,
+    }
+
+
+class ValidatePipeline:
+    def __init__(self, crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.min_words = settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS)
+        # Rejects stay plain JSONL, whatever the output compression: they are for people.
+        self.rejects = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", "",
+                                 **writer_settings(settings))
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        record = public_fields(dict(item))
+        problems = check_record(record, self.min_words)
+        if not problems:
+            self.stats.inc_value("newscrawl/valid")
+            return record
+        reasons = [message for _, message in problems]
+        outlet = self.crawler.spider.outlet.name
+        filename = f"rejects-{utc_day(record.get('fetched_at'))}.jsonl"
+        self.rejects.writer(outlet, filename).write(reject_entry(record, reasons))
+        self.stats.inc_value("newscrawl/rejected")
+        for code in dict.fromkeys(code for code, _ in problems):
+            self.stats.inc_value(f"newscrawl/rejected/{code}")
+        logger.info("rejected %s: %s", record.get("url"), "; ".join(reasons))
+        raise DropItem(f"invalid record: {'; '.join(reasons)}")
+
+    def close_spider(self):
+        self.rejects.close()

@@ -1,0 +1,277 @@
+"""Write stage: output/<outlet>/<YYYY-MM-DD>.jsonl[.gz|.zst], safe to read during a crawl.
+
+Every line (plain JSONL) or every batch of lines (gzip member / zstd frame) reaches the
+file in one os.write on a descriptor opened with O_APPEND. Readers and other writers
+therefore meet whole lines and whole members, never two records interleaved. Only the
+last line or member can be incomplete, while its write is in progress or when a process
+died inside one; `read_records` stops before it, and a writer opening the file cuts such
+a tail off first, so the next append starts on a clean boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import zlib
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SUFFIXES = {"": ".jsonl", "gzip": ".jsonl.gz", "zstd": ".jsonl.zst"}
+_SAFE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class OutputPathError(ValueError):
+    """An outlet name or file name that would lead outside the output folder."""
+
+
+def output_path(output_dir: str | Path, outlet: str, filename: str) -> Path:
+    """output_dir/outlet/filename, refusing anything that resolves outside output_dir."""
+    if not _SAFE_NAME_RE.match(outlet or ""):
+        raise OutputPathError(f"unsafe outlet name {outlet!r}")
+    root = Path(output_dir).resolve()
+    path = (root / outlet / filename).resolve()
+    if not path.is_relative_to(root / outlet) or path.parent != root / outlet:
+        raise OutputPathError(f"{filename!r} leads outside {root / outlet}")
+    return path
+
+
+def utc_day(timestamp) -> str:
+    """YYYY-MM-DD (UTC) of an ISO 8601 timestamp; today when it is missing or unreadable."""
+    try:
+        dt = datetime.fromisoformat(str(timestamp))
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        dt = datetime.now(timezone.utc)
+    return dt.astimezone(timezone.utc).date().isoformat()
+
+
+def encode_record(record: dict) -> bytes:
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------
+# Compressed members: split a file into its complete members.
+
+
+def _zstd_decompressor():
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+def _decompressor(compression: str):
+    if compression == "gzip":
+        return zlib.decompressobj(wbits=31)
+    return _zstd_decompressor()
+
+
+def complete_members(data: bytes, compression: str) -> tuple[list[bytes], int]:
+    """Decompressed content of each complete member in `data`, and the byte length of the
+    complete part (a trailing partial member is not counted)."""
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(data):
+        decomp = _decompressor(compression)
+        try:
+            content = decomp.decompress(data[pos:])
+        except Exception:  # zlib.error / zstd.ZstdError: a torn tail, or garbage
+            break
+        if not decomp.eof:
+            break
+        pos = len(data) - len(decomp.unused_data)
+        out.append(content)
+    return out, pos
+
+
+def _complete_length(path: Path, compression: str) -> int:
+    data = path.read_bytes()
+    if compression:
+        return complete_members(data, compression)[1]
+    return data.rfind(b"\n") + 1
+
+
+def read_records(path: str | Path) -> Iterator[dict]:
+    """Records of an output file, read safely while it is being written: a trailing
+    incomplete line or member is left for the next read."""
+    path = Path(path)
+    compression = next((c for c, s in SUFFIXES.items() if c and path.name.endswith(s)), "")
+    data = path.read_bytes()
+    if compression:
+        data = b"".join(complete_members(data, compression)[0])
+    else:
+        data = data[: data.rfind(b"\n") + 1]
+    for line in data.splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+class JsonlWriter:
+    """Appends records to one JSONL file, plain or as a sequence of gzip members / zstd
+    frames (one per batch of `batch_records` records or `batch_seconds` seconds)."""
+
+    def __init__(self, path: str | Path, compression: str = "", *, batch_records: int = 100,
+                 batch_seconds: float = 10.0):
+        if compression not in SUFFIXES:
+            raise ValueError(f"compression must be one of {sorted(SUFFIXES)}, not {compression!r}")
+        self.path = Path(path)
+        self.compression = compression
+        self.batch_records = max(1, int(batch_records))
+        self.batch_seconds = float(batch_seconds)
+        self._pending: list[bytes] = []
+        self._pending_since = time.monotonic()
+        self.written = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._cut_torn_tail()
+
+    def _cut_torn_tail(self) -> None:
+        size = os.fstat(self._fd).st_size
+        if not size:
+            return
+        good = _complete_length(self.path, self.compression)
+        if good < size:
+            logger.warning("%s: cutting %d bytes of an incomplete last record", self.path, size - good)
+            os.ftruncate(self._fd, good)
+
+    def _append(self, data: bytes) -> None:
+        # One write call: with O_APPEND the kernel places it at the end as one piece.
+        # A short write happens only when the disk is full; finish it rather than leave
+        # a torn line (the torn tail is cut at the next open if this raises).
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+
+    def _compress(self, data: bytes) -> bytes:
+        if self.compression == "gzip":
+            comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+            return comp.compress(data) + comp.flush()
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=3, write_content_size=True).compress(data)
+
+    def write(self, record: dict) -> None:
+        line = encode_record(record)
+        self.written += 1
+        if not self.compression:
+            self._append(line)
+            return
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append(line)
+        if len(self._pending) >= self.batch_records:
+            self.flush()
+        else:
+            self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        if self._pending and time.monotonic() - self._pending_since >= self.batch_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._append(self._compress(b"".join(self._pending)))
+            self._pending = []
+
+    def close(self) -> None:
+        if self._fd < 0:
+            return
+        try:
+            self.flush()
+            os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class WriterSet:
+    """One open JsonlWriter per output file (outlet and day), opened on first use."""
+
+    def __init__(self, output_dir: str | Path, compression: str = "", **batch):
+        self.output_dir = Path(output_dir)
+        self.compression = compression
+        self.batch = batch
+        self._writers: dict[Path, JsonlWriter] = {}
+
+    def writer(self, outlet: str, filename: str, compression: str | None = None) -> JsonlWriter:
+        path = output_path(self.output_dir, outlet, filename)
+        if path not in self._writers:
+            comp = self.compression if compression is None else compression
+            self._writers[path] = JsonlWriter(path, comp, **self.batch)
+        return self._writers[path]
+
+    def flush_due(self) -> None:
+        for writer in self._writers.values():
+            writer.flush_if_due()
+
+    def close(self) -> None:
+        errors = []
+        for writer in self._writers.values():
+            try:
+                writer.close()
+            except OSError as exc:  # close the others all the same
+                errors.append(exc)
+        self._writers.clear()
+        if errors:
+            raise errors[0]
+
+
+def writer_settings(settings) -> dict:
+    return {
+        "batch_records": settings.getint("NEWSCRAWL_OUTPUT_BATCH_RECORDS", 100),
+        "batch_seconds": settings.getfloat("NEWSCRAWL_OUTPUT_BATCH_SECONDS", 10.0),
+    }
+
+
+class WritePipeline:
+    def __init__(self, crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.compression = settings.get("NEWSCRAWL_OUTPUT_COMPRESSION", "") or ""
+        if self.compression not in SUFFIXES:
+            raise ValueError(f"NEWSCRAWL_OUTPUT_COMPRESSION must be one of {sorted(SUFFIXES)}")
+        self.writers = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", self.compression,
+                                 **writer_settings(settings))
+        self._flusher = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self):
+        from twisted.internet import reactor, task
+
+        # Compressed batches are also flushed on a timer, so a slow crawl still shows
+        # its records within NEWSCRAWL_OUTPUT_BATCH_SECONDS.
+        if self.compression and reactor.running:
+            self._flusher = task.LoopingCall(self.writers.flush_due)
+            self._flusher.start(max(1.0, self.writers.batch["batch_seconds"] / 2), now=False)
+
+    def process_item(self, item):
+        record = dict(item)
+        outlet = record.get("outlet") or self.crawler.spider.outlet.name
+        filename = utc_day(record.get("fetched_at")) + SUFFIXES[self.compression]
+        self.writers.writer(outlet, filename).write(record)
+        self.stats.inc_value("newscrawl/written")
+        return item
+
+    def close_spider(self):
+        if self._flusher and self._flusher.running:
+            self._flusher.stop()
+        self.writers.close()

@@ -1,0 +1,152 @@
+import json
+import socket
+import uuid
+
+import pytest
+
+from newscrawl.state import RedisStateStore, SQLiteStateStore
+from pipelines.dedupe import Deduplicator, minhash
+from pipelines.normalise import normalise_record
+from pipelines.validate import validate_record
+from pipelines.write import read_records
+from tests import texts
+from tests.pipeline_run import make_crawler, outlet, raw_record, run
+
+DAILY = outlet("daily-a", "Asia/Karachi")
+HERALD = outlet("herald-b", "Asia/Kolkata")
+
+
+def crawl(tmp_path, for_outlet, items, **settings):
+    crawler = make_crawler(tmp_path, for_outlet, **settings)
+    kept, dropped = run(crawler, items)
+    return kept, dropped, crawler.stats.get_stats()
+
+
+def test_wire_copy_similarity_sits_between_threshold_and_one():
+    a = minhash(normalise_record(raw_record("https://x.test/1", texts.WIRE_AT_A, "x"), DAILY)[0]["text"])
+    b = minhash(normalise_record(raw_record("https://x.test/2", texts.WIRE_AT_B, "x"), DAILY)[0]["text"])
+    assert 0.8 <= a.jaccard(b) < 1.0
+
+
+def test_url_duplicates_within_a_run_and_same_outlet_copies_are_dropped(tmp_path):
+    items = [
+        raw_record("https://daily-a.test/floods?utm_source=rss", texts.WIRE_AT_A, "daily-a"),
+        raw_record("https://daily-a.test/floods#comments", texts.WIRE_AT_A, "daily-a"),
+        raw_record("https://daily-a.test/print/floods", texts.WIRE_AT_A, "daily-a"),
+    ]
+    kept, dropped, stats = crawl(tmp_path, DAILY, items)
+    assert [r["canonical_url"] for r in kept] == ["https://daily-a.test/floods"]
+    assert stats["newscrawl/duplicates/url"] == 1
+    assert stats["newscrawl/duplicates/content"] == 1
+    assert len(dropped) == 2
+
+
+def test_wire_story_across_two_outlets_and_two_runs(tmp_path):
+    # Run 1: outlet A publishes the wire story.
+    kept_a, _, _ = crawl(tmp_path, DAILY, [raw_record("https://daily-a.test/world/floods", texts.WIRE_AT_A, "daily-a")])
+    original = kept_a[0]
+    assert original["duplicate_of"] is None
+
+    # Run 2, another outlet, state reopened from disk: the exact copy and the edited copy
+    # are marked as duplicates of A's article; an unrelated story is not.
+    items = [
+        raw_record("https://herald-b.test/exact-copy", texts.WIRE_AT_A, "herald-b"),
+        raw_record("https://herald-b.test/edited-copy", texts.WIRE_AT_B, "herald-b"),
+        raw_record("https://herald-b.test/own-story", texts.ENGLISH * 6, "herald-b"),
+    ]
+    kept_b, dropped, stats = crawl(tmp_path, HERALD, items)
+    assert dropped == []
+    by_url = {r["url"]: r for r in kept_b}
+    assert by_url["https://herald-b.test/exact-copy"]["duplicate_of"] == original["id"]
+    assert by_url["https://herald-b.test/edited-copy"]["duplicate_of"] == original["id"]
+    assert by_url["https://herald-b.test/own-story"]["duplicate_of"] is None
+    assert stats["newscrawl/duplicates/wire_exact"] == 1
+    assert stats["newscrawl/duplicates/near"] == 1
+
+    # Run 3: outlet A again: its article is a known URL and is dropped.
+    _, dropped, stats = crawl(tmp_path, DAILY, [raw_record("https://daily-a.test/world/floods?fbclid=9", texts.WIRE_AT_A, "daily-a")])
+    assert stats["newscrawl/duplicates/url"] == 1 and len(dropped) == 1
+
+    # Every record written validates against the shipped schema.
+    written = [r for f in (tmp_path / "output").glob("*/2025-08-04.jsonl") for r in read_records(f)]
+    assert len(written) == 4
+    assert all(validate_record(r) == [] for r in written)
+
+
+def test_near_duplicates_dropped_when_asked(tmp_path):
+    crawl(tmp_path, DAILY, [raw_record("https://daily-a.test/floods", texts.WIRE_AT_A, "daily-a")])
+    kept, dropped, stats = crawl(tmp_path, HERALD, [raw_record("https://herald-b.test/floods", texts.WIRE_AT_B, "herald-b")],
+                                 NEWSCRAWL_DROP_NEAR_DUPLICATES=True)
+    assert kept == [] and "near" in dropped[0]
+    assert stats["newscrawl/duplicates/near"] == 1
+
+
+def test_duplicate_of_points_at_the_root_of_a_chain(tmp_path):
+    store = SQLiteStateStore(tmp_path / "s.sqlite")
+    dedup = Deduplicator(store)
+    first, _ = normalise_record(raw_record("https://daily-a.test/1", texts.WIRE_AT_A, "daily-a"), DAILY)
+    second, _ = normalise_record(raw_record("https://herald-b.test/2", texts.WIRE_AT_B, "herald-b"), HERALD)
+    third, _ = normalise_record(raw_record("https://c.test/3", texts.WIRE_AT_B + "\n\nMore.", "c"), outlet("c"))
+    assert dedup.check(first).record["duplicate_of"] is None
+    assert dedup.check(second).record["duplicate_of"] == first["id"]
+    assert dedup.check(third).record["duplicate_of"] == first["id"]
+    store.close()
+
+
+def test_changed_text_at_a_known_url_is_a_new_revision(tmp_path):
+    crawl(tmp_path, DAILY, [raw_record("https://daily-a.test/live", texts.WIRE_AT_A, "daily-a")])
+    updated = texts.WIRE_AT_A + "\n\nUpdate: the death toll has risen to 17, officials said on Tuesday evening."
+    kept, _, stats = crawl(tmp_path, DAILY, [raw_record("https://daily-a.test/live", updated, "daily-a")])
+    assert kept[0]["revision"] == 2 and kept[0]["duplicate_of"] is None
+    assert stats["newscrawl/revisions"] == 1
+    _, dropped, _ = crawl(tmp_path, DAILY, [raw_record("https://daily-a.test/live", updated + " More.", "daily-a")],
+                          NEWSCRAWL_KEEP_REVISIONS=False)
+    assert len(dropped) == 1
+
+
+def test_signatures_expire_after_the_retention_window(tmp_path):
+    store = SQLiteStateStore(tmp_path / "s.sqlite")
+    day = 86400
+    first, _ = normalise_record(raw_record("https://daily-a.test/1", texts.WIRE_AT_A, "daily-a"), DAILY)
+    Deduplicator(store, clock=lambda: 1_000 * day).check(first)
+    assert store.count("minhash") == 1
+    later = Deduplicator(store, retention_days=30, clock=lambda: 1_031 * day)
+    assert store.count("minhash") == 0 and later.signatures == {}
+    second, _ = normalise_record(raw_record("https://herald-b.test/2", texts.WIRE_AT_B, "herald-b"), HERALD)
+    assert later.check(second).record["duplicate_of"] is None
+    store.close()
+
+
+def test_signature_is_stored_compactly(tmp_path):
+    store = SQLiteStateStore(tmp_path / "s.sqlite")
+    first, _ = normalise_record(raw_record("https://daily-a.test/1", texts.WIRE_AT_A, "daily-a"), DAILY)
+    Deduplicator(store).check(first)
+    [(key, value)] = list(store.items("minhash"))
+    assert key == first["id"] and len(json.loads(value)["s"]) == 684  # 128 x 4 bytes, base64
+    store.close()
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis answering on 127.0.0.1:6379")
+def test_dedupe_state_in_redis_across_runs(tmp_path):
+    prefix = f"newscrawl-test-{uuid.uuid4().hex}"
+    store = RedisStateStore("redis://127.0.0.1:6379/0", prefix)
+    try:
+        first, _ = normalise_record(raw_record("https://daily-a.test/1", texts.WIRE_AT_A, "daily-a"), DAILY)
+        assert Deduplicator(store).check(first).keep
+        reopened = Deduplicator(RedisStateStore("redis://127.0.0.1:6379/0", prefix))
+        again = reopened.check(first)
+        assert not again.keep and again.reason == "url"
+        second, _ = normalise_record(raw_record("https://herald-b.test/2", texts.WIRE_AT_B, "herald-b"), HERALD)
+        assert reopened.check(second).record["duplicate_of"] == first["id"]
+    finally:
+        store.clear()
+        store.close()
