@@ -199,11 +199,22 @@ def _ns(tag) -> str:
     return tag[1:].partition("}")[0] if isinstance(tag, str) and tag.startswith("{") else ""
 
 
+def _plain_text(el) -> str:
+    """Text of an element and its descendants. Unexpanded entity references are left
+    out (itertext would render them as "&name;")."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str):
+            parts.append(_plain_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
 def _text(el) -> str | None:
     """Text of an element and its descendants, whitespace collapsed; None when blank."""
     if el is None:
         return None
-    text = " ".join("".join(el.itertext()).split())
+    text = " ".join(_plain_text(el).split())
     return text or None
 
 
@@ -263,7 +274,7 @@ def _entry_fields(el, ns: str) -> dict:
             fields.update(_news_fields(child))
         # image:loc, video:content_loc and friends live in other namespaces.
         elif child_ns == ns and name in ("loc", "lastmod") and name not in fields:
-            value = "".join(child.itertext()).strip()
+            value = _plain_text(child).strip()
             if value:
                 fields[name] = value
     return fields
@@ -423,7 +434,7 @@ def sniff(body: bytes, content_type: str | None) -> str:
     match = _FIRST_TAG.match(head, pos)
     ctype = (content_type or "").split(";")[0].strip().lower()
     if match:
-        name = match.group(2).lower()
+        name = match.group(2).decode("ascii", "replace").lower()
         if name == "urlset":
             return "sitemap"
         if name == "sitemapindex":
