@@ -69,6 +69,8 @@ BLOCK_TAGS = frozenset({"div", "td", "article", "section", "main", "body", "bloc
 EXCLUDED_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary"})
 # A container holding this many headline links is a listing, not an article body.
 LISTING_HEADLINES = 3
+HEADLINE_CHARS = 25
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _WS = re.compile(r"\s+")
 
 
@@ -194,11 +196,24 @@ def _excluded(el) -> bool:
 
 
 def _headline_links(container) -> int:
+    """Links that read like headlines: in a heading, or long and outside running text."""
     count = 0
-    for tag in ("h1", "h2", "h3", "h4"):
-        for heading in container.iter(tag):
-            if next(heading.iter("a"), None) is not None:
-                count += 1
+    for a in container.iter("a"):
+        in_heading = in_paragraph = False
+        for ancestor in a.iterancestors():
+            if ancestor is container:
+                break
+            tag = ancestor.tag
+            if tag in HEADINGS:
+                in_heading = True
+                break
+            if tag == "p":
+                in_paragraph = True
+                break
+        if in_heading or (not in_paragraph and len(a.text_content().strip()) >= HEADLINE_CHARS):
+            count += 1
+            if count >= LISTING_HEADLINES:
+                break
     return count
 
 
