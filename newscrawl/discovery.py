@@ -39,6 +39,7 @@ NS_ATOM = "http://www.w3.org/2005/Atom"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_RSS1 = "http://purl.org/rss/1.0/"
 NS_DC = "http://purl.org/dc/elements/1.1/"
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 GZIP_MAGIC = b"\x1f\x8b"
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})
@@ -218,6 +219,16 @@ def _text(el) -> str | None:
     return text or None
 
 
+def _join(base: str, href: str | None) -> str | None:
+    """href resolved against base; None when either is not a URL urllib can read."""
+    if not href:
+        return None
+    try:
+        return urljoin(base, href.strip())
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 bracket)
+        return None
+
+
 # --- robots.txt -------------------------------------------------------------
 
 _SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.I | re.M)
@@ -227,8 +238,8 @@ def sitemaps_from_robots(text: str, base_url: str) -> list[str]:
     """Sitemap URLs listed in robots.txt, absolute, deduplicated, in order."""
     seen: dict[str, None] = {}
     for match in _SITEMAP_LINE.finditer(text or ""):
-        url = urljoin(base_url, match.group(1).strip())
-        if is_fetchable_url(url):
+        url = _join(base_url, match.group(1))
+        if url and is_fetchable_url(url):
             seen.setdefault(url, None)
     return list(seen)
 
@@ -338,7 +349,7 @@ def _child(el, *names: str, ns: str | None = None):
 
 
 def _add_entry(feed: Feed, link: str | None, base: str, title, published) -> None:
-    link = urljoin(base, link.strip()) if link and link.strip() else None
+    link = _join(base, link)
     if link and is_fetchable_url(link):
         feed.entries.append(FeedEntry(link=link, title=_text(title), published=_text(published)))
     else:
@@ -385,12 +396,12 @@ def _atom_link(entry, base: str) -> str | None:
 
 def _parse_atom(root, url: str) -> Feed:
     ns = _ns(root.tag)
-    base = urljoin(url, root.get("{http://www.w3.org/XML/1998/namespace}base") or "")
+    base = _join(url, root.get(XML_BASE)) or url
     feed = Feed(kind="atom", title=_text(_child(root, "title", ns=ns)))
     for entry in root:
         if _local(entry.tag) != "entry":
             continue
-        entry_base = urljoin(base, entry.get("{http://www.w3.org/XML/1998/namespace}base") or "")
+        entry_base = _join(base, entry.get(XML_BASE)) or base
         published = _child(entry, "published", ns=ns)
         if published is None:
             published = _child(entry, "updated", ns=ns)
@@ -458,7 +469,7 @@ def _document_base(root, base_url: str) -> str:
     for base in root.iter("base"):
         href = (base.get("href") or "").strip()
         if href:
-            return urljoin(base_url, href)
+            return _join(base_url, href) or base_url
         break
     return base_url
 
@@ -470,10 +481,10 @@ def _absolute(href: str, base: str) -> str | None:
     href = _HREF_JUNK.sub("", href).strip()
     if not href or href.startswith("#") or href.lower().startswith(SKIP_SCHEMES):
         return None
-    try:
-        url = urldefrag(urljoin(base, href))[0]
-    except ValueError:
+    url = _join(base, href)
+    if url is None:
         return None
+    url = urldefrag(url)[0]
     return url if is_fetchable_url(url) else None
 
 

@@ -362,6 +362,16 @@ def test_atom():
     assert feed.skipped == 1
 
 
+def test_unreadable_links_are_skipped_not_fatal():
+    body = (b"<rss><channel><item><link>http://[unclosed/x</link></item>"
+            b"<item><link>/fine</link></item></channel></rss>")
+    feed = parse_feed(body, "https://a.example/rss")
+    assert [e.link for e in feed.entries] == ["https://a.example/fine"]
+    assert feed.skipped == 1
+    robots = "Sitemap: http://[bad\nSitemap: /ok.xml\n"
+    assert sitemaps_from_robots(robots, "https://a.example/robots.txt") == ["https://a.example/ok.xml"]
+
+
 def test_gzipped_feed_and_undeclared_html_entity_recovered():
     body = RSS2.replace(b"Budget passes", b"Budget&nbsp;passes")
     feed = parse_feed(gzip.compress(body), "https://news.example/rss")
@@ -465,7 +475,7 @@ XML_TOKENS = st.sampled_from(
     [
         "<urlset>", "</urlset>", f'<urlset xmlns="{SM}">', "<sitemapindex>", "</sitemapindex>",
         "<url>", "</url>", "<sitemap>", "</sitemap>", "<loc>", "</loc>", "<lastmod>", "</lastmod>",
-        "https://a.example/x", "/rel", "&amp;", "&bogus;", "&#0;", "&#x110000;", "<![CDATA[",
+        "https://a.example/x", "/rel", "http://[", "<link>http://[x</link>", '<link href="http://[y"/>', "&amp;", "&bogus;", "&#0;", "&#x110000;", "<![CDATA[",
         "]]>", "<!--", "-->", "<?xml version='1.0'?>", "<!DOCTYPE x [<!ENTITY e 'v'>]>", "&e;",
         '<news:news xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">', "</news:news>",
         "<news:title>", "</news:title>", "<rss>", "</rss>", "<channel>", "</channel>", "<item>",

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from newscrawl.discovery import page_links
 from newscrawl.gate import body_text_chars, classify_page
 from newscrawl.outlets import Outlet, generic_outlet
 
@@ -254,3 +257,20 @@ def test_real_articles_pass_the_gate():
             misses.append((record["url"], verdict.reason))
     # Every page in the set is an article; allow a few misses for pages with odd markup.
     assert len(misses) <= len(truth) // 20, misses
+
+
+HTML_TOKENS = st.sampled_from(
+    ["<p>", "</p>", "<div>", "</div>", "<a href='/x'>", "</a>", "<nav>", "</nav>", "<br>",
+     "<h2>", "</h2>", "<li>", "<script type='application/ld+json'>", "</script>",
+     '{"@type": "NewsArticle"}', '{"@graph": [{"@type": ["Article"]}]}', '[[[[{"@type": 1}]]]]',
+     "<meta property='og:type' content='article'>", "<!-- c -->", "&amp;", PARAGRAPHS[0], "x"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(HTML_TOKENS, min_size=1, max_size=60), st.sampled_from([ARTICLE_URL, "https://news.example/tag/x"]))
+def test_gate_and_links_total_on_generated_html(tokens, url):
+    root = lxml.html.fromstring("<html><body>" + "".join(tokens) + "</body></html>")
+    verdict = classify_page(root, url, OUTLET)
+    assert isinstance(verdict.is_article, bool) and verdict.reason
+    assert all(link.startswith("https://news.example/") for link in page_links(root, url))
