@@ -18,8 +18,8 @@ import lxml.html
 from newscrawl.discovery import page_links
 from newscrawl.gate import classify_page
 from newscrawl.outlets import generic_outlet
+from bench.extraction import DEFAULT_FOLDER as DEFAULT_DIR
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "data" / "aeb-dev"
 
 
 def per_call_ms(fn, repeat: int) -> float:

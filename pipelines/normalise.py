@@ -22,6 +22,7 @@ from dateutil import parser as date_parser
 
 from newscrawl import __version__ as PIPELINE_VERSION
 from newscrawl.outlets import Outlet
+from newscrawl.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
 
@@ -123,37 +124,6 @@ def record_id(canonical_url: str) -> str:
 
 # ---------------------------------------------------------------------------------------
 # URLs
-
-_TRACKING_PARAMS = {
-    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
-    "igshid", "igsh", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok",
-    "oly_anon_id", "oly_enc_id", "vero_id", "wickedid", "ref_src", "ref_url", "s_cid",
-    "cmpid", "ocid", "ncid", "sr_share", "rss", "ito", "spm", "share", "amp",
-}
-_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "at_", "hsa_")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _is_tracking(name: str) -> bool:
-    name = name.lower()
-    return name in _TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
-
-
-def canonicalize_url(url: str) -> str:
-    """The URL without tracking parameters and fragment, scheme and host lower-cased,
-    default port dropped, an empty path made "/". The order of the remaining query
-    parameters is kept: some sites give it meaning."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
-    netloc = host
-    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
-        netloc = f"{host}:{parts.port}"
-    if parts.username:
-        netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
-
 
 def _bare_host(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower().rstrip(".")

@@ -243,7 +243,7 @@ def test_whole_page_inside_a_form_still_counts():
     assert classify_page(root, ARTICLE_URL, OUTLET).is_article
 
 
-AEB = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "data" / "aeb-dev"
+from bench.extraction import DEFAULT_FOLDER as AEB  # noqa: E402
 
 
 @pytest.mark.skipif(not (AEB / "ground-truth.json").exists(), reason="aeb-dev data not present")

@@ -1,7 +1,8 @@
 import pytest
 
+from newscrawl.urls import canonicalize_url
 from pipelines.normalise import (
-    canonicalize_url,
+
     choose_canonical_url,
     choose_language,
     clean_authors,

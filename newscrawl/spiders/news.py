@@ -24,7 +24,6 @@ from newscrawl.urls import canonicalize_url, is_fetchable_url
 # A sitemap index may list other indexes; real sites nest two levels at most.
 MAX_SITEMAP_NESTING = 4
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "ETag", "Date", "Content-Language")
-FEED_VIA = {"rss": discovery.VIA_FEED_RSS, "atom": discovery.VIA_FEED_ATOM, "rdf": discovery.VIA_FEED_RDF}
 
 
 def utc_now() -> str:
@@ -83,7 +82,7 @@ class NewsSpider(scrapy.Spider):
             meta={"robots": True}, priority=10,
         )
         if self.start_url:
-            request = self._follow(self.start_url, self.parse_any, via=discovery.VIA_START,
+            request = self._follow(self.start_url, self.parse_any, via=discovery.VIA_START_URL,
                                    section_depth=0)
             if request:
                 yield request
@@ -113,7 +112,7 @@ class NewsSpider(scrapy.Spider):
                                                   response.url)
         self._stat("discovery/robots-sitemaps", len(sitemaps))
         for url in sitemaps:
-            if request := self._follow(url, self.parse_any, via=discovery.VIA_ROBOTS, nesting=0):
+            if request := self._follow(url, self.parse_any, via=discovery.VIA_ROBOTS_SITEMAP, nesting=0):
                 yield request
         if not sitemaps:
             yield from self._guess_sitemaps()
@@ -167,7 +166,7 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"discovery/feed-error/{exc.kind}")
             self.logger.warning("bad feed %s: %s", response.url, exc)
             return
-        via = FEED_VIA.get(feed.kind, discovery.VIA_FEED_RSS)
+        via = discovery.VIA_FEED.get(feed.kind, discovery.VIA_FEED_RSS)
         self._stat("discovery/feed-urls", len(feed.entries))
         for entry in feed.entries:
             hints = {"title": entry.title, "published_at": entry.published}
@@ -191,7 +190,7 @@ class NewsSpider(scrapy.Spider):
                          if response.headers.get(h)},
                 html=response.text,
                 outlet=self.outlet.name,
-                discovered_via=meta.get("via") or discovery.VIA_START,
+                discovered_via=meta.get("via") or discovery.VIA_START_URL,
                 discovered_from=meta.get("discovered_from"),
                 fetched_at=utc_now(),
                 hints=meta.get("hints") or {},
