@@ -34,8 +34,9 @@ DEPTH_LIMIT = 0  # section depth is bounded per outlet (Outlet.section_depth)
 
 # --- Off: an HTTP endpoint that runs code, and the telnet console.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
-    "scrapy.extensions.remotecontrol.RemoteControl": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 
