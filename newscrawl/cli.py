@@ -23,7 +23,7 @@ def run_crawl(spider_cls, settings, **spider_kwargs) -> dict:
     """Runs one spider to the end in this process and returns its stats."""
     from scrapy.crawler import CrawlerProcess
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, **spider_kwargs)
     process.start()

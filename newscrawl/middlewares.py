@@ -56,8 +56,12 @@ class RobotsCrawlDelay:
         key = downloader.get_slot_key(request)
         delay = self.delays.get(key)
         slot = downloader.slots.get(key)
-        if delay and slot is not None and slot.delay < delay:
-            slot.delay = delay
+        if delay and slot is not None:
+            # The slot waits delay * (1 ± jitter): raise it so the shortest wait is the
+            # crawl delay itself.
+            floor = delay / max(1.0 - slot.jitter, 0.1)
+            if slot.delay < floor:
+                slot.delay = floor
 
     def process_request(self, request):
         self._enforce(request)

@@ -27,6 +27,7 @@ import hashlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -238,6 +239,7 @@ class LocalSite:
     def __init__(self, routes: dict[str, Page | Handler] | None = None):
         self.routes: dict[str, Page | Handler] = dict(routes or {})
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.request_times: list[float] = []  # time.monotonic() of each entry of `requests`
         self._requests_lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -297,6 +299,7 @@ class LocalSite:
     def _record(self, request: Request) -> None:
         with self._requests_lock:
             self.requests.append((request.method, request.path, request.headers))
+            self.request_times.append(time.monotonic())
 
     def requested_paths(self, method: str | None = None) -> list[str]:
         with self._requests_lock:
@@ -308,6 +311,7 @@ class LocalSite:
     def clear_requests(self) -> None:
         with self._requests_lock:
             self.requests.clear()
+            self.request_times.clear()
 
     def _resolve(self, request: Request) -> Page:
         path = request.path

@@ -88,7 +88,7 @@ def fixture_web_spec() -> tuple[OutletSpec, ...]:
                    seed=11, sections=("india", "world", "business")),
         OutletSpec(name="fixture-paper", display_name="The Morning Ledger", template="newspaper",
                    articles=tuple(paper), language="en", utc_offset="+00:00", timezone="Europe/London",
-                   seed=12, sections=("world", "business", "sport"), crawl_delay=1),
+                   seed=12, sections=("world", "business", "sport"), crawl_delay=0.25),
         OutletSpec(name="fixture-urdu", display_name="روزنامہ آئینہ", template="urdu",
                    articles=tuple(urdu), language="ur", utc_offset="+05:00", timezone="Asia/Karachi",
                    seed=13, sections=("pakistan", "sport", "business")),

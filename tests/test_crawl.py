@@ -1,0 +1,149 @@
+"""End to end: real crawls of the local fixture web with the real spider and pipelines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from newscrawl import sitegen
+from newscrawl.demo import serve_fixture_web
+from pipelines.validate import validate_record
+from tests.crawling import ROOT, crawl, jsonl, run_scrapy, scrapy_env, write_outlets
+
+# How each path of the fixture web shows in a record's discovered_via.
+VIA = {
+    sitegen.ROBOTS_SITEMAP: "robots-sitemap",
+    sitegen.SITEMAP_INDEX: "sitemap-index",
+    sitegen.SITEMAP_GZ: "sitemap-index",
+    sitegen.NEWS_SITEMAP: "news-sitemap",
+    sitegen.RSS: "feed-rss",
+    sitegen.RSS1: "feed-rdf",
+    sitegen.ATOM: "feed-atom",
+    sitegen.HOMEPAGE: "homepage",
+    sitegen.SECTION_1: "section",
+    sitegen.SECTION_2: "section",
+}
+
+
+@pytest.fixture(scope="module")
+def fixture_web():
+    with serve_fixture_web() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def crawled(fixture_web, tmp_path_factory):
+    """Each fixture outlet crawled once, in the order given, sharing one state folder (so
+    wire copy republished by a second outlet is seen as such)."""
+    tmp = tmp_path_factory.mktemp("crawl")
+    runs = {}
+    for served in fixture_web:
+        runs[served.outlet.name] = crawl(served.outlet, tmp)
+    return runs
+
+
+def by_url(records):
+    return {r["url"]: r for r in records}
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_every_article_found_once_by_its_own_path(fixture_web, crawled, index):
+    served = fixture_web[index]
+    name, build = served.outlet.name, served.build
+    records = crawled[name].records(name)
+    urls = [r["url"] for r in records]
+    assert len(urls) == len(set(urls)), "an article was written twice"
+    found = set(urls) | {r["url"] for r in crawled[name].rejects(name)}
+    assert found == build.all_articles
+    assert not found & build.non_articles
+    for path, expected in build.expected.items():
+        if not expected:
+            continue
+        got = {r["url"] for r in records if r["discovered_via"] == VIA[path] and r["url"] in expected}
+        assert got == expected, f"{name}: {path}"
+
+
+def test_gzipped_and_indexed_sitemaps_are_told_apart(fixture_web, crawled):
+    served = fixture_web[0]
+    records = by_url(crawled[served.outlet.name].records(served.outlet.name))
+    for url in served.build.expected[sitegen.SITEMAP_GZ]:
+        assert records[url]["discovered_from"].endswith(".xml.gz")
+    for url in served.build.expected[sitegen.SITEMAP_INDEX]:
+        assert not records[url]["discovered_from"].endswith(".gz")
+
+
+def test_robots_disallowed_pages_are_never_fetched(fixture_web, crawled):
+    for served in fixture_web:
+        for url in served.build.disallowed:
+            path = url.split(served.site.host_port, 1)[1]
+            assert served.site.count(path) == 0, path
+
+
+def test_every_record_validates_against_the_schema(fixture_web, crawled):
+    for served in fixture_web:
+        for record in crawled[served.outlet.name].records(served.outlet.name):
+            assert validate_record(record, min_words=0) == []
+
+
+def test_records_carry_metadata_from_the_page(fixture_web, crawled):
+    served = fixture_web[2]  # the Urdu outlet: right-to-left text, +05:00 dates
+    records = crawled[served.outlet.name].records(served.outlet.name)
+    assert records
+    for record in records:
+        info = served.build.articles[record["url"]]
+        assert record["language"] == "ur"
+        assert record["published_at"] == info.published
+        assert record["title"] == info.spec.title
+        assert record["text"].split("\n\n")[0] == served.build.truth[record["url"]].split("\n\n")[0]
+
+
+def test_wire_copy_republished_by_a_second_outlet_is_marked(fixture_web, crawled):
+    first, second = fixture_web[0], fixture_web[1]
+    wire = [a for a in first.build.articles.values() if a.spec.wire_id]
+    assert wire
+    firsts = by_url(crawled[first.outlet.name].records(first.outlet.name))
+    seconds = crawled[second.outlet.name].records(second.outlet.name)
+    original = firsts[wire[0].url]
+    copies = [r for r in seconds if r["duplicate_of"] == original["id"]]
+    assert len(copies) == 1
+
+
+def test_crawl_delay_from_robots_is_honoured(fixture_web, crawled):
+    served = fixture_web[1]  # robots.txt asks for Crawl-delay: 0.25
+    times = served.site.request_times
+    article_paths = [i for i, (_, path, _) in enumerate(served.site.requests) if path != "/robots.txt"]
+    gaps = [times[b] - times[a] for a, b in zip(article_paths[5:], article_paths[6:])]
+    assert gaps and min(gaps) >= 0.2
+
+
+def test_scrapy_list_shows_every_outlet_and_the_generic_spider(tmp_path, fixture_web):
+    outlets_dir = write_outlets(tmp_path / "outlets", [fixture_web[0].outlet])
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, env=scrapy_env(outlets_dir),
+                          capture_output=True, text=True, timeout=60)
+    names = set(proc.stdout.split())
+    shipped = {p.stem for p in (ROOT / "newscrawl" / "outlets").glob("*.toml")}
+    assert len(shipped) >= 8
+    assert names == shipped | {"news", fixture_web[0].outlet.name}
+
+
+def test_generic_spider_crawls_a_site_from_its_homepage(fixture_web, tmp_path):
+    served = fixture_web[2]
+    run = run_scrapy(["crawl", "news", "-a", f"url={served.site.url}/", "-a", "outlet=anysite"], tmp_path)
+    assert run.returncode == 0, run.log[-2000:]
+    urls = {r["url"] for r in run.records("anysite")}
+    # Without an outlet record it has no list of feeds or sections: it finds what robots.txt,
+    # the homepage and its links lead to.
+    assert urls <= served.build.all_articles
+    assert served.build.expected[sitegen.HOMEPAGE] <= urls
+    assert served.build.expected[sitegen.NEWS_SITEMAP] <= urls
+
+
+def test_feed_export_gets_the_cleaned_records(fixture_web, tmp_path):
+    served = fixture_web[2]
+    run = crawl(served.outlet, tmp_path, extra_args=["-O", str(tmp_path / "export.jsonl")])
+    exported = jsonl(tmp_path / "export.jsonl")
+    written = run.records(served.outlet.name)
+    assert exported and {r["id"] for r in exported} == {r["id"] for r in written}
+    assert all("html" not in r and "_blocks" not in r for r in exported)
