@@ -36,7 +36,7 @@ RULES_DIR = Path(__file__).parent / "rules"
 CATEGORIES = (
     "app-promo", "newsletter", "follow-us", "share-bar", "also-read", "related-list", "donation",
     "cookie-consent", "syndication", "advertisement", "latest-list", "bare-url", "comment-prompt",
-    "outlet-selector", "outlet-pattern", "learned-boilerplate", "dangling-heading",
+    "outlet-selector", "outlet-pattern", "learned-boilerplate", "dangling-heading", "title-repeat",
 )
 # Categories that announce a list of links: the link-dense blocks after them go too.
 LIST_CATEGORIES = {"also-read", "related-list", "latest-list"}
@@ -50,6 +50,8 @@ _JOINERS = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _FOLD = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0647": "\u06c1",
                        "\u093c": None, "\u2019": "'", "\u2018": "'"})
 _SPACE = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+_PUNCT = re.compile(r"[^\w\s]")
 
 
 def fold(text: str) -> str:
@@ -477,14 +479,33 @@ def clean_blocks(blocks: list[dict], outlet) -> tuple[list[dict], Counter]:
     return kept, removed
 
 
+def drop_title_repeat(blocks: list[dict], title: str | None) -> tuple[list[dict], Counter]:
+    """The headline is a field of its own; a first block that repeats it is not body."""
+    removed: Counter = Counter()
+    if blocks and title:
+        key = _PUNCT.sub("", fold(title)).strip()
+        first = blocks[0]
+        if key and _PUNCT.sub("", fold(first.get("text", ""))).strip() == key:
+            first["_removed"] = "title-repeat"
+            removed["title-repeat"] += 1
+            return blocks[1:], removed
+    return blocks, removed
+
+
+def pre_learning_clean(item: dict, blocks: list[dict], outlet) -> tuple[list[dict], Counter]:
+    """Every rule that needs no learned state: the repeated headline, then `clean_blocks`."""
+    kept, removed = drop_title_repeat(blocks, item.get("title"))
+    kept, more = clean_blocks(kept, outlet)
+    removed.update(more)
+    return kept, removed
+
+
 def blocks_to_text(blocks: list[dict]) -> str:
     return "\n\n".join(b["text"] for b in blocks)
 
 
 # --------------------------------------------------------------------------- learned layer
 
-_DIGITS = re.compile(r"\d+")
-_PUNCT = re.compile(r"[^\w\s]")
 
 
 def block_key(text: str) -> str:
@@ -718,7 +739,7 @@ class DecruftPipeline:
         outlet = getattr(self.crawler.spider, "outlet", None)
         outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
         blocks = item.pop("_blocks", None) or []
-        kept, removed = clean_blocks(blocks, outlet)
+        kept, removed = pre_learning_clean(item, blocks, outlet)
         learner = self.learner(outlet_name)
         learner.observe(_page_id(item) or str(id(item)), kept)
         if self.warmup > 0 and learner.pages < self.warmup:
@@ -730,17 +751,54 @@ class DecruftPipeline:
         return self.finish(item, blocks, kept, removed)
 
     def finish(self, item: dict, blocks: list[dict], kept: list[dict], removed: Counter) -> dict:
-        item["text"] = blocks_to_text(kept)
-        cleaning = item.setdefault("cleaning", {})
-        counts = Counter(cleaning.get("removed") or {})
-        counts.update(removed)
-        cleaning["removed"] = dict(counts)
-        if self.audit:
-            cleaning["removed_text"] = [
-                {"category": b["_removed"], "text": b["text"]} for b in blocks if b.get("_removed")
-            ]
+        item = apply_cleaning(item, blocks, kept, removed, audit=self.audit)
         stats = getattr(self.crawler, "stats", None)
         if stats is not None:
-            for category, n in counts.items():
+            for category, n in item["cleaning"]["removed"].items():
                 stats.inc_value(f"newscrawl/cruft/{category}", n)
         return item
+
+
+def apply_cleaning(item: dict, blocks: list[dict], kept: list[dict], removed: Counter, *, audit: bool = False) -> dict:
+    """Sets `text` from the kept blocks and merges the removal counts (and, when auditing,
+    the removed texts) into `cleaning`."""
+    item["text"] = blocks_to_text(kept)
+    cleaning = item.setdefault("cleaning", {})
+    counts = Counter(cleaning.get("removed") or {})
+    counts.update(removed)
+    cleaning["removed"] = dict(counts)
+    if audit:
+        cleaning["removed_text"] = [
+            {"category": b["_removed"], "text": b["text"]} for b in blocks if b.get("_removed")
+        ]
+    return item
+
+
+def decruft_in_order(items: list[dict], outlet, learner: BoilerplateLearner, *, warmup: int = 12,
+                     audit: bool = False) -> list[dict]:
+    """The decruft stage over a batch of one outlet's extracted records, in order, as a
+    crawl would see them: records that arrive before the outlet has `warmup` pages counted
+    wait until it has (or until the batch ends), then are cleaned with what was learned.
+    For `newscrawl clean` over saved pages, and for benchmarks."""
+    out: list[dict | None] = [None] * len(items)
+    held: list[tuple[int, dict, list, list, Counter]] = []
+
+    def finish(i, item, blocks, kept, removed):
+        kept, learned = learner.filter(kept)
+        removed.update(learned)
+        out[i] = apply_cleaning(item, blocks, kept, removed, audit=audit)
+
+    for i, item in enumerate(items):
+        blocks = item.pop("_blocks", None) or []
+        kept, removed = pre_learning_clean(item, blocks, outlet)
+        learner.observe(_page_id(item) or f"#{i}", kept)
+        if warmup > 0 and learner.pages < warmup:
+            held.append((i, item, blocks, kept, removed))
+            continue
+        for args in held:
+            finish(*args)
+        held = []
+        finish(i, item, blocks, kept, removed)
+    for args in held:
+        finish(*args)
+    return out
