@@ -40,6 +40,11 @@ CATEGORIES = (
 )
 # Categories that announce a list of links: the link-dense blocks after them go too.
 LIST_CATEGORIES = {"also-read", "related-list", "latest-list"}
+# Weak phrasings ("download … app") only count in blocks this short: a promo line, not a
+# story paragraph that happens to sit beside the store links.
+WEAK_MAX_CHARS = 240
+# Own (non-link) characters below which a block of store or social links is just links.
+LINK_ONLY_OWN_CHARS = 120
 
 
 # --------------------------------------------------------------------------- text folding
@@ -270,7 +275,7 @@ def dom_category(el, rules: Rules | None = None) -> str | None:
     if b.badges and own_chars < 400:
         return "app-promo"
     by_link = link_category(b.links, rules)
-    if by_link and own_chars < (400 if by_link == "app-promo" else 250):
+    if by_link and _link_block_is_cruft(b.text, own_chars, by_link, rules):
         return by_link
     by_text = text_category(b.text, rules) if b.text else None
     if by_text:
@@ -409,7 +414,7 @@ def block_category(block: dict, patterns: list[re.Pattern], rules: Rules) -> str
         return "bare-url"
     own_chars = len(text) - block.get("link_chars", 0)
     by_link = link_category(block.get("links") or [], rules)
-    if by_link and own_chars < (300 if by_link == "app-promo" else 200):
+    if by_link and _link_block_is_cruft(text, own_chars, by_link, rules):
         return by_link
     return text_category(text, rules)
 
@@ -419,7 +424,16 @@ def _weak_match(block: dict, category: str, rules: Rules) -> bool:
     if not cat or not cat.weak:
         return False
     folded = fold(block.get("text", ""))
-    return len(folded) <= cat.max_chars and _any(cat.weak, folded)
+    return len(folded) <= min(cat.max_chars, WEAK_MAX_CHARS) and _any(cat.weak, folded)
+
+
+def _link_block_is_cruft(text: str, own_chars: int, category: str, rules: Rules) -> bool:
+    """A block whose links go mostly to stores or social profiles is cruft when it has
+    next to no text of its own, or a little text that also reads like the category. A
+    story paragraph that links the App Store once has plenty of its own words."""
+    if own_chars < LINK_ONLY_OWN_CHARS:
+        return True
+    return own_chars < 400 and (_weak_match({"text": text}, category, rules) or text_category(text, rules) == category)
 
 
 def clean_blocks(blocks: list[dict], outlet) -> tuple[list[dict], Counter]:
