@@ -425,7 +425,8 @@ def trafilatura_alone(page: Page) -> str:
     return trafilatura.extract(page.html, url=page.url, include_comments=False, include_tables=True) or ""
 
 
-def ours_direct(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Path, warmup: int = 12) -> dict[str, str]:
+def ours_direct(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Path, warmup: int = 12,
+                learn: bool = True) -> dict[str, str]:
     """Extract + decruft in process, one outlet at a time in page order, with the
     learner's state in `store_dir` (fresh for a first crawl, reused for a second)."""
     outputs: dict[str, str] = {}
@@ -439,7 +440,8 @@ def ours_direct(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Pa
             records.append(record)
         store = SQLiteStateStore(store_dir / f"{name}.sqlite")
         try:
-            learner = BoilerplateLearner(store, name)
+            # Without learning: a threshold no block reaches, to show what the rules alone do.
+            learner = BoilerplateLearner(store, name, min_pages=3 if learn else 10**9)
             for page, record in zip(mine, decruft_in_order(records, outlet, learner, warmup=warmup)):
                 outputs[page.url] = record["text"]
         finally:
@@ -488,7 +490,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run = crawl_outlets if args.crawl else (lambda s, p, d: ours_direct(s, p, d, args.warmup))
         first = run(styles, pages, Path(tmp))
-        res = report("First crawl (fresh state)", pages, {"ours": first, "trafilatura": alone})
+        with tempfile.TemporaryDirectory() as tmp2:
+            rules_only = ours_direct(styles, pages, Path(tmp2), args.warmup, learn=False)
+        res = report("First crawl (fresh state)", pages, {"ours": first, "rules only": rules_only, "trafilatura": alone})
         second = run(styles, pages, Path(tmp))
         report("Second run (state from the first)", pages, {"ours": second, "trafilatura": alone})
     if args.show_leaks:
