@@ -1,0 +1,383 @@
+"""Decruft: the seed-shaped page, each cruft category, each layer, and what must survive,
+through the real extract + decruft functions."""
+
+from __future__ import annotations
+
+import html as htmllib
+import json
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from newscrawl.outlets import Outlet, generic_outlet
+from newscrawl.state import SQLiteStateStore
+from pipelines.decruft import (
+    BoilerplateLearner,
+    clean_blocks,
+    decruft_in_order,
+    fold,
+    pre_learning_clean,
+    preclean_dom,
+)
+from pipelines.extract import extract_article
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+OUTLET = generic_outlet("https://news.example/")
+
+STORY = [
+    "The city council voted on Tuesday to approve a new budget for the coming year, after a debate that "
+    "lasted well into the evening and drew dozens of residents to the chamber to speak for and against it.",
+    "Supporters said the plan would fund road repairs, extend library hours and hire more staff for the "
+    "parks department, while critics argued that the increase in property taxes would hurt older residents.",
+    "The mayor said she expected the measure to pass a second reading next month without major changes, and "
+    "that officials would publish a detailed breakdown of the spending on the city website within two weeks.",
+    "Several council members asked for an independent review of the transport budget, citing cost overruns "
+    "on the last two bridge projects and delays to the bus lane programme announced three years ago.",
+]
+
+
+def page(*inserts: str, story: list[str] = STORY, tail: str = "", title: str = "Council approves budget") -> str:
+    """An article page: the story paragraphs with `inserts[i]` after paragraph i, then `tail`."""
+    parts = []
+    for i, para in enumerate(story):
+        parts.append(f"<p>{htmllib.escape(para)}</p>")
+        if i < len(inserts):
+            parts.append(inserts[i])
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>" + title + "</title></head><body>"
+        "<header><nav><a href='/'>Home</a> <a href='/world'>World</a></nav></header>"
+        f"<main><article><h1>{title}</h1><div class='body'>{''.join(parts)}{tail}</div></article></main>"
+        "<footer><p>Copyright News Example</p></footer></body></html>"
+    )
+
+
+def run(html: str, outlet: Outlet = OUTLET) -> tuple[str, Counter]:
+    record = extract_article(html, "https://news.example/a/1", preclean=lambda t: preclean_dom(t, outlet))
+    kept, removed = pre_learning_clean(record, record["_blocks"], outlet)
+    removed.update(record["cleaning"]["removed"])
+    return "\n\n".join(b["text"] for b in kept), removed
+
+
+def assert_story_intact(text: str, story: list[str] = STORY):
+    for para in story:
+        assert fold(para) in fold(text), f"lost: {para[:60]}"
+
+
+# --------------------------------------------------------------------------- the seed
+
+
+def test_seed_page_keeps_every_paragraph_and_subhead_and_no_cruft():
+    html = (FIXTURES / "seed_article.html").read_text(encoding="utf-8")
+    seed = (Path("/work/shared/seeds/000_f3821e7373f8b08f.txt"))
+    text, removed = run(html)
+    lines = [line.strip() for line in text.split("\n\n")]
+    # The body: every paragraph and subhead of the story, in order, first to last.
+    assert lines[0].startswith("At least 10 security personnel")
+    assert lines[-1].startswith("The latest attacks come amid heightened security concerns")
+    for subhead in ("Attacks Across Multiple Districts", "Long-Running Insurgency And Security Challenges"):
+        assert subhead in lines
+    assert len(lines) == 14  # 11 paragraphs and 3 subheads
+    for cruft in ("Download Newspin", "No ads", "App Store", "Google Play", "apps.apple.com", "play.google.com",
+                  "Latest News", "Popular Videos", "app-store-logo", "play-store-logo", "Flood relief drive"):
+        assert cruft not in text
+    assert removed["app-promo"] >= 3
+    if seed.exists():  # the naive scrape's body lines are all in ours
+        naive = seed.read_text(encoding="utf-8")
+        start = naive.index("At least 10")
+        end = naive.index("Long or Short")
+        for line in naive[start:end].splitlines():
+            if line.strip():
+                assert fold(line) in fold(text)
+
+
+# --------------------------------------------------------------------------- categories
+
+LINK = "https://news.example/story/{}"
+CASES = {
+    "app-promo": (
+        '<div><p>Get news the way you like. No ads. Download our app for crisp updates!</p>'
+        '<p>App Store – <a href="https://apps.apple.com/in/app/x/id1">https://apps.apple.com/in/app/x/id1</a></p>'
+        '<p>Google Play Store – <a href="https://play.google.com/store/apps/details?id=x">https://play.google.com/store/apps/details?id=x</a></p></div>',
+        ["No ads", "apps.apple.com", "play.google.com"],
+    ),
+    "newsletter": (
+        '<div class="box"><p>Sign up for our Morning Briefing newsletter, delivered to your inbox every day.</p>'
+        '<form><input type="email" name="email"><button>Subscribe</button></form></div>',
+        ["Morning Briefing"],
+    ),
+    "follow-us": (
+        '<p>Follow us on <a href="https://whatsapp.com/channel/abc">WhatsApp</a>, '
+        '<a href="https://t.me/newsx">Telegram</a> and <a href="https://news.google.com/publications/CAA">Google News</a></p>',
+        ["Follow us on"],
+    ),
+    "share-bar": (
+        '<div class="post-share"><a href="https://www.facebook.com/sharer/sharer.php?u=1">Facebook</a> '
+        '<a href="https://twitter.com/intent/tweet?url=1">Twitter</a> <a href="https://api.whatsapp.com/send?text=1">WhatsApp</a></div>',
+        ["Facebook Twitter"],
+    ),
+    "also-read": (
+        f'<p><strong>Also Read:</strong> <a href="{LINK.format(1)}">Flooding closes three schools in the north</a></p>',
+        ["Flooding closes three schools"],
+    ),
+    "related-list": (
+        f'<aside><h4>Related stories</h4><ul><li><a href="{LINK.format(2)}">Mayor unveils housing plan</a></li>'
+        f'<li><a href="{LINK.format(3)}">Bus fares to rise in spring</a></li><li><a href="{LINK.format(4)}">New park opens</a></li></ul></aside>',
+        ["Related stories", "Mayor unveils housing plan", "Bus fares"],
+    ),
+    "donation": (
+        '<p>Support independent journalism: donate today, from as little as $5 a month.</p>',
+        ["donate today"],
+    ),
+    "cookie-consent": (
+        '<div><p>We use cookies to improve your experience. By continuing to use this site, you agree to our use of cookies.</p></div>',
+        ["We use cookies"],
+    ),
+    "syndication": (
+        '<p>(This story has not been edited by News Example staff and is published from a syndicated feed.)</p>',
+        ["syndicated feed"],
+    ),
+    "advertisement": (
+        '<p>Advertisement</p><p>Story continues below advertisement</p>',
+        ["Advertisement", "continues below"],
+    ),
+    "latest-list": (
+        f'<h3>Latest News</h3><ul><li><a href="{LINK.format(5)}">Storm warning issued for the coast</a></li>'
+        f'<li><a href="{LINK.format(6)}">Rail strike called off</a></li></ul>',
+        ["Latest News", "Storm warning", "Rail strike"],
+    ),
+    "bare-url": ('<p>https://news.example/newsletters/signup</p>', ["newsletters/signup"]),
+    "comment-prompt": (
+        '<section><p>Leave a comment below and tell us what you think.</p></section>',
+        ["Leave a comment"],
+    ),
+}
+URDU = {
+    "also-read": (f'<p>یہ بھی پڑھیں: <a href="{LINK.format(7)}">کراچی میں بارش سے نظام زندگی متاثر</a></p>', ["یہ بھی پڑھیں", "کراچی"]),
+    "follow-us": ('<p>ہمیں فالو کریں <a href="https://facebook.com/x">فیس بک</a></p>', ["فالو"]),
+    "app-promo": ('<p>ہماری موبائل ایپ ڈاؤن لوڈ کریں اور تازہ خبریں پائیں</p>', ["ایپ"]),
+    "advertisement": ('<p>اشتہار</p>', ["اشتہار"]),
+    "latest-list": (f'<h3>تازہ ترین خبریں</h3><ul><li><a href="{LINK.format(8)}">لاہور میں نئی سڑک</a></li><li><a href="{LINK.format(9)}">پشاور میں میلہ</a></li></ul>',
+                    ["تازہ ترین", "لاہور", "پشاور"]),
+}
+HINDI = {
+    "also-read": (f'<p>यह भी पढ़ें: <a href="{LINK.format(10)}">दिल्ली में बारिश से जलभराव</a></p>', ["यह भी", "दिल्ली"]),
+    "also-read-ye": (f'<p>ये भी पढ़ें - <a href="{LINK.format(11)}">मुंबई लोकल में भीड़</a></p>', ["ये भी", "मुंबई"]),
+    "follow-us": ('<p>हमें फॉलो करें <a href="https://x.com/news">X</a> <a href="https://t.me/news">टेलीग्राम</a></p>', ["फॉलो"]),
+    "app-promo": ('<p>हमारा ऐप डाउनलोड करें और पाएं ताजा खबरें सबसे पहले</p>', ["ऐप"]),
+    "latest-list": (f'<h3>ताज़ा ख़बरें</h3><ul><li><a href="{LINK.format(12)}">पटना में मेला</a></li><li><a href="{LINK.format(13)}">जयपुर में रैली</a></li></ul>',
+                    ["पटना", "जयपुर"]),
+    "advertisement": ('<div>विज्ञापन</div>', ["विज्ञापन"]),
+}
+
+
+@pytest.mark.parametrize("where", ["between", "end"])
+@pytest.mark.parametrize("category", sorted(CASES))
+def test_english_category_removed(category, where):
+    markup, needles = CASES[category]
+    html = page(markup) if where == "between" else page(tail=markup)
+    text, removed = run(html)
+    for needle in needles:
+        assert needle.casefold() not in text.casefold(), (category, needle, text[-300:])
+    assert_story_intact(text)
+    if kept_by_extractor(html, needles):  # otherwise trafilatura dropped it already
+        assert removed[category] >= 1, removed
+
+
+def kept_by_extractor(html: str, needles: list[str]) -> bool:
+    record = extract_article(html, "https://news.example/a/1")
+    text = " ".join(b["text"] for b in record["_blocks"]).casefold()
+    return any(n.casefold() in text for n in needles)
+
+
+@pytest.mark.parametrize("lang,cases", [("ur", URDU), ("hi", HINDI)])
+def test_urdu_and_hindi_categories_removed(lang, cases):
+    for key, (markup, needles) in cases.items():
+        text, removed = run(page("", markup))
+        for needle in needles:
+            assert needle not in text, (lang, key, needle)
+        assert_story_intact(text)
+        if kept_by_extractor(page("", markup), needles):
+            assert removed[key.split("-ye")[0]] >= 1, (lang, key, removed)
+
+
+def test_folding_matches_nukta_and_arabic_letter_variants():
+    blocks = [{"kind": "h", "text": "ताजा खबरें", "links": [], "link_chars": 0},  # no nukta
+              {"kind": "p", "text": "يہ بھي پڑھيں: خبر", "links": [], "link_chars": 0}]  # Arabic yeh
+    kept, removed = clean_blocks(blocks, OUTLET)
+    assert kept == [] and removed["also-read"] == 1
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def test_outlet_selector_and_pattern_layers():
+    outlet = Outlet(name="example", display_name="Example", domains=("news.example",), homepage="https://news.example/",
+                    drop_selectors=(".partner-box",), drop_patterns=(r"^Readers of Example get \d+% off",))
+    html = page('<div class="partner-box"><p>Partner content: spring festival returns with forty vendors.</p></div>',
+                '<p>Readers of Example get 20% off concert tickets with code EX20.</p>')
+    text, removed = run(html, outlet)
+    assert "spring festival" not in text and "20% off" not in text
+    assert removed["outlet-selector"] == 1 and removed["outlet-pattern"] == 1
+    assert_story_intact(text)
+    # Without the outlet's rules, both stay: they are the outlet layer's doing.
+    text, _ = run(html)
+    assert "spring festival" in text and "20% off" in text
+
+
+def _blocks(*texts):
+    return [{"kind": "p", "text": t, "links": [], "link_chars": 0} for t in texts]
+
+
+def _story(n):
+    return f"Story number {n} reports events in district {chr(65 + n % 26)} with unique detail {n * 7919}."
+
+
+def test_learned_boilerplate_two_pages_survive_many_removed_and_persist(tmp_path):
+    path = tmp_path / "state.sqlite"
+    store = SQLiteStateStore(path)
+    learner = BoilerplateLearner(store, "example")
+    quote = "“We will not give up,” the minister said in a statement shared on both days."
+    for n in range(10):
+        texts = [f"{_story(n)} Part one.", "Example Daily is part of the Example Media Group since 1921.", f"{_story(n)} End."]
+        if n in (3, 4):
+            texts.insert(1, quote)
+        assert learner.observe(f"https://news.example/{n}", _blocks(*texts))
+    assert not learner.observe("https://news.example/0", _blocks("anything"))  # a re-crawl counts once
+    kept, removed = learner.filter(_blocks(_story(3), quote, "Example Daily is part of the Example Media Group since 1921."))
+    assert [b["text"] for b in kept] == [_story(3), quote]
+    assert removed == Counter({"learned-boilerplate": 1})
+    store.close()
+    reopened = BoilerplateLearner(SQLiteStateStore(path), "example")
+    assert reopened.pages == 10
+    kept, removed = reopened.filter(_blocks("Example Daily is part of the Example Media Group since 1921 ."))
+    assert kept == [] and removed["learned-boilerplate"] == 1
+    with pytest.raises(ValueError):
+        BoilerplateLearner(store, "x", min_pages=2)
+
+
+def test_first_crawl_benefits_through_warmup(tmp_path):
+    """The first articles of a first crawl are cleaned of a line learned only later in the batch."""
+    promo = "<p>Example Daily is part of the Example Media Group, serving readers since 1921.</p>"
+    outlet = generic_outlet("https://news.example/")
+    records = []
+    for n in range(6):
+        story = [f"{_story(n)} {para}" for para in STORY]  # every page its own story
+        record = extract_article(page(story=story, tail=promo), f"https://news.example/{n}",
+                                 preclean=lambda t: preclean_dom(t, outlet))
+        record["url"] = f"https://news.example/{n}"
+        records.append(record)
+    store = SQLiteStateStore(tmp_path / "s.sqlite")
+    out = decruft_in_order(records, outlet, BoilerplateLearner(store, "example"), warmup=4, audit=True)
+    assert len(out) == 6
+    for record in out:
+        assert "Example Media Group" not in record["text"]
+        assert record["cleaning"]["removed"]["learned-boilerplate"] == 1
+        assert any(r["category"] == "learned-boilerplate" for r in record["cleaning"]["removed_text"])
+        assert record["text"].rstrip().endswith(STORY[-1])  # the last paragraph stays
+        assert len(record["text"].split("\n\n")) == len(STORY)
+
+
+# --------------------------------------------------------------------------- must survive
+
+
+def test_story_paragraphs_about_apps_whatsapp_newsletters_survive():
+    story = [
+        "The health ministry urged residents to download the new vaccination app, which lets families book "
+        "appointments and receive reminders, and said more than two million people had installed it so far.",
+        "Investigators said the group coordinated the attacks through a WhatsApp channel and a Telegram group, and "
+        "that several messages had been recovered from phones seized at the scene.",
+        "The company's weekly newsletter, which she started in 2019, now reaches forty thousand subscribers and "
+        "earns more from subscriptions than the print edition ever did.",
+        "Read more about the programme in the council's annual report, she said, adding that figures would be "
+        "updated each quarter and that residents could follow the project's progress online.",
+    ]
+    html = page(
+        f'<p>Users can find the app at <a href="https://apps.apple.com/app/id9">the App Store</a> and on Google Play, '
+        "the ministry said, although older phones are not supported and officials promised a web version by March.</p>",
+        story=story,
+        tail="<blockquote><p>“Follow us on this journey,” the founder told staff in a memo seen by reporters.</p></blockquote>"
+             "<ul><li>Road repairs: $4 million for resurfacing twelve streets</li><li>Libraries: longer hours on weekends</li>"
+             "<li>Parks: six new staff positions</li></ul>"
+             "<p>The council meets again on March 3.</p>",
+    )
+    text, removed = run(html)
+    assert_story_intact(text, story)
+    assert "Users can find the app" in text
+    assert "Follow us on this journey" in text  # a block quote
+    for item in ("Road repairs", "Libraries: longer hours", "Parks: six new staff"):
+        assert item in text  # a content list
+    assert text.rstrip().endswith("The council meets again on March 3.")  # the last paragraph
+    assert not removed.get("learned-boilerplate")
+
+
+def test_dangling_heading_at_end_removed_but_subheads_kept():
+    blocks = [
+        {"kind": "p", "text": STORY[0], "links": [], "link_chars": 0},
+        {"kind": "h", "text": "What happens next", "links": [], "link_chars": 0},
+        {"kind": "p", "text": STORY[1], "links": [], "link_chars": 0},
+        {"kind": "h", "text": "More from the city desk", "links": [], "link_chars": 0},
+        {"kind": "li", "text": "Bus fares rise", "links": ["https://news.example/b"], "link_chars": 14},
+        {"kind": "h", "text": "Watch this space", "links": [], "link_chars": 0},
+    ]
+    kept, removed = clean_blocks(blocks, OUTLET)
+    assert [b["text"] for b in kept] == [STORY[0], "What happens next", STORY[1]]
+    assert sum(removed.values()) == 3
+
+
+# --------------------------------------------------------------------------- pipeline hold
+
+
+CRAWL = textwrap.dedent(
+    """
+    import json, sys
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    N, STATE, OUT = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+    class Outlet:
+        name = "example"; drop_selectors = (); drop_patterns = ()
+
+    class Collect:
+        def __init__(self): self.items = []
+        def process_item(self, item):
+            self.items.append(item); return item
+        def close_spider(self):
+            json.dump(self.items, open(OUT, "w"))
+
+    class Items(scrapy.Spider):
+        name = "items"; outlet = Outlet()
+        async def start(self):
+            for n in range(N):
+                yield {"url": f"https://news.example/{n}", "outlet": "example", "title": None,
+                       "cleaning": {"removed": {}}, "_blocks": [
+                           {"kind": "p", "text": f"Story {n} about " + " ".join(["alpha", "bravo", "delta", "kilo", "lima", "oscar", "papa", "tango"][k] for k in range(8) if n >> (k % 4) & 1 or k == n % 8) + ".", "links": [], "link_chars": 0},
+                           {"kind": "p", "text": "Example Daily is part of the Example Media Group.", "links": [], "link_chars": 0}]}
+
+    process = CrawlerProcess({"ITEM_PIPELINES": {"pipelines.decruft.DecruftPipeline": 200, "__main__.Collect": 900},
+                              "NEWSCRAWL_STATE_DIR": STATE, "NEWSCRAWL_BOILERPLATE_WARMUP": 12,
+                              "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False})
+    process.crawl(Items)
+    process.start()
+    """
+)
+
+
+@pytest.mark.parametrize("n", [5, 15])
+def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
+    script = tmp_path / "crawl.py"
+    script.write_text(CRAWL)
+    out = tmp_path / "out.json"
+    subprocess.run([sys.executable, str(script), str(n), str(tmp_path / "state"), str(out)],
+                   cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=90, check=True)
+    items = json.loads(out.read_text())
+    assert sorted(i["url"] for i in items) == sorted(f"https://news.example/{k}" for k in range(n))
+    for item in items:
+        assert "Example Media Group" not in item["text"]
+        assert item["text"].startswith("Story ")
+        assert "_blocks" not in item
