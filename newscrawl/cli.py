@@ -40,28 +40,41 @@ def read_html_file(path: Path) -> str:
 
 
 def cmd_clean(args) -> int:
-    from newscrawl.outlets import OutletConfigError, generic_outlet, load_outlets
+    from newscrawl.outlets import OutletConfigError, generic_outlet, load_registry
+    from newscrawl.state import open_state
     from pipelines.clean import clean_page
 
-    outlets = load_outlets()
+    settings = project_settings(dict(kv.split("=", 1) for kv in args.set))
+    outlets = load_registry()
+    if args.outlet and args.outlet not in outlets:
+        print(f"newscrawl clean: no outlet record named {args.outlet!r}", file=sys.stderr)
+        return 2
+    stores: dict[str, object] = {}
     status = 0
     for name in args.files:
         path = Path(name)
         url = args.url or path.resolve().as_uri()
         try:
-            if args.outlet:
-                outlet = outlets[args.outlet]
-            else:
-                outlet = next((o for o in outlets.values() if o.owns(url)), None) or generic_outlet(
-                    url if url.startswith("http") else "http://localhost/"
-                )
+            outlet = outlets[args.outlet] if args.outlet else next(
+                (o for o in outlets.values() if o.owns(url)), None
+            ) or generic_outlet(url if url.startswith("http") else "http://localhost/")
             html = read_html_file(path)
-        except (OSError, KeyError, OutletConfigError) as exc:
+        except (OSError, OutletConfigError) as exc:
             print(f"newscrawl clean: {name}: {exc}", file=sys.stderr)
-            status = 2
+            status = 1
             continue
-        record = clean_page(html, url, outlet, state_settings=project_settings())
-        print(json.dumps(record, ensure_ascii=False))
+        if outlet.name not in stores:
+            # The outlet's learned boilerplate, when a crawl has left some; never created here.
+            state_file = Path(settings.get("NEWSCRAWL_STATE_DIR") or "state") / f"{outlet.name}.sqlite"
+            uses_redis = str(settings.get("NEWSCRAWL_STATE_URL") or "").startswith(("redis", "unix"))
+            stores[outlet.name] = open_state(settings, outlet.name) if uses_redis or state_file.exists() else None
+        record, warnings = clean_page(html, url, outlet, settings=settings, store=stores[outlet.name])
+        for warning in warnings:
+            print(f"newscrawl clean: {name}: {warning}", file=sys.stderr)
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    for store in stores.values():
+        if store is not None:
+            store.close()
     return status
 
 
@@ -84,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("files", nargs="+", metavar="FILE")
     clean.add_argument("--url", help="the page's URL (for relative links and outlet rules)")
     clean.add_argument("--outlet", help="outlet record whose rules apply (default: from --url)")
+    clean.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")
     clean.set_defaults(func=cmd_clean)
     return parser
 

@@ -609,6 +609,14 @@ class BoilerplateLearner:
         return kept, removed
 
 
+def learner_from_settings(store, outlet_name: str, settings) -> BoilerplateLearner:
+    return BoilerplateLearner(
+        store, outlet_name,
+        min_pages=settings.getint("NEWSCRAWL_BOILERPLATE_MIN_PAGES", 3),
+        min_share=settings.getfloat("NEWSCRAWL_BOILERPLATE_MIN_SHARE", 0.3),
+    )
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -636,8 +644,6 @@ class DecruftPipeline:
         self.crawler = crawler
         settings = crawler.settings
         self.warmup = settings.getint("NEWSCRAWL_BOILERPLATE_WARMUP", 12)
-        self.min_pages = settings.getint("NEWSCRAWL_BOILERPLATE_MIN_PAGES", 3)
-        self.min_share = settings.getfloat("NEWSCRAWL_BOILERPLATE_MIN_SHARE", 0.3)
         self.max_hold = settings.getfloat("NEWSCRAWL_BOILERPLATE_MAX_HOLD", 300.0)
         self.audit = settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False)
         self.store = None
@@ -663,9 +669,7 @@ class DecruftPipeline:
 
     def learner(self, outlet_name: str) -> BoilerplateLearner:
         if outlet_name not in self.learners:
-            self.learners[outlet_name] = BoilerplateLearner(
-                self._store(), outlet_name, min_pages=self.min_pages, min_share=self.min_share
-            )
+            self.learners[outlet_name] = learner_from_settings(self._store(), outlet_name, self.crawler.settings)
         return self.learners[outlet_name]
 
     # -- lifecycle

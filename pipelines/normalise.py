@@ -436,6 +436,8 @@ def normalise_record(record: dict, outlet: Outlet) -> tuple[dict, list[str]]:
         "extractor": str(cleaning.get("extractor") or "unknown"),
         "pipeline_version": PIPELINE_VERSION,
     }
+    if isinstance(cleaning.get("removed_text"), list):
+        rec["cleaning"]["removed_text"] = cleaning["removed_text"]
     rec.setdefault("outlet", outlet.name)
     rec.setdefault("discovered_via", None)
     rec.setdefault("discovered_from", None)

@@ -147,3 +147,57 @@ def test_feed_export_gets_the_cleaned_records(fixture_web, tmp_path):
     written = run.records(served.outlet.name)
     assert exported and {r["id"] for r in exported} == {r["id"] for r in written}
     assert all("html" not in r and "_blocks" not in r for r in exported)
+
+
+def test_seed_shaped_article_comes_out_without_its_promotion(fixture_web, crawled):
+    seeds = [(served, info) for served in fixture_web for info in served.build.articles.values()
+             if info.spec.seed_shaped]
+    assert seeds, "the fixture web has no seed-shaped article"
+    for served, info in seeds:
+        record = by_url(crawled[served.outlet.name].records(served.outlet.name))[info.url]
+        text = record["text"]
+        for cruft in ("Download Newspin", "App Store", "Google Play", "apps.apple.com", "play.google.com",
+                      "Latest News", "Popular Videos", "No ads. No redirections"):
+            assert cruft not in text
+        assert text.split("\n\n") == served.build.truth[info.url].split("\n\n")
+        assert record["cleaning"]["removed"].get("app-promo", 0) >= 1
+
+
+def test_cruft_does_not_leak_and_the_body_survives(fixture_web, crawled):
+    injected = leaked = paragraphs = kept = 0
+    for served in fixture_web:
+        for record in crawled[served.outlet.name].records(served.outlet.name):
+            snippets = served.build.cruft[record["url"]]
+            injected += len(snippets)
+            leaked += sum(1 for s in snippets if s in record["text"])
+            truth = served.build.truth[record["url"]].split("\n\n")
+            paragraphs += len(truth)
+            kept += sum(1 for p in truth if p in record["text"])
+    assert injected > 100
+    assert leaked / injected <= 0.01
+    assert kept / paragraphs >= 0.98
+
+
+def test_clean_command_gives_the_crawled_record(fixture_web, crawled, tmp_path):
+    served = fixture_web[0]
+    records = crawled[served.outlet.name].records(served.outlet.name)
+    record = next(r for r in records if r["duplicate_of"] is None and r["revision"] == 1)
+    page = tmp_path / "page.html"
+    page.write_bytes(served.site.routes[record["url"].split(served.site.host_port, 1)[1]].body)
+    outlets_dir = write_outlets(tmp_path / "outlets", [served.outlet])
+    proc = subprocess.run(
+        [sys.executable, "-m", "newscrawl.cli", "clean", "--url", record["url"], "--outlet", served.outlet.name,
+         "-s", f"NEWSCRAWL_STATE_DIR={crawled[served.outlet.name].state_dir}", str(page)],
+        cwd=ROOT, env=scrapy_env(outlets_dir), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cleaned = jsonl_lines(proc.stdout)
+    assert len(cleaned) == 1
+    provenance = {"fetched_at", "discovered_via", "discovered_from", "http_status", "duplicate_of", "revision"}
+    assert {k: v for k, v in cleaned[0].items() if k not in provenance} == \
+        {k: v for k, v in record.items() if k not in provenance}
+
+
+def jsonl_lines(text: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -77,7 +77,8 @@ def fixture_web_spec() -> tuple[OutletSpec, ...]:
     regional_ids, paper_ids = ids[1:11], ids[11:21]
     regional = spread(regional_ids, DISCOVERY_PATHS, ("india", "world", "business"))
     regional += [article("hi-monsoon-farmers", RSS, "india", 20), article("hi-metro-pune", SECTION_1, "india", 21),
-                 article(wire_id, ATOM, "world", 22, wire_id="wire-1")]
+                 article(wire_id, ATOM, "world", 22, wire_id="wire-1"),
+                 article("en-province-attacks", SECTION_1, "world", 23, seed_shaped=True)]
     paper = spread(paper_ids, DISCOVERY_PATHS, ("world", "business", "sport"), start=30)
     paper += [article(wire_id, NEWS_SITEMAP, "world", 40, wire_id="wire-1")]
     urdu = [article("ur-rain-lahore", NEWS_SITEMAP, "pakistan", 50), article("ur-cricket-karachi", SECTION_1, "sport", 51),

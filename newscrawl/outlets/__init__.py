@@ -125,6 +125,17 @@ def load_outlets(directory: Path | None = None) -> dict[str, Outlet]:
     return {o.name: o for o in map(load_outlet, sorted(directory.glob("*.toml")))}
 
 
+def load_registry() -> dict[str, Outlet]:
+    """The shipped records, plus those in the folder named by NEWSCRAWL_OUTLETS_DIR."""
+    import os
+
+    outlets = load_outlets()
+    extra = os.environ.get("NEWSCRAWL_OUTLETS_DIR")
+    if extra:
+        outlets.update(load_outlets(Path(extra)))
+    return outlets
+
+
 def outlet_name_for_host(host: str) -> str:
     """A safe outlet name derived from a host: www.Example.co.uk -> example-co-uk."""
     host = (host or "").lower().rstrip(".")
