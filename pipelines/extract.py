@@ -282,14 +282,17 @@ def body_blocks(body) -> list[dict]:
 def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = None) -> tuple[list[dict], str]:
     """The article body as blocks, and the name of what produced it.
 
-    A cascade: trafilatura in its precision mode first; only when that result looks
-    doubtful (short, or a listing rather than prose) do the wider extractors run and
-    vote. A leading block that repeats the headline is dropped either way.
+    A cascade, each step only where the one before looks doubtful (short, or a listing
+    rather than prose): trafilatura in its precision mode without its own fallback
+    extractors; the same with them; then the wider extractors run and vote. A leading
+    block that repeats the headline is dropped either way.
     """
     from pipelines import body_vote
 
-    blocks = _trafilatura_blocks(root, url, favor_precision=True)
+    blocks = _trafilatura_blocks(root, url, favor_precision=True, fast=True)
     producer = f"trafilatura-{trafilatura.__version__}:precision"
+    if body_vote.doubtful(blocks):
+        blocks = _trafilatura_blocks(root, url, favor_precision=True)
     if body_vote.doubtful(blocks):
         blocks, producer = body_vote.vote(
             primary=blocks,
