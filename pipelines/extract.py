@@ -10,6 +10,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
@@ -259,23 +260,33 @@ def _declared_metadata(root, url: str, hints: dict | None = None) -> dict:
     }
 
 
-def _block_from(el) -> dict:
+def _absolute(base: str | None, href: str) -> str:
+    if not base:
+        return href
+    try:
+        return urljoin(base, href)
+    except ValueError:  # a malformed href (say, an unclosed IPv6 bracket) stays as written
+        return href
+
+
+def _block_from(el, base_url: str | None = None) -> dict:
     text = " ".join(" ".join(el.itertext()).split())
-    links = [r.get("target") for r in el.iter("ref") if r.get("target")]
+    links = [_absolute(base_url, r.get("target")) for r in el.iter("ref") if r.get("target")]
     link_chars = sum(len(" ".join(" ".join(r.itertext()).split())) for r in el.iter("ref"))
     return {"kind": BLOCK_KINDS.get(el.tag, "p"), "text": text, "links": links, "link_chars": link_chars}
 
 
-def body_blocks(body) -> list[dict]:
-    """trafilatura's XML body as blocks in reading order; a list yields one block per item."""
+def body_blocks(body, base_url: str | None = None) -> list[dict]:
+    """trafilatura's XML body as blocks in reading order; a list yields one block per item.
+    Link targets are made absolute against `base_url`."""
     blocks = []
     if body is None:
         return blocks
     for el in body:
         if el.tag == "list":
-            blocks.extend(_block_from(item) for item in el.iter("item"))
+            blocks.extend(_block_from(item, base_url) for item in el.iter("item"))
         else:
-            blocks.append(_block_from(el))
+            blocks.append(_block_from(el, base_url))
     return [b for b in blocks if b["text"]]
 
 
@@ -304,11 +315,13 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
 
 
 def _trafilatura_blocks(root, url: str, **options) -> list[dict]:
+    # No url for trafilatura: it would resolve every link of the page, most of which it
+    # then drops; only the kept ones are resolved, here.
     doc = trafilatura.bare_extraction(
-        root, url=url, with_metadata=False, include_comments=False, include_tables=True,
+        root, url=None, with_metadata=False, include_comments=False, include_tables=True,
         include_links=True, include_images=False, output_format="python", **options,
     )
-    return body_blocks(doc.body if doc is not None else None)
+    return body_blocks(doc.body if doc is not None else None, url)
 
 
 def _jsonld_article_body(root) -> str | None:
