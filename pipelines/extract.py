@@ -1,7 +1,7 @@
 """Extract stage: the page's body as blocks, and its metadata.
 
 Metadata is read from the untouched page (JSON-LD first, then OpenGraph and meta tags,
-then trafilatura's own guesses); the body is extracted after the DOM pre-clean.
+then a visible byline and htmldate); the body is extracted after the DOM pre-clean.
 """
 
 from __future__ import annotations
