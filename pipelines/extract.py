@@ -1,20 +1,22 @@
 """Extract stage: the page's body as blocks, and its metadata.
 
 Metadata is read from the untouched page (JSON-LD first, then OpenGraph and meta tags,
-then trafilatura's own guesses); the body is extracted after the DOM pre-clean.
+then a visible byline and htmldate); the body is extracted after the DOM pre-clean.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
 from lxml import etree
+
+from pipelines import page_time
 
 ARTICLE_TYPES = {
     "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
@@ -97,8 +99,11 @@ def byline_names(raw: str) -> list[str]:
 
 
 def _valid_date(value: str | None) -> str | None:
-    """An ISO 8601 date-time as given, or None for placeholders and free-form dates."""
-    if value and ISO_DATE.match(value) and not value.startswith("0001"):
+    """An ISO 8601 date-time as given (a JavaScript Date string converted), or None for
+    placeholders and other free-form dates."""
+    if value and not ISO_DATE.match(value):
+        value = page_time.iso_from_js_date(value)
+    if value and not value.startswith("0001"):
         return value
     return None
 
@@ -133,19 +138,87 @@ MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "dc
 
 
 def extract_metadata(root, url: str, hints: dict | None = None) -> dict:
-    """Metadata from JSON-LD first, then OpenGraph and meta tags; trafilatura (bylines)
-    and htmldate (visible dates) fill the author and dates where those say nothing."""
+    """Metadata from JSON-LD first, then OpenGraph and meta tags; a visible byline and
+    htmldate (visible dates) fill the author and date only where those say nothing."""
     record = _declared_metadata(root, url, hints)
-    if not record["authors"] or not record["published_at"]:
-        guessed = trafilatura.extract_metadata(root, default_url=url)
-        if guessed is not None:
-            if not record["authors"] and guessed.author:
-                record["authors"] = [n for raw in guessed.author.split(";") for n in byline_names(raw)]
-            if not record["published_at"] and guessed.date:
-                record["published_at"] = guessed.date
-            if not record["title"] and guessed.title:
-                record["title"] = guessed.title
+    if not record["authors"]:
+        record["authors"] = visible_authors(root)
+    if record["published_at"]:
+        record["published_at"] = page_time.in_page_time_zone(
+            record["published_at"], _declared_datetimes(root), _shown_text(root))
+    else:
+        record["published_at"] = visible_date(root, url)
+    if not record["title"]:
+        record["title"] = _first_str(*(h.text_content() for h in root.xpath("//h1")[:1]))
     return record
+
+
+def visible_date(root, url: str) -> str | None:
+    """The publication day as htmldate finds it on the page; the cheap search first."""
+    from htmldate import find_date
+
+    return (find_date(root, extensive_search=False, original_date=True, url=url)
+            or find_date(root, extensive_search=True, original_date=True, url=url))
+
+
+def _declared_datetimes(root) -> list[str]:
+    values = [v for k, v in _meta(root).items() if ISO_DATE.match(v)]
+    values += [str(v) for o in _jsonld_objects(root) for k, v in o.items()
+               if isinstance(k, str) and k.startswith(("date", "uploadDate")) and isinstance(v, str)]
+    return values + root.xpath("//time/@datetime")
+
+
+def _shown_text(root) -> str:
+    body = root.find("body")
+    return " ".join((body if body is not None else root).itertext())
+
+
+# An element that holds a byline inside comments, sidebars, dates or figures names
+# someone other than the article's author.
+BYLINE_ELSEWHERE = etree.XPath(
+    """boolean(ancestor-or-self::*[self::a or self::div or self::section or self::span][
+    @id='comments' or @class='comments' or @class='title' or @class='date' or
+    re:test(@id, '^comments|comment-?list|ProductReviews') or
+    re:test(@class, '^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|article-(?:share|support)|print|category|meta-date|meta-reviewer')]
+    or ancestor-or-self::time or ancestor-or-self::figure)""",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+
+
+# Where a visible byline sits, most specific first (trafilatura's author selectors,
+# written with contains() because EXSLT regular expressions call back into Python for
+# every element of the page).
+BYLINE_XPATHS = [etree.XPath(x) for x in (
+    """//*[self::a or self::address or self::div or self::link or self::p or self::span or self::strong][
+    @rel='author' or @id='author' or @class='author' or @itemprop='author name' or
+    @data-testid='AuthorCard' or @data-testid='AuthorURL' or contains(@class, 'author-name') or
+    contains(@class, 'authorname') or contains(@class, 'AuthorName') or contains(@class, 'authorName')]
+    | //author""",
+    """//*[self::a or self::div or self::h3 or self::h4 or self::p or self::span][
+    @class='byline' or @class='username' or @class='byl' or @class='BBL' or contains(@itemprop, 'author') or
+    contains(@id, 'author') or contains(@class, 'author') or contains(@class, 'channel-name') or
+    contains(@class, 'submitted-by') or contains(@class, 'posted-by') or contains(@class, 'journalist-name')]""",
+    """//*[contains(@data-component, 'Byline') or contains(@itemprop, 'author') or contains(@id, 'Author') or
+    contains(@id, 'author') or contains(@class, 'author') or contains(@class, 'Author') or
+    contains(@class, 'screenname') or contains(@class, 'writer') or contains(@class, 'byline') or
+    contains(@class, 'Byline')]""",
+)]
+
+
+def visible_authors(root) -> list[str]:
+    """Names from the first visible byline, read in place rather than on a pruned copy."""
+    from trafilatura.json_metadata import normalize_authors
+
+    for expression in BYLINE_XPATHS:
+        for el in expression(root):
+            if BYLINE_ELSEWHERE(el):
+                continue
+            content = " ".join(" ".join(el.itertext()).split())
+            if 2 < len(content) < 120:
+                raw = normalize_authors(None, content)
+                if raw:
+                    return [n for part in raw.split(";") for n in byline_names(part)]
+    return []
 
 
 def _declared_metadata(root, url: str, hints: dict | None = None) -> dict:
@@ -187,37 +260,50 @@ def _declared_metadata(root, url: str, hints: dict | None = None) -> dict:
     }
 
 
-def _block_from(el) -> dict:
+def _absolute(base: str | None, href: str) -> str:
+    if not base:
+        return href
+    try:
+        return urljoin(base, href)
+    except ValueError:  # a malformed href (say, an unclosed IPv6 bracket) stays as written
+        return href
+
+
+def _block_from(el, base_url: str | None = None) -> dict:
     text = " ".join(" ".join(el.itertext()).split())
-    links = [r.get("target") for r in el.iter("ref") if r.get("target")]
+    links = [_absolute(base_url, r.get("target")) for r in el.iter("ref") if r.get("target")]
     link_chars = sum(len(" ".join(" ".join(r.itertext()).split())) for r in el.iter("ref"))
     return {"kind": BLOCK_KINDS.get(el.tag, "p"), "text": text, "links": links, "link_chars": link_chars}
 
 
-def body_blocks(body) -> list[dict]:
-    """trafilatura's XML body as blocks in reading order; a list yields one block per item."""
+def body_blocks(body, base_url: str | None = None) -> list[dict]:
+    """trafilatura's XML body as blocks in reading order; a list yields one block per item.
+    Link targets are made absolute against `base_url`."""
     blocks = []
     if body is None:
         return blocks
     for el in body:
         if el.tag == "list":
-            blocks.extend(_block_from(item) for item in el.iter("item"))
+            blocks.extend(_block_from(item, base_url) for item in el.iter("item"))
         else:
-            blocks.append(_block_from(el))
+            blocks.append(_block_from(el, base_url))
     return [b for b in blocks if b["text"]]
 
 
 def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = None) -> tuple[list[dict], str]:
     """The article body as blocks, and the name of what produced it.
 
-    A cascade: trafilatura in its precision mode first; only when that result looks
-    doubtful (short, or a listing rather than prose) do the wider extractors run and
-    vote. A leading block that repeats the headline is dropped either way.
+    A cascade, each step only where the one before looks doubtful (short, or a listing
+    rather than prose): trafilatura in its precision mode without its own fallback
+    extractors; the same with them; then the wider extractors run and vote. A leading
+    block that repeats the headline is dropped either way.
     """
     from pipelines import body_vote
 
-    blocks = _trafilatura_blocks(root, url, favor_precision=True)
+    blocks = _trafilatura_blocks(root, url, favor_precision=True, fast=True)
     producer = f"trafilatura-{trafilatura.__version__}:precision"
+    if body_vote.doubtful(blocks):
+        blocks = _trafilatura_blocks(root, url, favor_precision=True)
     if body_vote.doubtful(blocks):
         blocks, producer = body_vote.vote(
             primary=blocks,
@@ -229,11 +315,13 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
 
 
 def _trafilatura_blocks(root, url: str, **options) -> list[dict]:
+    # No url for trafilatura: it would resolve every link of the page, most of which it
+    # then drops; only the kept ones are resolved, here.
     doc = trafilatura.bare_extraction(
-        root, url=url, with_metadata=False, include_comments=False, include_tables=True,
+        root, url=None, with_metadata=False, include_comments=False, include_tables=True,
         include_links=True, include_images=False, output_format="python", **options,
     )
-    return body_blocks(doc.body if doc is not None else None)
+    return body_blocks(doc.body if doc is not None else None, url)
 
 
 def _jsonld_article_body(root) -> str | None:
@@ -257,11 +345,12 @@ def extract_article(html: str, url: str, *, preclean: Callable | None = None, hi
     record = extract_metadata(root, url, hints)
     titles = _headline_candidates(root, record)
     jsonld_body = _jsonld_article_body(root)
+    # Everything read from the untouched page is read by now, so the pre-clean may
+    # work on the tree itself rather than on a copy.
     removed: Counter = Counter()
-    body_root = copy.deepcopy(root) if preclean else root
     if preclean:
-        removed.update(preclean(body_root) or {})
-    record["_blocks"], producer = extract_body(body_root, url, titles, jsonld_body)
+        removed.update(preclean(root) or {})
+    record["_blocks"], producer = extract_body(root, url, titles, jsonld_body)
     record["cleaning"] = {"removed": dict(removed), "extractor": producer}
     return record
 

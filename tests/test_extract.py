@@ -79,6 +79,37 @@ def test_free_article_is_not_paywalled_and_body_is_blocks():
     assert rec["cleaning"]["extractor"].startswith("trafilatura-")
 
 
+def test_utc_date_takes_the_offset_the_page_shows():
+    from pipelines.page_time import in_page_time_zone
+
+    # The page writes the same instant as a local clock time: its offset is -08:00.
+    shown = "Posted November 18, 2019 11:03 PM by the desk"
+    assert in_page_time_zone("2019-11-19T07:03:25Z", [], shown) == "2019-11-18T23:03:25-08:00"
+    # Another declared date-time of the page carries the offset.
+    assert (in_page_time_zone("2019-11-19T03:05:46+00:00", ["2019-11-18T22:15:39-05:00"], "")
+            == "2019-11-18T22:05:46-05:00")
+    # Nothing on the page gives an offset, or the clock times do not match: UTC stays.
+    assert in_page_time_zone("2019-11-19T07:03:25Z", [], "November 18, 2019 11:17 PM") == "2019-11-19T07:03:25Z"
+    assert in_page_time_zone("2019-11-19T07:03:25-05:00", [], shown) == "2019-11-19T07:03:25-05:00"
+
+
+def test_javascript_date_strings_are_read_as_iso():
+    rec = extract_article(PAGE.format(lang="en", body=PARAS, jsonld=(
+        '<script type="application/ld+json">{"@type":"NewsArticle",'
+        '"datePublished":"Tue Nov 19 2019 03:05:46 GMT+0000"}</script>')), "https://example.org/a")
+    # Read as 03:05:46 UTC, then written at the +01:00 the page's meta tags use.
+    assert rec["published_at"] == "2019-11-19T04:05:46+01:00"
+
+
+def test_links_are_absolute_and_byline_found_without_declared_author():
+    body = ('<p class="byline"><span class="author">By Jane Roe</span></p>' + PARAS.replace(
+        "as prose,", 'as <a href="/more">prose</a>,', 1))
+    rec = extract_article(PAGE.format(lang="en", jsonld="", body=body).replace(
+        '<meta name="author" content="By META AUTHOR, Staff Writer">', ""), "https://example.org/news/a")
+    assert rec["authors"] == ["Jane Roe"]
+    assert "https://example.org/more" in [link for b in rec["_blocks"] for link in b["links"]]
+
+
 def test_short_result_triggers_the_vote():
     rec = extract_article(PAGE.format(lang="en", jsonld="", body=PARAS[:400]), "https://example.org/a")
     assert rec["cleaning"]["extractor"].startswith("vote(")
@@ -98,14 +129,15 @@ def test_f1_floor_on_aeb_dev(aeb_results):
     pages, outs = aeb_results
     s = summarise(score_page(p.expected, o["text"]) for p, o in zip(pages, outs))
     # Measured 0.9848; trafilatura 2.3.1 default scores 0.972 here.
-    assert s.f1 >= 0.983
+    assert s.f1 >= 0.984
 
 
 @needs_aeb
 def test_metadata_accuracy_floors(aeb_results):
     pages, outs = aeb_results
     labels = json.loads(LABELS.read_text(encoding="utf-8"))
-    floors = {"title": 0.84, "author": 0.79, "published": 0.88, "language": 0.79}
+    # Measured 77, 74, 88 and 73 of 90.
+    floors = {"title": 0.85, "author": 0.81, "published": 0.97, "language": 0.80}
     for field in FIELDS:
         right = [field_correct(field, labels[p.id], o) for p, o in zip(pages, outs)]
         assert sum(right) / len(right) >= floors[field], field
