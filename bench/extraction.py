@@ -67,6 +67,30 @@ def extract_ours(html: str, url: str) -> dict:
     }
 
 
+def clean_path(html: str, url: str) -> dict:
+    """The whole `newscrawl clean` path: extract, decruft (generic and outlet rules; no
+    learned boilerplate, as for a site seen for the first time) and normalise."""
+    from newscrawl.cli import project_settings
+    from newscrawl.outlets import generic_outlet
+    from pipelines.clean import clean_page
+
+    record, _ = clean_page(html, url, generic_outlet(url), settings=_settings(project_settings))
+    return {
+        "text": record["text"],
+        "title": record["title"],
+        "authors": record["authors"],
+        "published": record["published_at"],
+        "language": record["language"],
+        "extractor": record["cleaning"]["extractor"],
+    }
+
+
+def _settings(factory, _cache={}):
+    if "settings" not in _cache:
+        _cache["settings"] = factory()
+    return _cache["settings"]
+
+
 def extract_trafilatura(html: str, url: str) -> dict:
     import trafilatura
 
