@@ -29,6 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import lxml.etree
+
 logger = logging.getLogger(__name__)
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -434,7 +436,7 @@ class DomBlock:
             else:
                 self.lead = self.trail = True
             return
-        n = len(words) - 1 + sum(map(len, words))
+        n = len(" ".join(words))
         lead, trail = s[0].isspace(), s[-1].isspace()
         if self.chars:
             self.chars += n + (1 if self.trail or lead else 0)
@@ -472,9 +474,12 @@ class DomBlock:
         return self._text
 
 
+_ELEMENTS = lxml.etree.Element
+
+
 def dom_blocks(root, rules: Rules) -> dict:
     """DomBlock of every element under (and including) `root`, children before parents."""
-    order = [el for el in root.iter() if isinstance(el.tag, str)]
+    order = list(root.iter(_ELEMENTS))  # elements only: no comments or processing instructions
     info: dict = {}
     for index in range(len(order) - 1, -1, -1):
         el = order[index]
