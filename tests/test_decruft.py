@@ -381,3 +381,28 @@ def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
         assert "Example Media Group" not in item["text"]
         assert item["text"].startswith("Story ")
         assert "_blocks" not in item
+
+
+# --------------------------------------------------------------------------- real spider
+
+
+def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
+    """Two synthetic outlets of the cruft benchmark, 14 articles each, served on 127.0.0.1
+    and crawled by `scrapy crawl <outlet>` from fresh state: a first crawl, warm-up and all."""
+    from bench import cruft
+
+    if not (cruft.DATA / "ground-truth.json").exists():
+        pytest.skip("the aeb-dev data set is not on this machine")
+    styles, pages = cruft.build_pages(outlets=("harbourpost", "indusnews"), per_outlet=14)
+    outputs = cruft.crawl_outlets(styles, pages, tmp_path)
+    for name in styles:
+        mine = [p for p in pages if p.outlet == name]
+        assert len(mine) == 14
+        assert all(outputs[p.url] for p in mine), "a page was not written"
+        ours, alone = cruft.Score(), cruft.Score()
+        for p in mine:
+            ours.add(p, outputs[p.url])
+            alone.add(p, cruft.trafilatura_alone(p))
+        assert ours.leakage <= 0.01, (name, ours.examples)
+        assert cruft.f1(ours.prs) >= 0.98, name
+        assert alone.leakage > 0.1  # the cruft is there to remove: the extractor alone keeps it
