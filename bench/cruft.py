@@ -479,13 +479,14 @@ def crawl_one(style: OutletStyle, pages: list[Page], workdir: Path, settings: di
     return texts
 
 
-def crawl_outlets(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Path) -> dict[str, str]:
-    """The real crawl: every outlet crawled by its own spider (see `crawl_one`), two at a
-    time; returns output text by page URL."""
+def crawl_outlets(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Path,
+                  settings: dict | None = None) -> dict[str, str]:
+    """The real crawl: every outlet crawled by its own spider (see `crawl_one`; its files
+    in `store_dir/<outlet>/`), two at a time; returns output text by page URL."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(name: str) -> dict[str, str]:
-        return crawl_one(styles[name], [p for p in pages if p.outlet == name], store_dir / name)
+        return crawl_one(styles[name], [p for p in pages if p.outlet == name], store_dir / name, settings)
 
     outputs: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -839,13 +839,17 @@ class BoilerplateLearner:
 
     NS = "boilerplate"
 
-    def __init__(self, store, outlet_name: str, *, min_pages: int = 3, min_share: float = 0.3):
+    def __init__(self, store, outlet_name: str, *, min_pages: int = 3, min_share: float = 0.3,
+                 prune_after: int = 5000):
         if min_pages < 3:
             raise ValueError("min_pages must be at least 3: a block on two pages is content")
+        if prune_after < 1:
+            raise ValueError("prune_after must be at least 1 page")
         self.store = store
         self.outlet = outlet_name
         self.min_pages = min_pages
         self.min_share = min_share
+        self.prune_after = prune_after
         self.ns = f"{self.NS}:{outlet_name}"
 
     @property
@@ -874,7 +878,43 @@ class BoilerplateLearner:
             self.store.put_many(self.ns, [(f"f:{k}", str(index)) for k in keys if f"f:{k}" not in first_seen])
             for k in keys:
                 self.store.incr(self.ns, f"c:{k}")
+        if index % self.prune_after == 0:  # a long first crawl stays bounded too
+            self.prune()
         return True
+
+    def _is_boilerplate(self, count: int, first: int, pages: int) -> bool:
+        return count >= self.min_pages and count / max(pages - first + 1, 1) >= self.min_share
+
+    def prune(self) -> int:
+        """Forgets what can no longer matter, so that the state stays bounded over months
+        of crawls: blocks first seen more than `prune_after` pages ago that are not
+        boilerplate now (one row per distinct paragraph otherwise grows forever), and the
+        ids of pages counted more than `prune_after` pages ago. A block seen again after
+        being forgotten starts counting afresh; so does a page re-crawled that late, whose
+        own paragraphs then count once, as on a first visit. Returns the rows deleted."""
+        pages = self.pages
+        horizon = pages - self.prune_after
+        if horizon <= 0:
+            return 0
+        counts, firsts, stale = {}, {}, []
+        for key, value in self.store.items(self.ns):
+            kind, _, rest = key.partition(":")
+            if kind == "c":
+                counts[rest] = int(value)
+            elif kind == "f":
+                firsts[rest] = int(value)
+            elif kind == "p" and int(value) <= horizon:
+                stale.append(key)
+        for k, first in firsts.items():
+            if first <= horizon and not self._is_boilerplate(counts.get(k, 0), first, pages):
+                stale += [f"f:{k}", f"c:{k}"]
+        stale += [f"c:{k}" for k in counts.keys() - firsts.keys()]  # a count without its first sighting
+        with self._batch():
+            for key in stale:
+                self.store.delete(self.ns, key)
+        if stale:
+            logger.info("boilerplate %s: pruned %d rows", self.outlet, len(stale))
+        return len(stale)
 
     def boilerplate_keys(self, blocks: list[dict]) -> set[str]:
         keys = {block_key(b["text"]) for b in blocks if b.get("text")}
@@ -884,11 +924,7 @@ class BoilerplateLearner:
         got = self.store.get_many(self.ns, [f"c:{k}" for k in keys] + [f"f:{k}" for k in keys])
         out = set()
         for k in keys:
-            count = int(got.get(f"c:{k}", 0))
-            if count < self.min_pages:
-                continue
-            since = pages - int(got.get(f"f:{k}", 1)) + 1
-            if count / max(since, 1) >= self.min_share:
+            if self._is_boilerplate(int(got.get(f"c:{k}", 0)), int(got.get(f"f:{k}", 1)), pages):
                 out.add(k)
         return out
 
@@ -910,6 +946,7 @@ def learner_from_settings(store, outlet_name: str, settings) -> BoilerplateLearn
         store, outlet_name,
         min_pages=settings.getint("NEWSCRAWL_BOILERPLATE_MIN_PAGES", 3),
         min_share=settings.getfloat("NEWSCRAWL_BOILERPLATE_MIN_SHARE", 0.3),
+        prune_after=settings.getint("NEWSCRAWL_BOILERPLATE_PRUNE_AFTER", 5000),
     )
 
 
@@ -920,11 +957,38 @@ def _page_id(item: dict) -> str:
     return item.get("canonical_url") or item.get("url") or ""
 
 
+class CruftAuditLog:
+    """The run's audit of removed cruft: `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (UTC day
+    of the fetch), one line per article that lost anything:
+    {"url", "fetched_at", "removed": [{"category", "text"}, ...]}."""
+
+    def __init__(self, settings):
+        from pipelines.write import WriterSet, writer_settings
+
+        self.writers = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", **writer_settings(settings))
+
+    def write(self, item: dict, removed: list[dict]) -> None:
+        from pipelines.write import utc_day
+
+        if not removed:
+            return
+        outlet = item.get("outlet") or "_global"
+        line = {"url": item.get("url"), "fetched_at": item.get("fetched_at"), "removed": removed}
+        try:
+            self.writers.writer(outlet, f"cruft-{utc_day(item.get('fetched_at'))}.jsonl", "").write(line)
+        except (OSError, ValueError) as exc:  # the audit must never cost the article
+            logger.warning("decruft: cannot write the cruft audit for %s: %s", item.get("url"), exc)
+
+    def close(self) -> None:
+        self.writers.close()
+
+
 class DecruftPipeline:
     """Applies the text rules and the learned boilerplate, sets `text`, and records what
     was removed: counts in `cleaning.removed` and in the crawl stats
-    (`newscrawl/cruft/<category>`), and with NEWSCRAWL_AUDIT_CRUFT the removed texts in
-    `cleaning.removed_text`.
+    (`newscrawl/cruft/<category>`); with NEWSCRAWL_AUDIT_CRUFT the removed texts in
+    `cleaning.removed_text`; with NEWSCRAWL_AUDIT_CRUFT_FILE the run's removed texts, by
+    article, in `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (`CruftAuditLog`).
 
     Until an outlet has NEWSCRAWL_BOILERPLATE_WARMUP pages counted (over all runs), its
     articles are held, so the first ones of a first crawl are cleaned with what the
@@ -942,6 +1006,7 @@ class DecruftPipeline:
         self.warmup = settings.getint("NEWSCRAWL_BOILERPLATE_WARMUP", 12)
         self.max_hold = settings.getfloat("NEWSCRAWL_BOILERPLATE_MAX_HOLD", 300.0)
         self.audit = settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False)
+        self.audit_log = CruftAuditLog(settings) if settings.getbool("NEWSCRAWL_AUDIT_CRUFT_FILE", False) else None
         self.store = None
         self.learners: dict[str, BoilerplateLearner] = {}
         self._held: list = []  # Deferreds of held articles, in arrival order
@@ -980,6 +1045,10 @@ class DecruftPipeline:
         self.release("close")
         if self._watch is not None and self._watch.running:
             self._watch.stop()
+        if self.audit_log is not None:
+            self.audit_log.close()
+        for learner in self.learners.values():
+            learner.prune()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -1065,12 +1134,22 @@ class DecruftPipeline:
         return self.finish(item, blocks, kept, removed)
 
     def finish(self, item: dict, blocks: list[dict], kept: list[dict], removed: Counter) -> dict:
+        if self.audit_log is not None:
+            self.audit_log.write(item, removed_texts(item, blocks))
         item = apply_cleaning(item, blocks, kept, removed, audit=self.audit)
         stats = getattr(self.crawler, "stats", None)
         if stats is not None:
             for category, n in item["cleaning"]["removed"].items():
                 stats.inc_value(f"newscrawl/cruft/{category}", n)
         return item
+
+
+def removed_texts(item: dict, blocks: list[dict]) -> list[dict]:
+    """What the stage removed from one article, as {category, text} (each text capped at
+    AUDIT_MAX_CHARS): the DOM blocks removed before extraction, in page order, then the
+    extracted blocks removed after it, in page order."""
+    dom = item.get("_removed_dom") or []
+    return dom + [audit_entry(b["_removed"], b["text"]) for b in blocks if b.get("_removed")]
 
 
 def apply_cleaning(item: dict, blocks: list[dict], kept: list[dict], removed: Counter, *, audit: bool = False) -> dict:
@@ -1082,9 +1161,8 @@ def apply_cleaning(item: dict, blocks: list[dict], kept: list[dict], removed: Co
     counts.update(removed)
     cleaning["removed"] = dict(counts)
     if audit:
-        cleaning["removed_text"] = [
-            {"category": b["_removed"], "text": b["text"]} for b in blocks if b.get("_removed")
-        ]
+        cleaning["removed_text"] = removed_texts(item, blocks)
+    item.pop("_removed_dom", None)
     return item
 
 
