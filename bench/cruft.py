@@ -22,6 +22,7 @@ Modes:
   python -m bench.cruft                 each outlet served on 127.0.0.1 (own port, robots.txt,
                                         sitemap) and crawled by `scrapy crawl <outlet>` with
                                         the full item pipeline, as a first crawl (fresh state)
+  python -m bench.cruft --speed         CPU ms per page of preclean_dom and clean_blocks
   python -m bench.cruft --direct        the pages through extract + decruft in process, as a
                                         first crawl (warm-up in page order), then a second
                                         run on the same learned state
@@ -495,6 +496,37 @@ def crawl_outlets(styles: dict[str, OutletStyle], pages: list[Page], store_dir: 
     return outputs
 
 
+def speed() -> None:
+    """CPU ms per page of `preclean_dom` and `clean_blocks` over the aeb-dev pages, each
+    page once (as a crawl sees them: the verdict caches only help across repeats)."""
+    import time
+
+    from bench.extraction import load_pages
+    from newscrawl.outlets import generic_outlet
+    from pipelines.decruft import clean_blocks, load_rules
+    from pipelines.extract import (_headline_candidates, _jsonld_article_body, extract_body, extract_metadata,
+                                   parse_html)
+
+    load_rules()
+    pre, post = [], []
+    aeb = load_pages(DATA)
+    for page in aeb:
+        outlet = generic_outlet(page.url or "https://news.example/")
+        root = parse_html(page.html)
+        titles = _headline_candidates(root, extract_metadata(root, page.url, None))
+        start = time.process_time()
+        preclean_dom(root, outlet)
+        pre.append(time.process_time() - start)
+        blocks, _ = extract_body(root, page.url, titles, _jsonld_article_body(root))
+        start = time.process_time()
+        clean_blocks(blocks, outlet)
+        post.append(time.process_time() - start)
+    for name, times in (("preclean_dom", pre), ("clean_blocks", post)):
+        times.sort()
+        print(f"{name:<13} mean {1000 * sum(times) / len(times):6.2f} ms/page  median {1000 * times[len(times) // 2]:6.2f}"
+              f"  max {1000 * times[-1]:6.2f}  ({len(times)} pages)")
+
+
 def report(title: str, pages: list[Page], outputs: dict[str, dict[str, str]]) -> dict:
     print(f"\n{title}")
     print(f"{'outlet':<14}{'pages':>6}  " + "  ".join(f"{k + ' leak':>16}{k + ' F1':>12}" for k in outputs))
@@ -518,7 +550,11 @@ def main(argv=None) -> int:
                     help="run extract + decruft in process instead of crawling the served pages with the spider")
     ap.add_argument("--warmup", type=int, default=12, help="learner warm-up (direct mode)")
     ap.add_argument("--show-leaks", action="store_true")
+    ap.add_argument("--speed", action="store_true", help="only time the decruft functions on the aeb-dev pages")
     args = ap.parse_args(argv)
+    if args.speed:
+        speed()
+        return 0
     styles, pages = build_pages()
     print(f"{len(pages)} pages, {len(styles)} outlets, {sum(len(p.cruft) for p in pages)} cruft snippets injected")
     alone = {p.url: trafilatura_alone(p) for p in pages}
