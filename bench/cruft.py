@@ -13,14 +13,19 @@ pages:
   leakage  share of injected cruft snippets found in the output (beyond the number of
            times the snippet occurs in the true body)
   F1       body F1 against the ground truth with the article-extraction-benchmark metric
-           (\\w+ tokens, 4-token shingle multisets, per-page P and R averaged)
+           (bench/metrics.py: \\w+ tokens, 4-token shingle multisets, per-page P and R
+           averaged)
+
+"rules only" is our extract + decruft in process without the learned layer.
 
 Modes:
-  python bench/cruft.py                 pages through extract + decruft directly, as a
-                                        first crawl (fresh state, warm-up in page order),
-                                        then a second run on the same state
-  python bench/cruft.py --crawl         the same pages served on 127.0.0.1 and crawled by
-                                        the real spider (see `crawl_outlets`)
+  python -m bench.cruft                 each outlet served on 127.0.0.1 (own port, robots.txt,
+                                        sitemap) and crawled by `scrapy crawl <outlet>` with
+                                        the full item pipeline, as a first crawl (fresh state)
+  python -m bench.cruft --speed         CPU ms per page of preclean_dom and clean_blocks
+  python -m bench.cruft --direct        the pages through extract + decruft in process, as a
+                                        first crawl (warm-up in page order), then a second
+                                        run on the same learned state
 """
 
 from __future__ import annotations
@@ -33,14 +38,16 @@ import re
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import trafilatura
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.metrics import score_page, summarise  # noqa: E402
 from newscrawl.outlets import Outlet  # noqa: E402
 from newscrawl.state import SQLiteStateStore  # noqa: E402
 from pipelines.decruft import BoilerplateLearner, decruft_in_order, preclean_dom  # noqa: E402
@@ -340,17 +347,24 @@ def headline_of(body: str) -> str:
     return " ".join(words).rstrip(",.;:") + "…" if words else "Untitled"
 
 
-def build_pages(seed: int = 7) -> tuple[dict[str, OutletStyle], list[Page]]:
-    """The outlets and their pages, in crawl order per outlet: the aeb-dev bodies shared
-    out in turn, so each outlet gets 22 or more."""
+def build_pages(seed: int = 7, outlets: tuple[str, ...] | None = None,
+                per_outlet: int | None = None) -> tuple[dict[str, OutletStyle], list[Page]]:
+    """The outlets (all, or those named) and their pages, in crawl order per outlet: the
+    aeb-dev bodies shared out in turn (22 or more each for all four outlets), at most
+    `per_outlet` each."""
     truth = load_truth()
     ids = sorted(truth)
     rng = random.Random(seed)
     headlines = [headline_of(truth[i]["articleBody"]) for i in ids]
     styles = {cls.name: cls(random.Random(rng.random()), headlines) for cls in STYLES}
+    if outlets is not None:
+        styles = {name: styles[name] for name in outlets}
+    order = list(styles.values())
     pages = []
     for n, doc_id in enumerate(ids):
-        style = list(styles.values())[n % len(styles)]
+        style = order[n % len(order)]
+        if per_outlet is not None and n // len(order) >= per_outlet:
+            break
         body = truth[doc_id]["articleBody"]
         paragraphs = [p.strip() for p in re.split(r"\n+", body) if p.strip()]
         html, cruft = style.page(headline_of(body), paragraphs)
@@ -360,33 +374,8 @@ def build_pages(seed: int = 7) -> tuple[dict[str, OutletStyle], list[Page]]:
 
 # --------------------------------------------------------------------------- scoring
 
-_TOKEN = re.compile(r"\w+")
-
-
-def shingles(text: str, n: int = 4) -> Counter:
-    tokens = _TOKEN.findall(text or "")
-    return Counter(tuple(tokens[i:i + n]) for i in range(max(len(tokens) - n + 1, 0)))
-
-
-def page_pr(truth: str, pred: str) -> tuple[float, float]:
-    """Per-page precision and recall on 4-token shingle multisets (the aeb metric)."""
-    t, p = shingles(truth), shingles(pred)
-    tp, fp, fn = sum((t & p).values()), sum((p - t).values()), sum((t - p).values())
-    total = tp + fp + fn
-    if total == 0:
-        return 1.0, 1.0
-    tp, fp, fn = tp / total, fp / total, fn / total
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return precision, recall
-
-
-def f1(prs: list[tuple[float, float]]) -> float:
-    if not prs:
-        return 0.0
-    p = sum(x for x, _ in prs) / len(prs)
-    r = sum(y for _, y in prs) / len(prs)
-    return 2 * p * r / (p + r) if p + r else 0.0
+def f1(scores: list) -> float:
+    return summarise(scores).f1 if scores else 0.0
 
 
 def _fold(s: str) -> str:
@@ -410,7 +399,7 @@ class Score:
         bad = leaked(page, output)
         self.injected += len(page.cruft)
         self.leaked += len(bad)
-        self.prs.append(page_pr(page.truth, output))
+        self.prs.append(score_page(page.truth, output))
         self.examples.extend(bad[:3])
 
     @property
@@ -449,16 +438,93 @@ def ours_direct(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Pa
     return outputs
 
 
-def crawl_outlets(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Path) -> dict[str, str]:
-    """The real crawl: each outlet's pages served on 127.0.0.1 (with a homepage, a sitemap
-    and a feed) and crawled by the outlet spider with the full item pipeline; returns
-    output text by page URL. Needs `newscrawl.webserver.LocalSite` and the spider."""
-    try:
-        from newscrawl.webserver import LocalSite  # noqa: F401
-        from newscrawl.spiders import news  # noqa: F401
-    except ImportError as exc:
-        raise SystemExit(f"--crawl needs the local web server and the spider: {exc}") from exc
-    raise SystemExit("--crawl: the spider run is not wired in yet")
+def serve_outlet(style: OutletStyle, pages: list[Page], site) -> dict[str, Page]:
+    """Puts an outlet's pages on `site` (a running LocalSite): each article at its own
+    path, a homepage, a sitemap listing every article, and a robots.txt announcing it.
+    Returns the benchmark page by served path."""
+    from newscrawl.webserver import Page as Served
+
+    by_path: dict[str, Page] = {}
+    for page in pages:
+        path = urlsplit(page.url).path
+        site.routes[path] = Served(page.html.encode("utf-8"))
+        by_path[path] = page
+    urls = "".join(f"<url><loc>{E(site.url + path)}</loc><lastmod>2024-05-01</lastmod></url>" for path in by_path)
+    site.routes["/sitemap.xml"] = Served(
+        f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+        .encode("utf-8"), content_type="application/xml")
+    site.routes["/robots.txt"] = Served(f"User-agent: *\nAllow: /\nSitemap: {site.url}/sitemap.xml\n".encode(),
+                                        content_type="text/plain")
+    top, bottom = style.chrome()
+    site.routes["/"] = Served(f"<!DOCTYPE html><html><head><title>{style.name}</title></head><body>{top}"
+                              f"<main><h1>{style.name}</h1></main>{bottom}</body></html>".encode("utf-8"))
+    return by_path
+
+
+def crawl_one(style: OutletStyle, pages: list[Page], workdir: Path, settings: dict | None = None) -> dict[str, str]:
+    """One outlet's pages served on 127.0.0.1 and crawled by `scrapy crawl <outlet>` in a
+    child process, with fresh state (a first crawl) and the full item pipeline. Returns
+    output text by benchmark page URL ("" for a page that produced no record)."""
+    from newscrawl.webserver import LocalSite
+    from tests.crawling import crawl
+
+    with LocalSite() as site:
+        by_path = serve_outlet(style, pages, site)
+        outlet = replace(style.outlet(site.url), domains=(site.host_port,), sitemaps=(site.url + "/sitemap.xml",))
+        run = crawl(outlet, workdir, settings)
+    texts = {page.url: "" for page in pages}
+    for record in run.records(outlet.name):
+        page = by_path.get(urlsplit(record["url"]).path)
+        if page is not None:
+            texts[page.url] = record["text"]
+    return texts
+
+
+def crawl_outlets(styles: dict[str, OutletStyle], pages: list[Page], store_dir: Path,
+                  settings: dict | None = None) -> dict[str, str]:
+    """The real crawl: every outlet crawled by its own spider (see `crawl_one`; its files
+    in `store_dir/<outlet>/`), two at a time; returns output text by page URL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(name: str) -> dict[str, str]:
+        return crawl_one(styles[name], [p for p in pages if p.outlet == name], store_dir / name, settings)
+
+    outputs: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for texts in pool.map(one, sorted(styles)):
+            outputs.update(texts)
+    return outputs
+
+
+def speed() -> None:
+    """CPU ms per page of `preclean_dom` and `clean_blocks` over the aeb-dev pages, each
+    page once (as a crawl sees them: the verdict caches only help across repeats)."""
+    import time
+
+    from bench.extraction import load_pages
+    from newscrawl.outlets import generic_outlet
+    from pipelines.decruft import clean_blocks, load_rules
+    from pipelines.extract import (_headline_candidates, _jsonld_article_body, extract_body, extract_metadata,
+                                   parse_html)
+
+    load_rules()
+    pre, post = [], []
+    aeb = load_pages(DATA)
+    for page in aeb:
+        outlet = generic_outlet(page.url or "https://news.example/")
+        root = parse_html(page.html)
+        titles = _headline_candidates(root, extract_metadata(root, page.url, None))
+        start = time.process_time()
+        preclean_dom(root, outlet)
+        pre.append(time.process_time() - start)
+        blocks, _ = extract_body(root, page.url, titles, _jsonld_article_body(root))
+        start = time.process_time()
+        clean_blocks(blocks, outlet)
+        post.append(time.process_time() - start)
+    for name, times in (("preclean_dom", pre), ("clean_blocks", post)):
+        times.sort()
+        print(f"{name:<13} mean {1000 * sum(times) / len(times):6.2f} ms/page  median {1000 * times[len(times) // 2]:6.2f}"
+              f"  max {1000 * times[-1]:6.2f}  ({len(times)} pages)")
 
 
 def report(title: str, pages: list[Page], outputs: dict[str, dict[str, str]]) -> dict:
@@ -480,21 +546,35 @@ def report(title: str, pages: list[Page], outputs: dict[str, dict[str, str]]) ->
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--crawl", action="store_true", help="serve the pages locally and crawl them with the spider")
-    ap.add_argument("--warmup", type=int, default=12)
+    ap.add_argument("--direct", action="store_true",
+                    help="run extract + decruft in process instead of crawling the served pages with the spider")
+    ap.add_argument("--warmup", type=int, default=12, help="learner warm-up (direct mode)")
     ap.add_argument("--show-leaks", action="store_true")
+    ap.add_argument("--speed", action="store_true", help="only time the decruft functions on the aeb-dev pages")
     args = ap.parse_args(argv)
+    if args.speed:
+        speed()
+        return 0
     styles, pages = build_pages()
     print(f"{len(pages)} pages, {len(styles)} outlets, {sum(len(p.cruft) for p in pages)} cruft snippets injected")
     alone = {p.url: trafilatura_alone(p) for p in pages}
     with tempfile.TemporaryDirectory() as tmp:
-        run = crawl_outlets if args.crawl else (lambda s, p, d: ours_direct(s, p, d, args.warmup))
-        first = run(styles, pages, Path(tmp))
+        if args.direct:
+            first = ours_direct(styles, pages, Path(tmp), args.warmup)
+        else:
+            first = crawl_outlets(styles, pages, Path(tmp))
+            missing = sorted(url for url, text in first.items() if not text)
+            print(f"real spider: {len(pages) - len(missing)} of {len(pages)} pages written"
+                  + (f"; none for {', '.join(missing)}" if missing else ""))
         with tempfile.TemporaryDirectory() as tmp2:
             rules_only = ours_direct(styles, pages, Path(tmp2), args.warmup, learn=False)
-        res = report("First crawl (fresh state)", pages, {"ours": first, "rules only": rules_only, "trafilatura": alone})
-        second = run(styles, pages, Path(tmp))
-        report("Second run (state from the first)", pages, {"ours": second, "trafilatura": alone})
+        mode = "direct" if args.direct else "real spider"
+        res = report(f"First crawl (fresh state, {mode})", pages,
+                     {"ours": first, "rules only": rules_only, "trafilatura": alone})
+        if args.direct:
+            # A second crawl by the spider would fetch nothing: it remembers what it saw.
+            second = ours_direct(styles, pages, Path(tmp), args.warmup)
+            report("Second run (state from the first)", pages, {"ours": second, "trafilatura": alone})
     if args.show_leaks:
         for outlet in sorted(styles):
             print(outlet, res[(outlet, "ours")].examples[:10])

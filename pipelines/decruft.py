@@ -29,6 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import lxml.etree
+
 logger = logging.getLogger(__name__)
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -49,25 +51,87 @@ LINK_ONLY_OWN_CHARS = 120
 
 # --------------------------------------------------------------------------- text folding
 
-_JOINERS = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_JOINERS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # Arabic-script letters that Urdu pages write either way; Devanagari nukta (dropped so
-# that ज़/ज and ढ़/ढ spellings meet).
-_FOLD = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0647": "\u06c1",
-                       "\u093c": None, "\u2019": "'", "\u2018": "'"})
+# that ज़/ज and ढ़/ढ spellings meet). Replaced with a regex rather than str.translate,
+# whose per-character table look-ups are slow on non-ASCII text.
+_FOLD_MAP = {"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0647": "\u06c1",
+             "\u093c": "", "\u2019": "'", "\u2018": "'"}
+_FOLD_CHARS = re.compile("[" + "".join(_FOLD_MAP) + "]")
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
 _PUNCT = re.compile(r"[^\w\s]")
 
 
+@lru_cache(maxsize=16384)
 def fold(text: str) -> str:
     """Text as the rules see it: NFKD-stable, joiners dropped, script variants folded,
-    lower case, one space between words."""
-    text = unicodedata.normalize("NFKD", text).translate(_JOINERS)
-    text = unicodedata.normalize("NFC", text).translate(_FOLD)
+    lower case, one space between words. Cached: the DOM and text layers fold the same
+    short blocks again and again."""
+    if text.isascii():  # nothing to normalise or fold but case and spacing
+        return " ".join(text.split()).lower()
+    text = _JOINERS.sub("", unicodedata.normalize("NFKD", text))
+    text = _FOLD_CHARS.sub(lambda m: _FOLD_MAP[m.group()], unicodedata.normalize("NFC", text))
     return _SPACE.sub(" ", text).strip().casefold()
 
 
 # --------------------------------------------------------------------------- rules
+
+
+def _alternation(patterns: list[re.Pattern]) -> re.Pattern | None:
+    """One pattern that matches where any of `patterns` does: one scan instead of many."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+
+
+def _anchored_body(pattern: str) -> str | None:
+    """The pattern without its leading "^" when the anchor applies to all of it (no "|"
+    outside brackets), else None."""
+    if not pattern.startswith("^"):
+        return None
+    depth, in_class, escaped = 0, False, False
+    for ch in pattern[1:]:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return None
+    return pattern[1:]
+
+
+class AnyOf:
+    """Says whether any of many patterns matches, fast. One alternation of hundreds of
+    unlike branches makes the regex engine try each branch at each position; so patterns
+    anchored at the start share one alternation tried once, and the others are grouped
+    by the script they start in (each group scans quickly)."""
+
+    def __init__(self, patterns: list[re.Pattern]):
+        anchored, groups = [], {}
+        for p in patterns:
+            body = _anchored_body(p.pattern)
+            if body is not None:
+                anchored.append(body)
+                continue
+            literal = p.pattern.removeprefix("\\b").lstrip("(?:")
+            groups.setdefault(literal[:1].isascii(), []).append(p)
+        self.scans = ([re.compile("^(?:" + "|".join(f"(?:{b})" for b in anchored) + ")")] if anchored else [])
+        self.scans += [_alternation(group) for group in groups.values()]
+
+    def search(self, text: str) -> bool:
+        for scan in self.scans:
+            if scan.search(text):
+                return True
+        return False
 
 
 @dataclass
@@ -76,6 +140,32 @@ class CategoryRules:
     strong: list[re.Pattern] = field(default_factory=list)
     weak: list[re.Pattern] = field(default_factory=list)
     heading: list[re.Pattern] = field(default_factory=list)
+    # The lists above as one alternation each (None when empty); set by `compile`.
+    strong_re: re.Pattern | None = None
+    weak_re: re.Pattern | None = None
+    heading_re: re.Pattern | None = None
+
+    def compile(self) -> None:
+        self.strong_re = _alternation(self.strong)
+        self.weak_re = _alternation(self.weak)
+        self.heading_re = _alternation(self.heading)
+
+
+def _url_host(href: str) -> tuple[str, str]:
+    """(host without www./m., host + path + query) of a lower-cased href; host "" when
+    it has none (a relative link)."""
+    parts = urlsplit(href if "//" in href else "//" + href)
+    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+    return host, host + parts.path + ("?" + parts.query if parts.query else "")
+
+
+def _host_suffixes(host: str):
+    """"a.b.example.com" -> a.b.example.com, b.example.com, example.com, com."""
+    yield host
+    dot = host.find(".")
+    while dot >= 0:
+        yield host[dot + 1:]
+        dot = host.find(".", dot + 1)
 
 
 @dataclass
@@ -86,23 +176,71 @@ class HostRules:
 
     def matches(self, href: str) -> bool:
         href = (href or "").strip().lower()
-        if href.startswith(self.schemes or ("\x00",)):
+        if self.schemes and href.startswith(self.schemes):
             return True
-        parts = urlsplit(href if "//" in href else "//" + href)
-        host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+        host, rest = _url_host(href)
         if not host:
             return False
-        if self.prefixes and (host + parts.path + ("?" + parts.query if parts.query else "")).startswith(
-            self.prefixes
-        ):
+        if self.prefixes and rest.startswith(self.prefixes):
             return True
-        return any(host == h or host.endswith("." + h) for h in self.hosts)
+        # A host matches itself and its subdomains: look each suffix up rather than
+        # comparing against every listed host.
+        return not self.hosts.isdisjoint(_host_suffixes(host))
+
+
+# Share intents first: facebook.com/sharer is a share button, not a profile.
+LINK_ORDER = ("share-bar", "app-promo", "donation", "follow-us")
 
 
 @dataclass
 class Rules:
     text: dict[str, CategoryRules]
     links: dict[str, HostRules]
+    # Prefilters: one alternation of every category's strong (or heading) patterns, and
+    # the longest text any strong pattern may judge. Most blocks match none of them.
+    any_strong: AnyOf | None = None
+    any_heading: AnyOf | None = None
+    max_strong_chars: int = 0
+    # Hrefs that can match a link rule at all: a listed host (or prefix host) bounded by
+    # the start, "/", "." or "@", or a listed scheme.
+    link_candidate: re.Pattern | None = None
+    _href_cache: dict = field(default_factory=dict, repr=False)
+    _text_cache: dict = field(default_factory=dict, repr=False)
+
+    def compile(self) -> "Rules":
+        for cat in self.text.values():
+            cat.compile()
+        self.any_strong = AnyOf([p for c in self.text.values() for p in c.strong])
+        self.any_heading = AnyOf([p for c in self.text.values() for p in c.heading])
+        self.max_strong_chars = max((c.max_chars for c in self.text.values() if c.strong), default=0)
+        hosts = {h for r in self.links.values() for h in r.hosts}
+        hosts |= {p.split("/", 1)[0] for r in self.links.values() for p in r.prefixes}
+        schemes = [s for r in self.links.values() for s in r.schemes]
+        alternatives = []
+        if schemes:
+            alternatives.append("^(?:" + "|".join(map(re.escape, schemes)) + ")")
+        if hosts:
+            alternatives.append("(?:^|[/.@])(?:" + "|".join(map(re.escape, sorted(hosts, key=len, reverse=True))) + ")")
+        self.link_candidate = re.compile("|".join(alternatives)) if alternatives else None
+        return self
+
+    def href_category(self, href: str) -> str | None:
+        """The link category of one href (LINK_ORDER decides between several), cached:
+        the same share and store links recur on every page of an outlet."""
+        try:
+            return self._href_cache[href]
+        except KeyError:
+            pass
+        category = None
+        lowered = (href or "").strip().lower()
+        if self.link_candidate is not None and self.link_candidate.search(lowered):
+            for name in LINK_ORDER:
+                host_rules = self.links.get(name)
+                if host_rules and host_rules.matches(lowered):
+                    category = name
+                    break
+        _remember(self._href_cache, href, category)
+        return category
 
 
 def _compile(pattern: str, source: str) -> re.Pattern:
@@ -132,33 +270,53 @@ def load_rules(directory: Path = RULES_DIR) -> Rules:
             rules.max_chars = max(rules.max_chars if rules.strong else 0, int(spec.get("max_chars", 300)))
             for kind in ("strong", "weak", "heading"):
                 getattr(rules, kind).extend(_compile(p, str(path)) for p in spec.get(kind, ()))
-    return Rules(text, links)
-
-
-def _any(patterns, text: str) -> bool:
-    return any(p.search(text) for p in patterns)
+    return Rules(text, links).compile()
 
 
 def text_category(text: str, rules: Rules | None = None) -> str | None:
     """The category of a block by its words alone (strong patterns), or None."""
     rules = rules or load_rules()
     folded = fold(text)
-    for category, cat in rules.text.items():
-        if len(folded) <= cat.max_chars and _any(cat.strong, folded):
-            return category
-    return None
+    if len(folded) > rules.max_strong_chars:
+        return None
+    # A paragraph is judged in the DOM (once per wrapper with the same text) and again
+    # as an extracted block: remember the verdict.
+    cache = rules._text_cache
+    if folded in cache:
+        return cache[folded]
+    category = None
+    if rules.any_strong is not None and rules.any_strong.search(folded):
+        for name, cat in rules.text.items():
+            if cat.strong_re is not None and len(folded) <= cat.max_chars and cat.strong_re.search(folded):
+                category = name
+                break
+    _remember(cache, folded, category)
+    return category
+
+
+def _remember(cache: dict, key, value, limit: int = 50_000) -> None:
+    if len(cache) >= limit:  # bounded over a long crawl
+        cache.clear()
+    cache[key] = value
 
 
 def heading_category(text: str, rules: Rules | None = None) -> str | None:
     """The list category a short heading announces ("Latest News", "یہ بھی پڑھیں"), or None."""
     rules = rules or load_rules()
     folded = fold(text)
-    if len(folded) > 80:
+    if len(folded) > 80 or rules.any_heading is None or not rules.any_heading.search(folded):
         return None
     for category, cat in rules.text.items():
-        if _any(cat.heading, folded):
+        if cat.heading_re is not None and cat.heading_re.search(folded):
             return category
     return None
+
+
+def _majority(hits: Counter, n_links: int) -> str | None:
+    if not hits:
+        return None
+    category, _ = hits.most_common(1)[0]
+    return category if sum(hits.values()) * 2 >= n_links else None
 
 
 def link_category(links: list[str], rules: Rules | None = None) -> str | None:
@@ -169,16 +327,10 @@ def link_category(links: list[str], rules: Rules | None = None) -> str | None:
         return None
     hits: Counter = Counter()
     for href in links:
-        # Share intents first: facebook.com/sharer is a share button, not a profile.
-        for category in ("share-bar", "app-promo", "donation", "follow-us"):
-            host_rules = rules.links.get(category)
-            if host_rules and host_rules.matches(href):
-                hits[category] += 1
-                break
-    if not hits:
-        return None
-    category, n = hits.most_common(1)[0]
-    return category if sum(hits.values()) * 2 >= len(links) else None
+        category = rules.href_category(href)
+        if category:
+            hits[category] += 1
+    return _majority(hits, len(links))
 
 
 # --------------------------------------------------------------------------- DOM layer
@@ -186,6 +338,8 @@ def link_category(links: list[str], rules: Rules | None = None) -> str | None:
 URL_ONLY = re.compile(r"^(?:(?:https?://|www\.)\S+[\s,;|–—-]*)+$", re.I)
 CONTAINER_TAGS = {"div", "section", "aside", "ul", "ol", "p", "figure", "nav", "footer", "header",
                   "span", "table", "blockquote", "li", "dl", "center", "form", "iframe"}
+# Tags judged by their text and links only, never by class/id or link density.
+INLINE_BLOCK_TAGS = ("p", "li", "span", "blockquote")
 # Tokens of class/id attributes that name a kind of cruft block.
 ATTR_TOKENS = {
     "advertisement": {"ad", "ads", "advert", "advertisement", "adslot", "ad-slot", "adunit", "dfp", "gpt",
@@ -206,91 +360,197 @@ ATTR_TOKENS = {
 _TOKEN_SPLIT = re.compile(r"[\s_]+")
 STORE_BADGE = re.compile(r"app[\s_-]?store|google[\s_-]?play|play[\s_-]?store|get[\s_-]?it[\s_-]?on|"
                          r"download[\s_-]?on[\s_-]?the|appgallery", re.I)
+# Longest block (collapsed characters) the DOM rules judge at all: beyond it, a block is
+# a container of the story.
+DOM_MAX_CHARS = 1500
+# A paragraph this long counts as real story text; two of them protect their container.
+STORY_PARAGRAPH_CHARS = 120
+AUDIT_MAX_CHARS = 300
 
 
 def _attr_tokens(el) -> set[str]:
-    raw = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    return _tokens_of(f"{el.get('class', '')} {el.get('id', '')}".lower())
+
+
+@lru_cache(maxsize=4096)
+def _tokens_of(raw: str) -> frozenset[str]:
     tokens = set(_TOKEN_SPLIT.split(raw)) - {""}
     # "related-posts-widget" names a related list as well as the whole token does.
     parts = {p for t in tokens for p in t.split("-")}
-    return tokens | parts
+    return frozenset(tokens | parts)
 
 
-def _attr_category(el) -> str | None:
-    tokens = _attr_tokens(el)
+@lru_cache(maxsize=4096)
+def _category_of_attrs(raw: str) -> str | None:
+    tokens = _tokens_of(raw)
     for category, names in ATTR_TOKENS.items():
         if tokens & names:
             return category
     return None
 
 
+def _attr_category(el) -> str | None:
+    cls, id_ = el.get("class"), el.get("id")
+    if not cls and not id_:
+        return None
+    return _category_of_attrs(f"{cls or ''} {id_ or ''}".lower())
+
+
 def _collapse(text: str) -> str:
-    return _SPACE.sub(" ", text or "").strip()
+    return " ".join((text or "").split())
 
 
-@dataclass
+def _is_badge(img) -> bool:
+    return bool(STORE_BADGE.search(f"{img.get('alt', '')} {img.get('src', '')}"))
+
+
 class DomBlock:
-    text: str
-    links: list[str]
-    link_chars: int
-    paragraphs: int
-    has_email_input: bool
-    has_textarea: bool
-    badges: int
+    """What the DOM rules know about an element's subtree, gathered bottom-up in one pass
+    over the page (so no element's text is collected once per ancestor).
+
+    `chars` is the length of the element's text with whitespace collapsed and stripped
+    (as `_collapse(el.text_content())`); `lead`/`trail` say whether that text starts or
+    ends with whitespace, so that a parent's length follows from its children's.
+    """
+
+    __slots__ = ("chars", "lead", "trail", "link_chars", "links", "hits", "paragraphs", "has_email_input",
+                 "has_textarea", "badges", "index", "_text")
+
+    def __init__(self):
+        self.chars = 0
+        self.lead = self.trail = False
+        self.link_chars = self.links = self.paragraphs = self.badges = 0
+        self.hits: Counter | None = None  # links by category, when any matched
+        self.has_email_input = self.has_textarea = False
+        self.index = 0  # document order, for the audit
+        self._text: str | None = None
+
+    def add_text(self, s: str | None) -> None:
+        """Appends a piece of raw text, keeping `chars` equal to the collapsed length."""
+        if not s:
+            return
+        words = s.split()
+        if not words:
+            if self.chars:
+                self.trail = True
+            else:
+                self.lead = self.trail = True
+            return
+        n = len(" ".join(words))
+        lead, trail = s[0].isspace(), s[-1].isspace()
+        if self.chars:
+            self.chars += n + (1 if self.trail or lead else 0)
+        else:
+            self.chars = n
+            self.lead = self.lead or lead
+        self.trail = trail
+
+    def add_child(self, child: "DomBlock") -> None:
+        if child.chars:
+            if self.chars:
+                self.chars += child.chars + (1 if self.trail or child.lead else 0)
+            else:
+                self.chars = child.chars
+                self.lead = self.lead or child.lead
+            self.trail = child.trail
+        elif child.lead:
+            self.trail = True
+            if not self.chars:
+                self.lead = True
+        self.link_chars += child.link_chars
+        self.links += child.links
+        self.paragraphs += child.paragraphs
+        self.badges += child.badges
+        self.has_email_input = self.has_email_input or child.has_email_input
+        self.has_textarea = self.has_textarea or child.has_textarea
+        if child.hits:
+            if self.hits is None:
+                self.hits = Counter()
+            self.hits.update(child.hits)
+
+    def text(self, el) -> str:
+        if self._text is None:
+            self._text = _collapse(el.text_content())
+        return self._text
 
 
-def _dom_block(el) -> DomBlock:
-    text = _collapse(el.text_content())
-    anchors = [a for a in el.iter("a")]
-    links = [a.get("href", "") for a in anchors if a.get("href")]
-    link_chars = sum(len(_collapse(a.text_content())) for a in anchors)
-    inputs = el.xpath(".//input")
-    return DomBlock(
-        text=text,
-        links=links,
-        link_chars=link_chars,
-        paragraphs=sum(1 for p in el.iter("p") if len(_collapse(p.text_content())) > 120),
-        has_email_input=any((i.get("type") or "").lower() == "email" or "mail" in (i.get("name") or "").lower()
-                            for i in inputs),
-        has_textarea=bool(el.xpath(".//textarea")),
-        badges=sum(1 for img in el.iter("img") if STORE_BADGE.search(f"{img.get('alt', '')} {img.get('src', '')}")),
-    )
+_ELEMENTS = lxml.etree.Element
 
 
-def dom_category(el, rules: Rules | None = None) -> str | None:
+def dom_blocks(root, rules: Rules) -> dict:
+    """DomBlock of every element under (and including) `root`, children before parents."""
+    order = list(root.iter(_ELEMENTS))  # elements only: no comments or processing instructions
+    info: dict = {}
+    for index in range(len(order) - 1, -1, -1):
+        el = order[index]
+        b = DomBlock()
+        b.index = index
+        b.add_text(el.text)
+        for child in el:
+            c = info.get(child)
+            if c is not None:
+                b.add_child(c)
+            b.add_text(child.tail)
+        tag = el.tag
+        if tag == "a":
+            b.link_chars += b.chars
+            href = el.get("href")
+            if href:
+                b.links += 1
+                category = rules.href_category(href)
+                if category:
+                    if b.hits is None:
+                        b.hits = Counter()
+                    b.hits[category] += 1
+        elif tag == "p":
+            if b.chars > STORY_PARAGRAPH_CHARS:
+                b.paragraphs += 1
+        elif tag == "img":
+            if _is_badge(el):
+                b.badges += 1
+        elif tag == "input":
+            if (el.get("type") or "").lower() == "email" or "mail" in (el.get("name") or "").lower():
+                b.has_email_input = True
+        elif tag == "textarea":
+            b.has_textarea = True
+        info[el] = b
+    return info
+
+
+def judge(el, b: DomBlock, rules: Rules) -> str | None:
     """Why this element is cruft, or None. Decided on the block as a whole: where its links
     go, how much of its text is links, form fields, store badges, its class/id, and,
     for short blocks, its words."""
-    rules = rules or load_rules()
-    b = _dom_block(el)
-    own_chars = len(b.text) - b.link_chars  # text that is not link text
     # A block holding several real paragraphs is a container of the story, not cruft.
-    if b.paragraphs >= 2 or len(b.text) > 1500:
+    if b.paragraphs >= 2 or b.chars > DOM_MAX_CHARS:
         return None
-    if el.tag == "form" or b.has_email_input or b.has_textarea:
-        if b.has_email_input:
-            return "newsletter"
-        if b.has_textarea:
-            return "comment-prompt"
+    if b.has_email_input:
+        return "newsletter"
+    if b.has_textarea:
+        return "comment-prompt"
+    own_chars = b.chars - b.link_chars  # text that is not link text
     if b.badges and own_chars < 400:
         return "app-promo"
-    by_link = link_category(b.links, rules)
-    if by_link and _link_block_is_cruft(b.text, own_chars, by_link, rules):
-        return by_link
-    by_text = text_category(b.text, rules) if b.text else None
-    if by_text:
-        return by_text
-    if b.text and URL_ONLY.match(b.text):
-        return "bare-url"
-    if el.tag in ("p", "li", "span", "blockquote"):
+    if b.hits:
+        by_link = _majority(b.hits, b.links)
+        if by_link and _link_block_is_cruft(b.text(el), own_chars, by_link, rules):
+            return by_link
+    if not b.chars:
+        text = ""
+    else:
+        text = b.text(el)
+        by_text = text_category(text, rules)
+        if by_text:
+            return by_text
+        if text[0] in "hHwW" and URL_ONLY.match(text):
+            return "bare-url"
+    if el.tag in INLINE_BLOCK_TAGS:
         return None
-    density = b.link_chars / max(len(b.text), 1)
     by_attr = _attr_category(el)
-    if by_attr in ("advertisement", "cookie-consent") and len(b.text) < 300:
+    if by_attr in ("advertisement", "cookie-consent", "share-bar", "follow-us", "newsletter", "app-promo") \
+            and b.chars < 300:
         return by_attr
-    if by_attr in ("share-bar", "follow-us", "newsletter", "app-promo") and len(b.text) < 300:
-        return by_attr
-    if len(b.links) >= 2 and density >= 0.5:
+    if b.links >= 2 and b.link_chars >= 0.5 * max(b.chars, 1):
         # A list of links introduced by "Related" / "Latest News" or named so in its class.
         first = _first_text(el)
         announced = heading_category(first, rules) if first else None
@@ -298,9 +558,15 @@ def dom_category(el, rules: Rules | None = None) -> str | None:
             return announced
         if by_attr in ("related-list", "latest-list"):
             return by_attr
-    if by_attr == "comment-prompt" and len(b.text) < 300:
+    if by_attr == "comment-prompt" and b.chars < 300:
         return by_attr
     return None
+
+
+def dom_category(el, rules: Rules | None = None) -> str | None:
+    """`judge` for one element on its own (the page walk shares one pass instead)."""
+    rules = rules or load_rules()
+    return judge(el, dom_blocks(el, rules)[el], rules)
 
 
 def _first_text(el) -> str:
@@ -315,7 +581,7 @@ def _first_text(el) -> str:
     return ""
 
 
-def _outlet_selectors(tree, outlet) -> Counter:
+def _outlet_selectors(tree, outlet, audit: list) -> Counter:
     removed: Counter = Counter()
     for selector in getattr(outlet, "drop_selectors", ()) or ():
         try:
@@ -325,6 +591,7 @@ def _outlet_selectors(tree, outlet) -> Counter:
             continue
         for el in found:
             if el.getparent() is not None:
+                audit.append((-1, "outlet-selector", _collapse(el.text_content())))
                 el.drop_tree()
                 removed["outlet-selector"] += 1
     return removed
@@ -333,43 +600,70 @@ def _outlet_selectors(tree, outlet) -> Counter:
 PROTECTED_TAGS = {"html", "body", "article", "main", "h1"}
 
 
-def preclean_dom(tree, outlet) -> Counter:
+class DomRemovals(Counter):
+    """Counts of removed DOM blocks by category, plus `texts`: each removed block's
+    category and text (capped at AUDIT_MAX_CHARS), in page order, for the audit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.texts: list[dict] = []
+
+
+def audit_entry(category: str, text: str) -> dict:
+    text = text if len(text) <= AUDIT_MAX_CHARS else text[:AUDIT_MAX_CHARS - 1] + "…"
+    return {"category": category, "text": text}
+
+
+def preclean_dom(tree, outlet) -> DomRemovals:
     """Removes cruft from the parsed page before body extraction: the outlet's drop
-    selectors, then the generic DOM rules. Mutates `tree`; returns counts by category."""
+    selectors, then the generic DOM rules. Mutates `tree`; returns counts by category
+    (with the removed texts in `.texts`)."""
     rules = load_rules()
-    removed = _outlet_selectors(tree, outlet)
+    audit: list[tuple[int, str, str]] = []  # (document position, category, text)
+    removed = DomRemovals(_outlet_selectors(tree, outlet, audit))
     body = tree.find(".//body")
     root = body if body is not None else tree
-    total_chars = len(_collapse(root.text_content())) or 1
+    info = dom_blocks(root, rules)
+    total_chars = info[root].chars or 1
+    # Elements are judged top-down; a removal only changes the text of elements already
+    # judged (its ancestors), so every DomBlock is still exact when its element's turn comes.
     stack = list(root)
     dropped: list = []
     while stack:
         el = stack.pop()
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if not isinstance(tag, str):
             continue
-        tag = el.tag.lower()
+        tag = tag.lower()
         if tag in ("script", "style", "noscript", "template"):
             continue
         category = None
+        b = info.get(el)
+        if b is None:
+            continue
         if tag == "img":
-            if STORE_BADGE.search(f"{el.get('alt', '')} {el.get('src', '')}"):
+            if b.badges:
                 category = "app-promo"
         elif tag in CONTAINER_TAGS and tag not in PROTECTED_TAGS:
             # Never judge a block that holds most of the page: it is a wrapper.
-            if len(_collapse(el.text_content())) < 0.5 * total_chars or tag in ("p", "li"):
-                category = dom_category(el, rules)
+            if b.chars < 0.5 * total_chars or tag in ("p", "li"):
+                category = judge(el, b, rules)
         if category:
             if el.getparent() is not None:
+                text = b.text(el) if tag != "img" else _collapse(el.get("alt") or el.get("src") or "")
+                audit.append((b.index, category, text))
                 dropped.append((el.getprevious(), el.getnext(), category))
                 el.drop_tree()
                 removed[category] += 1
             continue
         stack.extend(el)
-    removed.update(_drop_weak_neighbours(dropped, rules))
+    removed.update(_drop_weak_neighbours(dropped, rules, info, audit))
+    audit.sort(key=lambda entry: entry[0])
+    removed.texts = [audit_entry(category, text) for _, category, text in audit]
     return removed
 
 
-def _drop_weak_neighbours(dropped: list, rules: Rules) -> Counter:
+def _drop_weak_neighbours(dropped: list, rules: Rules, info: dict, audit: list) -> Counter:
     """Siblings of removed blocks that carry a weak phrasing of the same category (the
     promo sentence above the store links) go too, in a chain."""
     removed: Counter = Counter()
@@ -380,8 +674,10 @@ def _drop_weak_neighbours(dropped: list, rules: Rules) -> Counter:
                 continue
             if sib.tag.lower() not in CONTAINER_TAGS or sib.tag.lower() in PROTECTED_TAGS:
                 continue
-            if _weak_match({"text": _collapse(sib.text_content())}, category, rules):
+            text = _collapse(sib.text_content())
+            if _weak_match({"text": text}, category, rules):
                 further = getattr(sib, step)()
+                audit.append((info[sib].index if sib in info else len(info), category, text))
                 sib.drop_tree()
                 removed[category] += 1
                 dropped.append((further, None, category) if step == "getprevious" else (None, further, category))
@@ -421,10 +717,10 @@ def block_category(block: dict, patterns: list[re.Pattern], rules: Rules) -> str
 
 def _weak_match(block: dict, category: str, rules: Rules) -> bool:
     cat = rules.text.get(category)
-    if not cat or not cat.weak:
+    if not cat or cat.weak_re is None:
         return False
     folded = fold(block.get("text", ""))
-    return len(folded) <= min(cat.max_chars, WEAK_MAX_CHARS) and _any(cat.weak, folded)
+    return len(folded) <= min(cat.max_chars, WEAK_MAX_CHARS) and bool(cat.weak_re.search(folded))
 
 
 def _link_block_is_cruft(text: str, own_chars: int, category: str, rules: Rules) -> bool:
@@ -543,13 +839,17 @@ class BoilerplateLearner:
 
     NS = "boilerplate"
 
-    def __init__(self, store, outlet_name: str, *, min_pages: int = 3, min_share: float = 0.3):
+    def __init__(self, store, outlet_name: str, *, min_pages: int = 3, min_share: float = 0.3,
+                 prune_after: int = 5000):
         if min_pages < 3:
             raise ValueError("min_pages must be at least 3: a block on two pages is content")
+        if prune_after < 1:
+            raise ValueError("prune_after must be at least 1 page")
         self.store = store
         self.outlet = outlet_name
         self.min_pages = min_pages
         self.min_share = min_share
+        self.prune_after = prune_after
         self.ns = f"{self.NS}:{outlet_name}"
 
     @property
@@ -578,7 +878,43 @@ class BoilerplateLearner:
             self.store.put_many(self.ns, [(f"f:{k}", str(index)) for k in keys if f"f:{k}" not in first_seen])
             for k in keys:
                 self.store.incr(self.ns, f"c:{k}")
+        if index % self.prune_after == 0:  # a long first crawl stays bounded too
+            self.prune()
         return True
+
+    def _is_boilerplate(self, count: int, first: int, pages: int) -> bool:
+        return count >= self.min_pages and count / max(pages - first + 1, 1) >= self.min_share
+
+    def prune(self) -> int:
+        """Forgets what can no longer matter, so that the state stays bounded over months
+        of crawls: blocks first seen more than `prune_after` pages ago that are not
+        boilerplate now (one row per distinct paragraph otherwise grows forever), and the
+        ids of pages counted more than `prune_after` pages ago. A block seen again after
+        being forgotten starts counting afresh; so does a page re-crawled that late, whose
+        own paragraphs then count once, as on a first visit. Returns the rows deleted."""
+        pages = self.pages
+        horizon = pages - self.prune_after
+        if horizon <= 0:
+            return 0
+        counts, firsts, stale = {}, {}, []
+        for key, value in self.store.items(self.ns):
+            kind, _, rest = key.partition(":")
+            if kind == "c":
+                counts[rest] = int(value)
+            elif kind == "f":
+                firsts[rest] = int(value)
+            elif kind == "p" and int(value) <= horizon:
+                stale.append(key)
+        for k, first in firsts.items():
+            if first <= horizon and not self._is_boilerplate(counts.get(k, 0), first, pages):
+                stale += [f"f:{k}", f"c:{k}"]
+        stale += [f"c:{k}" for k in counts.keys() - firsts.keys()]  # a count without its first sighting
+        with self._batch():
+            for key in stale:
+                self.store.delete(self.ns, key)
+        if stale:
+            logger.info("boilerplate %s: pruned %d rows", self.outlet, len(stale))
+        return len(stale)
 
     def boilerplate_keys(self, blocks: list[dict]) -> set[str]:
         keys = {block_key(b["text"]) for b in blocks if b.get("text")}
@@ -588,11 +924,7 @@ class BoilerplateLearner:
         got = self.store.get_many(self.ns, [f"c:{k}" for k in keys] + [f"f:{k}" for k in keys])
         out = set()
         for k in keys:
-            count = int(got.get(f"c:{k}", 0))
-            if count < self.min_pages:
-                continue
-            since = pages - int(got.get(f"f:{k}", 1)) + 1
-            if count / max(since, 1) >= self.min_share:
+            if self._is_boilerplate(int(got.get(f"c:{k}", 0)), int(got.get(f"f:{k}", 1)), pages):
                 out.add(k)
         return out
 
@@ -614,6 +946,7 @@ def learner_from_settings(store, outlet_name: str, settings) -> BoilerplateLearn
         store, outlet_name,
         min_pages=settings.getint("NEWSCRAWL_BOILERPLATE_MIN_PAGES", 3),
         min_share=settings.getfloat("NEWSCRAWL_BOILERPLATE_MIN_SHARE", 0.3),
+        prune_after=settings.getint("NEWSCRAWL_BOILERPLATE_PRUNE_AFTER", 5000),
     )
 
 
@@ -624,11 +957,38 @@ def _page_id(item: dict) -> str:
     return item.get("canonical_url") or item.get("url") or ""
 
 
+class CruftAuditLog:
+    """The run's audit of removed cruft: `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (UTC day
+    of the fetch), one line per article that lost anything:
+    {"url", "fetched_at", "removed": [{"category", "text"}, ...]}."""
+
+    def __init__(self, settings):
+        from pipelines.write import WriterSet, writer_settings
+
+        self.writers = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", **writer_settings(settings))
+
+    def write(self, item: dict, removed: list[dict]) -> None:
+        from pipelines.write import utc_day
+
+        if not removed:
+            return
+        outlet = item.get("outlet") or "_global"
+        line = {"url": item.get("url"), "fetched_at": item.get("fetched_at"), "removed": removed}
+        try:
+            self.writers.writer(outlet, f"cruft-{utc_day(item.get('fetched_at'))}.jsonl", "").write(line)
+        except (OSError, ValueError) as exc:  # the audit must never cost the article
+            logger.warning("decruft: cannot write the cruft audit for %s: %s", item.get("url"), exc)
+
+    def close(self) -> None:
+        self.writers.close()
+
+
 class DecruftPipeline:
     """Applies the text rules and the learned boilerplate, sets `text`, and records what
     was removed: counts in `cleaning.removed` and in the crawl stats
-    (`newscrawl/cruft/<category>`), and with NEWSCRAWL_AUDIT_CRUFT the removed texts in
-    `cleaning.removed_text`.
+    (`newscrawl/cruft/<category>`); with NEWSCRAWL_AUDIT_CRUFT the removed texts in
+    `cleaning.removed_text`; with NEWSCRAWL_AUDIT_CRUFT_FILE the run's removed texts, by
+    article, in `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (`CruftAuditLog`).
 
     Until an outlet has NEWSCRAWL_BOILERPLATE_WARMUP pages counted (over all runs), its
     articles are held, so the first ones of a first crawl are cleaned with what the
@@ -646,6 +1006,7 @@ class DecruftPipeline:
         self.warmup = settings.getint("NEWSCRAWL_BOILERPLATE_WARMUP", 12)
         self.max_hold = settings.getfloat("NEWSCRAWL_BOILERPLATE_MAX_HOLD", 300.0)
         self.audit = settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False)
+        self.audit_log = CruftAuditLog(settings) if settings.getbool("NEWSCRAWL_AUDIT_CRUFT_FILE", False) else None
         self.store = None
         self.learners: dict[str, BoilerplateLearner] = {}
         self._held: list = []  # Deferreds of held articles, in arrival order
@@ -684,6 +1045,10 @@ class DecruftPipeline:
         self.release("close")
         if self._watch is not None and self._watch.running:
             self._watch.stop()
+        if self.audit_log is not None:
+            self.audit_log.close()
+        for learner in self.learners.values():
+            learner.prune()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -769,12 +1134,22 @@ class DecruftPipeline:
         return self.finish(item, blocks, kept, removed)
 
     def finish(self, item: dict, blocks: list[dict], kept: list[dict], removed: Counter) -> dict:
+        if self.audit_log is not None:
+            self.audit_log.write(item, removed_texts(item, blocks))
         item = apply_cleaning(item, blocks, kept, removed, audit=self.audit)
         stats = getattr(self.crawler, "stats", None)
         if stats is not None:
             for category, n in item["cleaning"]["removed"].items():
                 stats.inc_value(f"newscrawl/cruft/{category}", n)
         return item
+
+
+def removed_texts(item: dict, blocks: list[dict]) -> list[dict]:
+    """What the stage removed from one article, as {category, text} (each text capped at
+    AUDIT_MAX_CHARS): the DOM blocks removed before extraction, in page order, then the
+    extracted blocks removed after it, in page order."""
+    dom = item.get("_removed_dom") or []
+    return dom + [audit_entry(b["_removed"], b["text"]) for b in blocks if b.get("_removed")]
 
 
 def apply_cleaning(item: dict, blocks: list[dict], kept: list[dict], removed: Counter, *, audit: bool = False) -> dict:
@@ -786,9 +1161,8 @@ def apply_cleaning(item: dict, blocks: list[dict], kept: list[dict], removed: Co
     counts.update(removed)
     cleaning["removed"] = dict(counts)
     if audit:
-        cleaning["removed_text"] = [
-            {"category": b["_removed"], "text": b["text"]} for b in blocks if b.get("_removed")
-        ]
+        cleaning["removed_text"] = removed_texts(item, blocks)
+    item.pop("_removed_dom", None)
     return item
 
 

@@ -348,10 +348,15 @@ def extract_article(html: str, url: str, *, preclean: Callable | None = None, hi
     # Everything read from the untouched page is read by now, so the pre-clean may
     # work on the tree itself rather than on a copy.
     removed: Counter = Counter()
+    dom_texts: list = []
     if preclean:
-        removed.update(preclean(root) or {})
+        result = preclean(root) or {}
+        removed.update(result)
+        dom_texts = getattr(result, "texts", None) or []  # what the pre-clean removed, for the audit
     record["_blocks"], producer = extract_body(root, url, titles, jsonld_body)
     record["cleaning"] = {"removed": dict(removed), "extractor": producer}
+    if dom_texts:
+        record["_removed_dom"] = dom_texts
     return record
 
 

@@ -24,6 +24,7 @@ from pipelines.decruft import (
     preclean_dom,
 )
 from pipelines.extract import extract_article
+from pipelines.write import read_records
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -282,6 +283,51 @@ def test_first_crawl_benefits_through_warmup(tmp_path):
         assert len(record["text"].split("\n\n")) == len(STORY)
 
 
+def test_audit_lists_dom_and_block_removals_with_their_text(tmp_path):
+    """With the audit on, every removal shows its category and (capped) text: the DOM
+    blocks removed before extraction as well as the extracted blocks removed after it."""
+    signup = "Sign up for the Morning Briefing, our daily digest of the stories that matter, sent each dawn. " * 5
+    html = page(CASES["app-promo"][0], CASES["also-read"][0], CASES["share-bar"][0],
+                f'<div><p>{signup}</p><form><input type="email" name="email"></form></div>')
+    record = extract_article(html, "https://news.example/a/1", preclean=lambda t: preclean_dom(t, OUTLET))
+    record["url"] = "https://news.example/a/1"
+    store = SQLiteStateStore(tmp_path / "s.sqlite")
+    out = decruft_in_order([record], OUTLET, BoilerplateLearner(store, "example"), warmup=0, audit=True)[0]
+    removed = out["cleaning"]["removed_text"]
+    assert "_removed_dom" not in out
+    assert len(removed) == sum(out["cleaning"]["removed"].values())
+    by_category = {r["category"]: r["text"] for r in removed}
+    assert "apps.apple.com" in by_category["app-promo"]
+    assert by_category["newsletter"].startswith("Sign up for the Morning Briefing")
+    assert len(by_category["newsletter"]) == 300 and by_category["newsletter"].endswith("…")  # capped
+    assert by_category["also-read"].startswith("Also Read:")
+    assert "Facebook" in by_category["share-bar"]
+    assert_story_intact(out["text"])
+
+
+def test_learner_state_stays_bounded_and_keeps_what_matters(tmp_path):
+    store = SQLiteStateStore(tmp_path / "s.sqlite")
+    learner = BoilerplateLearner(store, "example", prune_after=20)
+    ns = learner.ns
+    promo = "Example Daily is part of the Example Media Group since 1921."
+    sizes = []
+    for n in range(200):
+        texts = [f"{_story(n)} Paragraph {k} {n * 31 + k}." for k in range(5)] + [promo]
+        learner.observe(f"https://news.example/{n}", _blocks(*texts))
+        sizes.append(store.count(ns))
+    # 5 story paragraphs (2 rows each) and the page id per page within the horizon, at
+    # most twice the horizon between prunes, plus the promotion and the page counter.
+    assert max(sizes) <= 2 * 20 * (5 * 2 + 1) + 3
+    assert sizes[-1] < sizes[99] + 5  # flat, not growing with the pages crawled
+    pruned_now = learner.prune()
+    assert store.count(ns) <= 20 * (5 * 2 + 1) + 3 and pruned_now >= 0
+    kept, removed = learner.filter(_blocks(_story(1), promo))
+    assert [b["text"] for b in kept] == [_story(1)] and removed["learned-boilerplate"] == 1
+    assert not learner.observe("https://news.example/199", _blocks("again"))  # recent: still counted once
+    with pytest.raises(ValueError):
+        BoilerplateLearner(store, "x", prune_after=0)
+
+
 # --------------------------------------------------------------------------- must survive
 
 
@@ -381,3 +427,41 @@ def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
         assert "Example Media Group" not in item["text"]
         assert item["text"].startswith("Story ")
         assert "_blocks" not in item
+
+
+# --------------------------------------------------------------------------- real spider
+
+
+def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
+    """Two synthetic outlets of the cruft benchmark, 14 articles each, served on 127.0.0.1
+    and crawled by `scrapy crawl <outlet>` from fresh state: a first crawl, warm-up and all."""
+    from bench import cruft
+
+    if not (cruft.DATA / "ground-truth.json").exists():
+        pytest.skip("the aeb-dev data set is not on this machine")
+    styles, pages = cruft.build_pages(outlets=("harbourpost", "indusnews"), per_outlet=14)
+    outputs = cruft.crawl_outlets(styles, pages, tmp_path,
+                                  {"NEWSCRAWL_AUDIT_CRUFT": True, "NEWSCRAWL_AUDIT_CRUFT_FILE": True})
+    for name in styles:
+        mine = [p for p in pages if p.outlet == name]
+        assert len(mine) == 14
+        assert all(outputs[p.url] for p in mine), "a page was not written"
+        ours, alone = cruft.Score(), cruft.Score()
+        for p in mine:
+            ours.add(p, outputs[p.url])
+            alone.add(p, cruft.trafilatura_alone(p))
+        assert ours.leakage <= 0.01, (name, ours.examples)
+        assert cruft.f1(ours.prs) >= 0.98, name
+        assert alone.leakage > 0.1  # the cruft is there to remove: the extractor alone keeps it
+        # The audit, per article and per run: what went, DOM-level removals included.
+        out = tmp_path / name / "output" / name
+        records = [r for path in out.glob("[0-9]*.jsonl") for r in read_records(path)]
+        audit = [r for path in out.glob("cruft-*.jsonl") for r in read_records(path)]
+        assert len(records) == len(audit) == 14
+        assert {r["url"] for r in records} == {a["url"] for a in audit}
+        for record in records:
+            removed = record["cleaning"]["removed_text"]
+            counted = sum(record["cleaning"]["removed"].values())
+            assert len(removed) == counted and all(len(r["text"]) <= 300 for r in removed)
+            categories = {r["category"] for r in removed}
+            assert {"app-promo", "learned-boilerplate"} <= categories, categories
