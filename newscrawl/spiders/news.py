@@ -17,6 +17,7 @@ from scrapy.http import TextResponse
 
 from newscrawl import discovery
 from newscrawl.gate import classify_page
+from newscrawl.guard import Refused, failure_kind
 from newscrawl.items import RawArticle
 from newscrawl.outlets import Outlet, OutletConfigError, generic_outlet
 from newscrawl.urls import canonicalize_url, is_fetchable_url
@@ -64,11 +65,9 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure):
         request = failure.request
-        kind = type(failure.value).__name__
-        response = getattr(failure.value, "response", None)
-        if response is not None:
-            kind = f"http-{response.status}"
-        self._stat(f"errors/{kind}")
+        family, kind = failure_kind(failure.value)
+        if not isinstance(failure.value, Refused):  # newscrawl.guard counts its own refusals
+            self._stat(f"{family}/{kind}")
         self.logger.warning("fetch failed: %s %s", kind, request.url)
         if request.meta.get("robots"):
             yield from self._guess_sitemaps()
