@@ -423,7 +423,10 @@ def _parse_rdf(root, url: str) -> Feed:
 
 # Skips the XML declaration, comments, processing instructions and doctypes to the
 # first element; a doctype of html says HTML by itself.
-_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!doctype\s+html\b|<!doctype[^>]*>)", re.I | re.S)
+# A doctype may carry an internal subset in brackets (entity declarations: never expanded,
+# but the document is still what its root element says).
+_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!doctype\s+html\b|<!doctype[^>\[]*(?:\[.*?\]\s*)?>)",
+                     re.I | re.S)
 _FIRST_TAG = re.compile(rb"\s*<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 
 

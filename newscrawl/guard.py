@@ -98,8 +98,9 @@ def failure_kind(exc: BaseException) -> tuple[str, str]:
         ((sx.CannotResolveHostError, tx.DNSLookupError), "dns"),
         ((sx.DownloadConnectionRefusedError, tx.ConnectionRefusedError), "connection-refused"),
         ((sx.ResponseDataLossError,), "truncated"),
-        ((sx.DownloadCancelledError,), "too-large" if "max size" in message.lower() or "maxsize" in message.lower()
-         else "cancelled"),
+        # The download handler cancels a body only when it outgrows DOWNLOAD_MAXSIZE
+        # (announced or received); the received case carries no message.
+        ((sx.DownloadCancelledError,), "too-large"),
     )
     for types, kind in kinds:
         if isinstance(exc, types):
