@@ -350,7 +350,7 @@ def looks_binary(body: bytes) -> bool:
     """A body no text format would have: a known binary signature, NUL bytes, or many
     control characters near the start (gzip is not judged: sitemaps come gzipped)."""
     head = body[:SNIFF]
-    if not head or charset.read_bom(head)[0]:
+    if not head or charset.read_bom(head)[0] or head.startswith(b"\x1f\x8b"):
         return False
     if head.startswith(BINARY_SIGNATURES) and not (head.startswith(b"BM") and head[2:3].isalpha()):
         # BM followed by letters is text that starts with "BM..." (an all-caps heading).
@@ -367,7 +367,7 @@ class BinaryBodyGuard(_Middleware):
     def process_response(self, request, response):
         ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower().strip()
         textual = not ctype or ctype.startswith(_TEXTUAL)
-        if textual and response.body[:2] != b"\x1f\x8b" and looks_binary(response.body):
+        if textual and looks_binary(response.body):
             raise _refuse(self.crawler, "binary-body", request, ctype)
         return response
 
