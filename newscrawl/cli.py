@@ -31,12 +31,11 @@ def run_crawl(spider_cls, settings, **spider_kwargs) -> dict:
 
 
 def read_html_file(path: Path) -> str:
-    """Decodes a saved page the way the crawl decodes a response (BOM, then <meta charset>,
-    then UTF-8 with replacement)."""
-    from w3lib.encoding import html_to_unicode
+    """Decodes a saved page the way the crawl decodes a response (newscrawl.charset: BOM,
+    <meta charset>, UTF-8 with stray bytes repaired, else windows-1252)."""
+    from newscrawl.charset import decode_html
 
-    _, text = html_to_unicode(None, path.read_bytes())
-    return text
+    return decode_html(path.read_bytes())
 
 
 def cmd_clean(args) -> int:

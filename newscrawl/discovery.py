@@ -166,6 +166,7 @@ def _safe_parser(recover: bool) -> etree.XMLParser:
 _STRICT = _safe_parser(False)
 _RECOVER = _safe_parser(True)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 
 
 def parse_xml(data: bytes) -> tuple[etree._Element, bool]:
@@ -175,6 +176,10 @@ def parse_xml(data: bytes) -> tuple[etree._Element, bool]:
         data = data.lstrip(b" \t\r\n")
     if not data.strip():
         raise DiscoveryError("empty")
+    if _ENTITY_DECL.search(data):
+        # Sitemaps and feeds never need their own entities; libxml2 expands internal ones
+        # inside attribute values whatever the parser options say.
+        raise DiscoveryError("entities", "the document declares entities")
     try:
         return etree.fromstring(data, _STRICT), False
     except etree.XMLSyntaxError:
@@ -423,7 +428,10 @@ def _parse_rdf(root, url: str) -> Feed:
 
 # Skips the XML declaration, comments, processing instructions and doctypes to the
 # first element; a doctype of html says HTML by itself.
-_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!doctype\s+html\b|<!doctype[^>]*>)", re.I | re.S)
+# A doctype may carry an internal subset in brackets (entity declarations: never expanded,
+# but the document is still what its root element says).
+_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!doctype\s+html\b|<!doctype[^>\[]*(?:\[.*?\]\s*)?>)",
+                     re.I | re.S)
 _FIRST_TAG = re.compile(rb"\s*<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 
 

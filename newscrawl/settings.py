@@ -1,5 +1,7 @@
 """Scrapy settings for newscrawl. Every project setting starts with NEWSCRAWL_."""
 
+from newscrawl.guard import DEFAULT_FORBIDDEN_NETWORKS as _default_forbidden_networks
+
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
@@ -42,8 +44,28 @@ EXTENSIONS = {
 
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.UserAgentFromContact": 50,
+    # newscrawl.guard: what the crawler refuses to fetch or read (README, Security).
+    "newscrawl.guard.OutletScope": 52,
+    "newscrawl.guard.UrlTrapGuard": 54,
+    "newscrawl.guard.PageBudget": 56,
+    "newscrawl.guard.AddressGuard": 60,  # before robots.txt is fetched for a host
     "newscrawl.middlewares.RobotsCrawlDelay": 101,
+    "newscrawl.guard.RetryAfter": 560,  # sees 429/503 before Scrapy's RetryMiddleware
+    "newscrawl.guard.CharsetRepair": 585,  # responses pass these after decompression
+    "newscrawl.guard.BinaryBodyGuard": 586,
 }
+
+# --- The hostile web (newscrawl.guard). Addresses a request may not reach, whatever
+# name leads there; NEWSCRAWL_ALLOWED_NETWORKS makes exceptions (e.g. "127.0.0.1/32").
+NEWSCRAWL_FORBIDDEN_NETWORKS = list(_default_forbidden_networks)  # loopback, RFC 1918, link-local, ...
+NEWSCRAWL_ALLOWED_NETWORKS = []
+NEWSCRAWL_MAX_PAGES_PER_OUTLET = 50000  # fetches per crawl; 0: no limit
+NEWSCRAWL_RETRY_AFTER_MAX = 600.0  # a longer Retry-After gives up instead of waiting
+NEWSCRAWL_BACKOFF_BASE = 5.0  # 429/503 without Retry-After: wait base * 2**attempt
+NEWSCRAWL_TRAP_MAX_SEGMENTS = 20
+NEWSCRAWL_TRAP_MAX_REPEATS = 3
+NEWSCRAWL_TRAP_MAX_PAGE = 200
+NEWSCRAWL_TRAP_MIN_YEAR = 1990
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,

@@ -10,6 +10,8 @@ Values are strings; callers encode JSON themselves when they need structure.
 
 from __future__ import annotations
 
+import re
+
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -202,10 +204,15 @@ class RedisStateStore(StateStore):
         self._r.close()
 
 
+SCOPE_RE = re.compile(r"^_?[a-z0-9][a-z0-9_-]{0,63}$")
+
+
 def open_state(settings, scope: str) -> StateStore:
     """The store for one scope (an outlet name, or "_global" for state shared across
     outlets), chosen by the NEWSCRAWL_STATE_URL setting: empty or a folder path for
     SQLite files, redis://... for Redis."""
+    if not SCOPE_RE.match(scope or ""):  # a scope names a file: never a path
+        raise ValueError(f"unsafe state scope {scope!r}")
     url = settings.get("NEWSCRAWL_STATE_URL") or ""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStateStore(url, prefix=f"newscrawl:{scope}")

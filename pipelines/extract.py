@@ -33,7 +33,11 @@ def parse_html(html: str) -> lxml.html.HtmlElement:
     parser = lxml.html.HTMLParser(
         remove_comments=True, remove_pis=True, collect_ids=False, encoding="utf-8"
     )
-    return lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    try:
+        return lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except lxml.etree.ParserError:  # nothing but whitespace or comments: an empty page,
+        # which validation rejects (counted) for its empty text
+        return lxml.html.document_fromstring(b"<html><body></body></html>", parser=parser)
 
 
 def _jsonld_objects(root) -> list[dict]:

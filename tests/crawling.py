@@ -21,6 +21,8 @@ FAST = {
     "AUTOTHROTTLE_ENABLED": "False",
     "DOWNLOAD_DELAY": "0",
     "LOG_LEVEL": "INFO",
+    # Fixture sites live on 127.0.0.1; every other internal address stays refused.
+    "NEWSCRAWL_ALLOWED_NETWORKS": "127.0.0.1/32",
 }
 
 

@@ -47,6 +47,9 @@ def run_demo(output_dir: Path, quiet: bool = False) -> int:
             # A local site: no need to be slow.
             "AUTOTHROTTLE_ENABLED": False,
             "DOWNLOAD_DELAY": 0,
+            # The demo site is served on this machine's loopback address, which a crawl
+            # of the web refuses by default.
+            "NEWSCRAWL_ALLOWED_NETWORKS": ["127.0.0.1/32"],
             "LOG_LEVEL": "WARNING" if quiet else "INFO",
         })
         stats = run_crawl(spider_class_for(outlet), settings)

@@ -17,6 +17,7 @@ from scrapy.http import TextResponse
 
 from newscrawl import discovery
 from newscrawl.gate import classify_page
+from newscrawl.guard import Refused, failure_kind
 from newscrawl.items import RawArticle
 from newscrawl.outlets import Outlet, OutletConfigError, generic_outlet
 from newscrawl.urls import canonicalize_url, is_fetchable_url
@@ -64,11 +65,9 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure):
         request = failure.request
-        kind = type(failure.value).__name__
-        response = getattr(failure.value, "response", None)
-        if response is not None:
-            kind = f"http-{response.status}"
-        self._stat(f"errors/{kind}")
+        family, kind = failure_kind(failure.value)
+        if not isinstance(failure.value, Refused):  # newscrawl.guard counts its own refusals
+            self._stat(f"{family}/{kind}")
         self.logger.warning("fetch failed: %s %s", kind, request.url)
         if request.meta.get("robots"):
             yield from self._guess_sitemaps()
@@ -93,7 +92,7 @@ class NewsSpider(scrapy.Spider):
             if request := self._follow(url, self.parse_any, via=discovery.VIA_SITEMAP, nesting=0):
                 yield request
         for url in o.feeds:
-            if request := self._follow(url, self.parse_any, via=None):
+            if request := self._follow(url, self.parse_any, via=None, expect="feed"):
                 yield request
         for url in o.sections:
             if request := self._follow(url, self.parse_any, via=discovery.VIA_SECTION, section_depth=1):
@@ -128,6 +127,10 @@ class NewsSpider(scrapy.Spider):
             yield from self.parse_feed(response)
         elif kind == "html" and isinstance(response, TextResponse):
             yield from self.parse_page(response)
+        elif response.meta.get("expect") == "feed":  # count why it is not a feed
+            yield from self.parse_feed(response)
+        elif "nesting" in response.meta:  # requested as a sitemap: count why it is not one
+            yield from self.parse_sitemap(response)
         else:
             self._stat(f"skipped/not-html/{kind}")
 
@@ -202,7 +205,8 @@ class NewsSpider(scrapy.Spider):
             return
         if depth == 0:
             for url in discovery.feed_links(root, response.url):
-                if request := self._follow(url, self.parse_any, via=None, discovered_from=response.url):
+                if request := self._follow(url, self.parse_any, via=None, discovered_from=response.url,
+                                           expect="feed"):
                     yield request
         via = discovery.VIA_HOMEPAGE if depth == 0 else discovery.VIA_SECTION
         for url in discovery.page_links(root, response.url):
