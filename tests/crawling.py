@@ -32,6 +32,7 @@ class CrawlRun:
     log: str
     output_dir: Path
     state_dir: Path
+    peak_rss_mb: float = 0.0
 
     def records(self, outlet: str) -> list[dict]:
         out = []
@@ -78,9 +79,28 @@ def run_scrapy(args: list[str], tmp: Path, outlets_dir: Path | None = None, sett
     command = [sys.executable, "-m", "scrapy", *args]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
-    proc = subprocess.run(command, cwd=ROOT, env=scrapy_env(outlets_dir), capture_output=True, text=True,
-                          timeout=timeout)
-    return CrawlRun(proc.returncode, proc.stdout + proc.stderr, output_dir, state_dir)
+    returncode, log, peak_rss_mb = run_child(command, scrapy_env(outlets_dir), timeout)
+    return CrawlRun(returncode, log, output_dir, state_dir, peak_rss_mb)
+
+
+def run_child(command: list[str], env: dict, timeout: float) -> tuple[int, str, float]:
+    """Runs a child to the end: (exit code, its output, its own peak RSS in MB). The peak
+    comes from wait4 on that child alone (RUSAGE_CHILDREN would mix in every earlier child)."""
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        log = out.read().decode("utf-8", "replace")
+    return proc.returncode, log, usage.ru_maxrss / 1024
 
 
 def crawl(outlet: Outlet, tmp: Path, settings: dict | None = None, extra_args: list[str] = ()) -> CrawlRun:
