@@ -3,6 +3,7 @@
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
+COMMANDS_MODULE = "newscrawl.commands"  # `scrapy crawl` with exit codes
 
 # --- Who we are. Set NEWSCRAWL_CONTACT to a URL or e-mail address site owners can reach.
 NEWSCRAWL_CONTACT = "https://example.invalid/newscrawl-contact"
@@ -38,11 +39,17 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "newscrawl.lock.OutletLockExtension": 10,
+    "newscrawl.runreport.RunReport": 500,
 }
 
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.UserAgentFromContact": 50,
     "newscrawl.middlewares.RobotsCrawlDelay": 101,
+    "newscrawl.incremental.ConditionalGet": 560,
+}
+SPIDER_MIDDLEWARES = {
+    "newscrawl.incremental.IncrementalSkip": 800,
 }
 
 ITEM_PIPELINES = {
@@ -59,6 +66,12 @@ NEWSCRAWL_OUTPUT_DIR = "output"
 NEWSCRAWL_STATE_DIR = "state"
 NEWSCRAWL_STATE_URL = ""  # empty: SQLite files in NEWSCRAWL_STATE_DIR; or redis://host:port/db
 NEWSCRAWL_OUTLETS_DIR = ""  # empty: the records shipped in newscrawl/outlets/
+NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timestamp>.log
+
+# --- Cron-grade runs (newscrawl/ledger.py, incremental.py, lock.py, runreport.py).
+NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unless they changed
+NEWSCRAWL_RECHECK_AFTER = 0  # seconds; > 0: refetch known articles this old with a conditional GET
+NEWSCRAWL_HEALTH_WINDOW = 5  # earlier run reports the health check compares against
 
 # --- The article gate.
 NEWSCRAWL_MIN_ARTICLE_CHARS = 400

@@ -17,6 +17,7 @@ from scrapy.http import TextResponse
 
 from newscrawl import discovery
 from newscrawl.gate import classify_page
+from newscrawl.incremental import NotModified
 from newscrawl.items import RawArticle
 from newscrawl.outlets import Outlet, OutletConfigError, generic_outlet
 from newscrawl.urls import canonicalize_url, is_fetchable_url
@@ -63,6 +64,8 @@ class NewsSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
 
     def on_error(self, failure):
+        if failure.check(NotModified):
+            return  # an unchanged article, counted by the incremental middleware
         request = failure.request
         kind = type(failure.value).__name__
         response = getattr(failure.value, "response", None)
