@@ -42,6 +42,7 @@ class IncrementalSkip:
         self.crawler = crawler
         self.recheck_after = crawler.settings.getfloat("NEWSCRAWL_RECHECK_AFTER", 0)
         self.enabled = crawler.settings.getbool("NEWSCRAWL_INCREMENTAL", True)
+        self._skipped: set[str] = set()  # an article listed by several feeds counts once
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -59,7 +60,9 @@ class IncrementalSkip:
         hints = item.meta.get("hints") or {}
         verdict, url, entry = ledger.decide(item.url, hints.get("lastmod"), self.recheck_after)
         if verdict == SKIP:
-            _stat(self.crawler, "skipped")
+            if url not in self._skipped:
+                self._skipped.add(url)
+                _stat(self.crawler, "skipped")
             return None
         if verdict in (CHANGED, RECHECK):
             _stat(self.crawler, verdict)

@@ -190,8 +190,10 @@ def build_report(stats: dict, coverage: dict, *, outlet: str, spider: str, start
 
 def summary_line(report: dict) -> str:
     a = report["articles"]
-    return (f"newscrawl-summary: outlet={report['outlet']} exit={report['exit_code']} ({report['exit_status']}: "
-            f"{report['exit_reason']}) pages={report['pages_fetched']} new={a['new']} changed={a['changed']} "
+    status = report["exit_status"]
+    if report["exit_reason"] != status:
+        status += f": {report['exit_reason']}"
+    return (f"newscrawl-summary: outlet={report['outlet']} exit={report['exit_code']} ({status}) pages={report['pages_fetched']} new={a['new']} changed={a['changed']} "
             f"unchanged={a['unchanged']} skipped={a['skipped'] + a['not_modified']} "
             f"rejected={sum(report['rejects'].values())} errors={sum(report['errors'].values())} "
             f"health={'; '.join(report['health']['flags']) or 'ok'} duration={report['duration_s']}s")
@@ -241,7 +243,7 @@ class RunReport:
         finished = datetime.now(timezone.utc)
         report = build_report(stats, self.coverage.as_dict(), outlet=outlet, spider=spider.name, started=self.started,
                               finished=finished, finish_reason=reason,
-                              log_file=self.crawler.settings.get("LOG_FILE"))
+                              log_file=self.crawler.settings.get("LOG_FILE") or self.crawler.settings.get("NEWSCRAWL_RUN_LOG"))
         report.update({"exit_code": code, "exit_status": exitcodes.NAMES.get(code, str(code)), "exit_reason": why})
         flags = health_flags(report, history)
         report["health"] = {"baseline_runs": len(history), "flags": flags}
