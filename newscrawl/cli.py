@@ -1,4 +1,4 @@
-"""The `newscrawl` command: demo, clean, crawl."""
+"""The `newscrawl` command: demo, clean, crawl, reset."""
 
 from __future__ import annotations
 
@@ -77,6 +77,78 @@ def cmd_clean(args) -> int:
     return status
 
 
+def _settings_from(args) -> dict:
+    return dict(kv.split("=", 1) for kv in args.set)
+
+
+def _outlet_names(args) -> tuple[list[str], dict]:
+    from newscrawl.outlets import load_outlets, load_registry
+
+    registry = load_outlets(Path(args.outlets_dir)) if args.outlets_dir else load_registry()
+    return (sorted(registry) if args.all else list(dict.fromkeys(args.outlets))), registry
+
+
+def cmd_crawl(args) -> int:
+    """Runs outlets in child `scrapy crawl` processes, `--jobs` at a time, each with its own
+    lock, state, log file and exit code; prints one line per outlet and a summary."""
+    from newscrawl import exitcodes
+    from newscrawl.cronrun import crawl_outlets
+
+    if bool(args.all) == bool(args.outlets):
+        print("newscrawl crawl: give outlet names or --all", file=sys.stderr)
+        return exitcodes.CONFIG
+    names, registry = _outlet_names(args)
+    unknown = [n for n in names if n not in registry]
+    if unknown or not names:
+        print(f"newscrawl crawl: no outlet record named {', '.join(unknown) or '(none found)'}", file=sys.stderr)
+        return exitcodes.CONFIG
+    settings = project_settings(_settings_from(args))
+    return crawl_outlets(names, log_dir=Path(settings.get("NEWSCRAWL_LOG_DIR") or "logs"), jobs=args.jobs,
+                         settings=_settings_from(args), outlets_dir=args.outlets_dir)
+
+
+def cmd_reset(args) -> int:
+    """Forgets what an outlet's crawls emitted, so the next crawl fetches every article
+    as new. Run reports stay (they are the health check's history)."""
+    from newscrawl import exitcodes
+    from newscrawl.ledger import OutletLedger, forget_outlet_globally, output_files
+    from newscrawl.lock import LockHeld, OutletLock
+    from newscrawl.state import open_state
+    from pipelines.write import OutputPathError, output_path
+
+    settings = project_settings(_settings_from(args))
+    output_dir = settings.get("NEWSCRAWL_OUTPUT_DIR") or "output"
+    try:
+        output_path(output_dir, args.outlet, "x")  # refuses names that are not outlet names
+    except OutputPathError as exc:
+        print(f"newscrawl reset: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG
+    try:
+        with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", args.outlet):
+            store = open_state(settings, args.outlet)
+            try:
+                if args.delete_output:
+                    folder = Path(output_dir) / args.outlet
+                    for path in output_files(output_dir, args.outlet) + sorted(folder.glob("rejects-*.jsonl*")):
+                        path.unlink()
+                if args.forget_boilerplate:
+                    store.clear()
+                OutletLedger(store, args.outlet, output_dir).reset(keep_output=not args.delete_output)
+            finally:
+                store.close()
+            shared = open_state(settings, "_global")
+            try:
+                removed = forget_outlet_globally(shared, args.outlet)
+            finally:
+                shared.close()
+    except LockHeld as exc:
+        print(f"newscrawl reset: {exc}", file=sys.stderr)
+        return exitcodes.LOCKED
+    print(f"newscrawl reset: {args.outlet}: state cleared ({removed} shared dedupe entries removed"
+          f"{', output deleted' if args.delete_output else ''}); the next crawl fetches every article again")
+    return exitcodes.OK
+
+
 def cmd_demo(args) -> int:
     from newscrawl.demo.run import run_demo
 
@@ -99,6 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")
     clean.set_defaults(func=cmd_clean)
+
+    crawl = sub.add_parser("crawl", help="crawl outlets (or --all) from cron: locks, logs, exit codes")
+    crawl.add_argument("outlets", nargs="*", metavar="OUTLET")
+    crawl.add_argument("--all", action="store_true", help="every outlet record")
+    crawl.add_argument("--jobs", type=int, default=2, help="outlets crawled at the same time (default 2)")
+    crawl.add_argument("--outlets-dir", help="use only the outlet records in this folder")
+    crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="a setting passed to every crawl, as with scrapy -s")
+    crawl.set_defaults(func=cmd_crawl)
+
+    reset = sub.add_parser("reset", help="forget an outlet's crawl state: the next crawl fetches everything")
+    reset.add_argument("outlet", metavar="OUTLET")
+    reset.add_argument("--delete-output", action="store_true", help="also delete its article and reject files")
+    reset.add_argument("--forget-boilerplate", action="store_true", help="also forget its learned boilerplate")
+    reset.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")
+    reset.set_defaults(func=cmd_reset)
     return parser
 
 

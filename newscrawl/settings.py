@@ -5,6 +5,7 @@ from newscrawl.guard import DEFAULT_FORBIDDEN_NETWORKS as _default_forbidden_net
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
+COMMANDS_MODULE = "newscrawl.commands"  # `scrapy crawl` with exit codes
 
 # --- Who we are. Set NEWSCRAWL_CONTACT to a URL or e-mail address site owners can reach.
 NEWSCRAWL_CONTACT = "https://example.invalid/newscrawl-contact"
@@ -40,6 +41,8 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "newscrawl.lock.OutletLockExtension": 10,
+    "newscrawl.runreport.RunReport": 500,
 }
 
 DOWNLOADER_MIDDLEWARES = {
@@ -51,8 +54,12 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawl.guard.AddressGuard": 60,  # before robots.txt is fetched for a host
     "newscrawl.middlewares.RobotsCrawlDelay": 101,
     "newscrawl.guard.RetryAfter": 560,  # sees 429/503 before Scrapy's RetryMiddleware
+    "newscrawl.incremental.ConditionalGet": 565,
     "newscrawl.guard.CharsetRepair": 585,  # responses pass these after decompression
     "newscrawl.guard.BinaryBodyGuard": 586,
+}
+SPIDER_MIDDLEWARES = {
+    "newscrawl.incremental.IncrementalSkip": 800,
 }
 
 # --- The hostile web (newscrawl.guard). Addresses a request may not reach, whatever
@@ -81,6 +88,12 @@ NEWSCRAWL_OUTPUT_DIR = "output"
 NEWSCRAWL_STATE_DIR = "state"
 NEWSCRAWL_STATE_URL = ""  # empty: SQLite files in NEWSCRAWL_STATE_DIR; or redis://host:port/db
 NEWSCRAWL_OUTLETS_DIR = ""  # empty: the records shipped in newscrawl/outlets/
+NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timestamp>.log
+
+# --- Cron-grade runs (newscrawl/ledger.py, incremental.py, lock.py, runreport.py).
+NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unless they changed
+NEWSCRAWL_RECHECK_AFTER = 0  # seconds; > 0: refetch known articles this old with a conditional GET
+NEWSCRAWL_HEALTH_WINDOW = 5  # earlier run reports the health check compares against
 
 # --- The article gate.
 NEWSCRAWL_MIN_ARTICLE_CHARS = 400

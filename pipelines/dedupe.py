@@ -17,6 +17,10 @@ Decisions:
   dropped the same way. duplicate_of always names the root of a chain, never a copy.
 - Near-duplicate signatures older than NEWSCRAWL_NEAR_DUP_RETENTION_DAYS are forgotten
   at open; URL and hash entries are small and kept.
+- In a crawl (`defer=True`) a kept record is remembered only once its line is in the
+  output (the RECORD_WRITTEN signal, see newscrawl/ledger.py): a crawl killed before the
+  write leaves no trace here, so the rerun does not drop the article as already seen.
+  Until then the decision lives in memory, so the rest of the run sees it.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ class Deduplicator:
 
     def __init__(self, store: StateStore, *, threshold: float = 0.8, num_perm: int = NUM_PERM,
                  retention_days: float = 30, drop_near: bool = False, keep_revisions: bool = True,
-                 clock=time.time):
+                 clock=time.time, defer: bool = False):
         self.store = store
         self.threshold = threshold
         self.num_perm = num_perm
@@ -91,6 +95,8 @@ class Deduplicator:
         self.drop_near = drop_near
         self.keep_revisions = keep_revisions
         self.clock = clock
+        self.defer = defer
+        self._unwritten: dict[tuple[str, str], str] = {}  # (ns, key) -> value, kept records not yet written
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.signatures: dict[str, LeanMinHash] = {}
         self._load_signatures()
@@ -113,8 +119,29 @@ class Deduplicator:
         logger.info("dedupe: %d near-duplicate signatures loaded, %d expired", len(self.signatures), len(expired))
 
     def _get(self, ns: str, key: str) -> dict | None:
-        value = self.store.get(ns, key)
+        value = self._unwritten.get((ns, key)) or self.store.get(ns, key)
         return json.loads(value) if value else None
+
+    def _put(self, ns: str, key: str, value: str, kept: bool) -> None:
+        if kept and self.defer:
+            self._unwritten[(ns, key)] = value
+        else:
+            self.store.put(ns, key, value)
+
+    def remember(self, record: dict) -> None:
+        """Stores what `check` decided for a kept record, now that it is written (or
+        replayed from the output at open). Idempotent."""
+        rec_id = record["id"]
+        for ns, key in (("url", rec_id), ("hash", record["content_hash"]), ("minhash", rec_id)):
+            self._unwritten.pop((ns, key), None)
+        now = self.clock()
+        self._remember_url(rec_id, record["content_hash"], record.get("revision") or 1, record["outlet"], now,
+                           record.get("duplicate_of"))
+        known = self._get("hash", record["content_hash"])
+        if not known:
+            self.store.put("hash", record["content_hash"], json.dumps({"id": rec_id, "o": record["outlet"]}))
+        sig = self.signatures.get(rec_id) or minhash(record["text"], self.num_perm)
+        self._remember_signature(rec_id, sig, record["outlet"], now)
 
     def root_of(self, rec_id: str) -> str:
         entry = self._get("url", rec_id)
@@ -161,30 +188,32 @@ class Deduplicator:
             rec["duplicate_of"] = None  # an article is never a copy of itself
             reason = None
 
-        self._remember_url(rec_id, chash, rec.get("revision", 1), outlet, now, rec.get("duplicate_of"))
         if reason and self.drop_near:
+            self._remember_url(rec_id, chash, rec.get("revision", 1), outlet, now, rec.get("duplicate_of"))
             return Verdict(False, reason, rec)
+        self._remember_url(rec_id, chash, rec.get("revision", 1), outlet, now, rec.get("duplicate_of"), kept=True)
         if not same_text:
-            self.store.put("hash", chash, json.dumps({"id": rec_id, "o": outlet}))
-        self._remember_signature(rec_id, sig, outlet, now)
+            self._put("hash", chash, json.dumps({"id": rec_id, "o": outlet}), kept=True)
+        self._remember_signature(rec_id, sig, outlet, now, kept=True)
         return Verdict(True, reason, rec)
 
-    def _remember_url(self, rec_id, chash, revision, outlet, now, duplicate_of) -> None:
+    def _remember_url(self, rec_id, chash, revision, outlet, now, duplicate_of, kept: bool = False) -> None:
         entry = {"h": chash, "r": revision, "o": outlet, "t": int(now), "d": duplicate_of}
-        self.store.put("url", rec_id, json.dumps(entry, separators=(",", ":")))
+        self._put("url", rec_id, json.dumps(entry, separators=(",", ":")), kept)
 
-    def _remember_signature(self, rec_id: str, sig: LeanMinHash, outlet: str, now: float) -> None:
+    def _remember_signature(self, rec_id: str, sig: LeanMinHash, outlet: str, now: float, kept: bool = False) -> None:
         if rec_id in self.signatures:
             self.lsh.remove(rec_id)  # a new revision replaces the old text
         self.signatures[rec_id] = sig
         self.lsh.insert(rec_id, sig)
         entry = {"t": int(now), "o": outlet, "s": encode_signature(sig)}
-        self.store.put("minhash", rec_id, json.dumps(entry, separators=(",", ":")))
+        self._put("minhash", rec_id, json.dumps(entry, separators=(",", ":")), kept)
 
 
-def deduplicator_from_settings(settings, store: StateStore) -> Deduplicator:
+def deduplicator_from_settings(settings, store: StateStore, defer: bool = False) -> Deduplicator:
     return Deduplicator(
         store,
+        defer=defer,
         threshold=settings.getfloat("NEWSCRAWL_NEAR_DUP_THRESHOLD", 0.8),
         retention_days=settings.getfloat("NEWSCRAWL_NEAR_DUP_RETENTION_DAYS", 30),
         drop_near=settings.getbool("NEWSCRAWL_DROP_NEAR_DUPLICATES", False),
@@ -201,11 +230,19 @@ class DedupePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        from newscrawl.ledger import RECORD_WRITTEN
+
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.records_written, signal=RECORD_WRITTEN)
+        return pipeline
 
     def open_spider(self):
         self.store = open_state(self.crawler.settings, "_global")
-        self.dedup = deduplicator_from_settings(self.crawler.settings, self.store)
+        self.dedup = deduplicator_from_settings(self.crawler.settings, self.store, defer=True)
+
+    def records_written(self, records, replayed=False, **kwargs):
+        for record in records:
+            self.dedup.remember(record)
 
     def process_item(self, item):
         verdict = self.dedup.check(dict(item))
@@ -213,6 +250,9 @@ class DedupePipeline:
             self.stats.inc_value(f"newscrawl/duplicates/{verdict.reason}")
         if verdict.record.get("revision", 1) > 1 and verdict.keep:
             self.stats.inc_value("newscrawl/revisions")
+            # A revision is a change we saw; when the page gives no modified date, the
+            # fetch time is the latest it can have changed.
+            verdict.record["modified_at"] = verdict.record.get("modified_at") or verdict.record.get("fetched_at")
         if not verdict.keep:
             raise DropItem(f"duplicate ({verdict.reason}): {verdict.record.get('url')}")
         return verdict.record

@@ -119,7 +119,7 @@ class JsonlWriter:
     frames (one per batch of `batch_records` records or `batch_seconds` seconds)."""
 
     def __init__(self, path: str | Path, compression: str = "", *, batch_records: int = 100,
-                 batch_seconds: float = 10.0):
+                 batch_seconds: float = 10.0, on_commit=None):
         if compression not in SUFFIXES:
             raise ValueError(f"compression must be one of {sorted(SUFFIXES)}, not {compression!r}")
         self.path = Path(path)
@@ -127,6 +127,9 @@ class JsonlWriter:
         self.batch_records = max(1, int(batch_records))
         self.batch_seconds = float(batch_seconds)
         self._pending: list[bytes] = []
+        self._pending_records: list[dict] = []
+        # on_commit(records, end_offset): called once the records' bytes are in the file.
+        self.on_commit = on_commit
         self._pending_since = time.monotonic()
         self.written = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +145,7 @@ class JsonlWriter:
             logger.warning("%s: cutting %d bytes of an incomplete last record", self.path, size - good)
             os.ftruncate(self._fd, good)
 
-    def _append(self, data: bytes) -> None:
+    def _append(self, data: bytes) -> int:
         # One write call: with O_APPEND the kernel places it at the end as one piece.
         # A short write happens only when the disk is full; finish it rather than leave
         # a torn line (the torn tail is cut at the next open if this raises).
@@ -150,6 +153,7 @@ class JsonlWriter:
         while view:
             n = os.write(self._fd, view)
             view = view[n:]
+        return os.lseek(self._fd, 0, os.SEEK_CUR)  # with O_APPEND: the end of our write
 
     def _compress(self, data: bytes) -> bytes:
         if self.compression == "gzip":
@@ -163,11 +167,14 @@ class JsonlWriter:
         line = encode_record(record)
         self.written += 1
         if not self.compression:
-            self._append(line)
+            end = self._append(line)
+            if self.on_commit:
+                self.on_commit([record], end)
             return
         if not self._pending:
             self._pending_since = time.monotonic()
         self._pending.append(line)
+        self._pending_records.append(record)
         if len(self._pending) >= self.batch_records:
             self.flush()
         else:
@@ -179,8 +186,10 @@ class JsonlWriter:
 
     def flush(self) -> None:
         if self._pending:
-            self._append(self._compress(b"".join(self._pending)))
-            self._pending = []
+            end = self._append(self._compress(b"".join(self._pending)))
+            records, self._pending, self._pending_records = self._pending_records, [], []
+            if self.on_commit:
+                self.on_commit(records, end)
 
     def close(self) -> None:
         if self._fd < 0:
@@ -202,17 +211,19 @@ class JsonlWriter:
 class WriterSet:
     """One open JsonlWriter per output file (outlet and day), opened on first use."""
 
-    def __init__(self, output_dir: str | Path, compression: str = "", **batch):
+    def __init__(self, output_dir: str | Path, compression: str = "", *, on_commit=None, **batch):
         self.output_dir = Path(output_dir)
         self.compression = compression
         self.batch = batch
+        self.on_commit = on_commit  # on_commit(path, records, end_offset)
         self._writers: dict[Path, JsonlWriter] = {}
 
     def writer(self, outlet: str, filename: str, compression: str | None = None) -> JsonlWriter:
         path = output_path(self.output_dir, outlet, filename)
         if path not in self._writers:
             comp = self.compression if compression is None else compression
-            self._writers[path] = JsonlWriter(path, comp, **self.batch)
+            hook = (lambda records, end, path=path: self.on_commit(path, records, end)) if self.on_commit else None
+            self._writers[path] = JsonlWriter(path, comp, on_commit=hook, **self.batch)
         return self._writers[path]
 
     def flush_due(self) -> None:
@@ -247,8 +258,10 @@ class WritePipeline:
         if self.compression not in SUFFIXES:
             raise ValueError(f"NEWSCRAWL_OUTPUT_COMPRESSION must be one of {sorted(SUFFIXES)}")
         self.writers = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", self.compression,
-                                 **writer_settings(settings))
+                                 on_commit=self._committed, **writer_settings(settings))
         self._flusher = None
+        self.ledger = None
+        self._behind: set[Path] = set()  # files whose state waits for the next reconcile
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -256,6 +269,19 @@ class WritePipeline:
 
     def open_spider(self):
         from twisted.internet import reactor, task
+
+        from newscrawl.ledger import ledger_for
+        from newscrawl.lock import LOCKED_REASON, crawl_lock_held
+
+        if not crawl_lock_held(self.crawler):
+            # Another crawl of this outlet runs: touch none of its files.
+            from scrapy.exceptions import CloseSpider
+
+            raise CloseSpider(LOCKED_REASON)
+        self.ledger = ledger_for(self.crawler)
+        if self.ledger is not None:
+            replayed = self.ledger.reconcile(on_records=lambda records: self._announce(records, replayed=True))
+            self.stats.set_value("newscrawl/ledger/replayed", replayed)
 
         # Compressed batches are also flushed on a timer, so a slow crawl still shows
         # its records within NEWSCRAWL_OUTPUT_BATCH_SECONDS.
@@ -270,6 +296,27 @@ class WritePipeline:
         self.writers.writer(outlet, filename).write(record)
         self.stats.inc_value("newscrawl/written")
         return item
+
+    def _announce(self, records: list[dict], replayed: bool) -> bool:
+        """Tells RECORD_WRITTEN listeners (dedupe state, run report) about records now in
+        the output. False when one of them failed: the ledger is then not advanced, and
+        the records are replayed at the next open."""
+        from twisted.python.failure import Failure
+
+        from newscrawl.ledger import RECORD_WRITTEN
+
+        results = self.crawler.signals.send_catch_log(RECORD_WRITTEN, records=records, replayed=replayed)
+        return not any(isinstance(result, Failure) for _, result in results)
+
+    def _committed(self, path: Path, records: list[dict], end_offset: int) -> None:
+        # The checkpoint is one offset per file: once a file's records could not be
+        # recorded, later ones wait too, so the next reconcile replays them all.
+        if path in self._behind or not self._announce(records, replayed=False):
+            self._behind.add(path)
+            self.stats.inc_value("newscrawl/ledger/deferred", len(records))
+            return
+        if self.ledger is not None and path.parent.name == self.ledger.outlet:
+            self.ledger.commit(path.name, records, end_offset)
 
     def close_spider(self):
         if self._flusher and self._flusher.running:

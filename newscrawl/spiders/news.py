@@ -18,6 +18,7 @@ from scrapy.http import TextResponse
 from newscrawl import discovery
 from newscrawl.gate import classify_page
 from newscrawl.guard import Refused, failure_kind
+from newscrawl.incremental import NotModified
 from newscrawl.items import RawArticle
 from newscrawl.outlets import Outlet, OutletConfigError, generic_outlet
 from newscrawl.urls import canonicalize_url, is_fetchable_url
@@ -64,6 +65,8 @@ class NewsSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
 
     def on_error(self, failure):
+        if failure.check(NotModified):
+            return  # an unchanged article, counted by the incremental middleware
         request = failure.request
         family, kind = failure_kind(failure.value)
         if not isinstance(failure.value, Refused):  # newscrawl.guard counts its own refusals

@@ -1,0 +1,49 @@
+"""`scrapy crawl` with newscrawl's exit codes (see newscrawl/exitcodes.py).
+
+Scrapy's own crawl command exits 0 whatever happened to the crawl. This one takes the
+code the RunReport extension decided (`newscrawl/exit_code` in the stats), so
+`scrapy crawl dawn` and `newscrawl crawl dawn` behave the same under cron.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.exceptions import UsageError
+
+from newscrawl import exitcodes
+from newscrawl.outlets import OutletConfigError
+
+logger = logging.getLogger(__name__)
+
+
+class Command(ScrapyCrawl):
+    def run(self, args, opts):
+        if len(args) != 1:
+            raise UsageError("give exactly one spider: scrapy crawl <outlet>")
+        try:
+            crawler = self._create_crawler(args[0])
+        except KeyError as exc:
+            raise UsageError(f"no spider or outlet named {args[0]!r} (see `scrapy list`)") from exc
+        outcome = self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        failure = _failure_of(outcome)
+        if isinstance(failure, (OutletConfigError, exitcodes.ConfigError)):
+            logger.error("newscrawl: bad configuration: %s", failure)
+            self.exitcode = exitcodes.CONFIG
+        elif failure is not None or self.crawler_process.bootstrap_failed:
+            self.exitcode = exitcodes.ERROR
+        else:
+            self.exitcode = int(crawler.stats.get_value("newscrawl/exit_code", exitcodes.ERROR))
+
+
+def _failure_of(outcome) -> BaseException | None:
+    """The exception a finished crawl task or Deferred ended with, if any."""
+    if hasattr(outcome, "done"):  # asyncio.Task
+        if outcome.done() and not outcome.cancelled():
+            return outcome.exception()
+        return None
+    box: list = []
+    outcome.addErrback(lambda f: box.append(f.value))
+    return box[0] if box else None
