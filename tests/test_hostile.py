@@ -79,7 +79,9 @@ def test_timeouts_and_slow_drips_end_at_the_timeout(hostile):
 
 
 def test_connection_reset_is_counted(hostile):
-    assert len(requests_to(hostile, "/news/reset")) == 2
+    # RETRY_TIMES=1: two attempts. Twisted's connection pool may replay an attempt once by
+    # itself when it went out on a reused keep-alive connection, so up to four arrive.
+    assert 2 <= len(requests_to(hostile, "/news/reset")) <= 4
     assert hostile.run.stat("newscrawl/errors/connection-reset") == 1
     assert "/news/reset" not in hostile.records
 
