@@ -1,11 +1,11 @@
 """Write stage: output/<outlet>/<YYYY-MM-DD>.jsonl[.gz|.zst], safe to read during a crawl.
 
-Every line (plain JSONL) or every batch of lines (gzip member / zstd frame) reaches the
-file in one os.write on a descriptor opened with O_APPEND. Readers and other writers
-therefore meet whole lines and whole members, never two records interleaved. Only the
-last line or member can be incomplete, while its write is in progress or when a process
-died inside one; `read_records` stops before it, and a writer opening the file cuts such
-a tail off first, so the next append starts on a clean boundary.
+Records are published by whole batches (NEWSCRAWL_OUTPUT_BATCH_RECORDS records, or
+NEWSCRAWL_OUTPUT_BATCH_SECONDS seconds, and at close): the batch is appended to a private
+copy of the file, which is synced and then renamed over the file. A rename is atomic, so a
+consumer that opens the file at any moment of a crawl (or after the crawl was killed) sees
+whole lines and whole gzip members / zstd frames, never a part of one. A killed crawl
+leaves at most a private temporary file behind, removed by the next writer.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 import zlib
 from collections.abc import Iterator
@@ -115,7 +116,7 @@ def read_records(path: str | Path) -> Iterator[dict]:
 
 
 class JsonlWriter:
-    """Appends records to one JSONL file, plain or as a sequence of gzip members / zstd
+    """Publishes records to one JSONL file, plain or as a sequence of gzip members / zstd
     frames (one per batch of `batch_records` records or `batch_seconds` seconds)."""
 
     def __init__(self, path: str | Path, compression: str = "", *, batch_records: int = 100,
@@ -128,32 +129,55 @@ class JsonlWriter:
         self.batch_seconds = float(batch_seconds)
         self._pending: list[bytes] = []
         self._pending_records: list[dict] = []
-        # on_commit(records, end_offset): called once the records' bytes are in the file.
+        # on_commit(records, end_offset): called once the records are published in the file.
         self.on_commit = on_commit
         self._pending_since = time.monotonic()
         self.written = 0
+        self._closed = False
+        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._remove_stale_temporaries()
         self._cut_torn_tail()
 
+    def _remove_stale_temporaries(self) -> None:
+        # Left by a writer killed while publishing; its batch was never published, and the
+        # crawl state never counted it, so the rerun fetches those articles again.
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+
     def _cut_torn_tail(self) -> None:
-        size = os.fstat(self._fd).st_size
-        if not size:
+        # Only a file written some other way (or by hand) can end in a partial record.
+        if not self.path.exists():
             return
+        size = self.path.stat().st_size
         good = _complete_length(self.path, self.compression)
         if good < size:
             logger.warning("%s: cutting %d bytes of an incomplete last record", self.path, size - good)
-            os.ftruncate(self._fd, good)
+            with open(self.path, "rb") as src, open(self._tmp, "wb") as out:
+                out.write(src.read(good))
+                out.flush()
+                os.fsync(out.fileno())
+            self._publish()
+
+    def _publish(self) -> None:
+        os.replace(self._tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the rename itself survives a power cut
+        finally:
+            os.close(dir_fd)
 
     def _append(self, data: bytes) -> int:
-        # One write call: with O_APPEND the kernel places it at the end as one piece.
-        # A short write happens only when the disk is full; finish it rather than leave
-        # a torn line (the torn tail is cut at the next open if this raises).
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        return os.lseek(self._fd, 0, os.SEEK_CUR)  # with O_APPEND: the end of our write
+        """Publishes the file plus `data`; returns the new size."""
+        if self.path.exists():
+            shutil.copyfile(self.path, self._tmp)  # sendfile: stays in the kernel
+        with open(self._tmp, "ab") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            end = out.tell()
+        self._publish()
+        return end
 
     def _compress(self, data: bytes) -> bytes:
         if self.compression == "gzip":
@@ -164,17 +188,13 @@ class JsonlWriter:
         return zstandard.ZstdCompressor(level=3, write_content_size=True).compress(data)
 
     def write(self, record: dict) -> None:
-        line = encode_record(record)
-        self.written += 1
-        if not self.compression:
-            end = self._append(line)
-            if self.on_commit:
-                self.on_commit([record], end)
-            return
+        if self._closed:
+            raise ValueError(f"{self.path}: writer is closed")
         if not self._pending:
             self._pending_since = time.monotonic()
-        self._pending.append(line)
+        self._pending.append(encode_record(record))
         self._pending_records.append(record)
+        self.written += 1
         if len(self._pending) >= self.batch_records:
             self.flush()
         else:
@@ -185,21 +205,19 @@ class JsonlWriter:
             self.flush()
 
     def flush(self) -> None:
-        if self._pending:
-            end = self._append(self._compress(b"".join(self._pending)))
-            records, self._pending, self._pending_records = self._pending_records, [], []
-            if self.on_commit:
-                self.on_commit(records, end)
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        end = self._append(self._compress(data) if self.compression else data)
+        records, self._pending, self._pending_records = self._pending_records, [], []
+        if self.on_commit:
+            self.on_commit(records, end)
 
     def close(self) -> None:
-        if self._fd < 0:
+        if self._closed:
             return
-        try:
-            self.flush()
-            os.fsync(self._fd)
-        finally:
-            os.close(self._fd)
-            self._fd = -1
+        self._closed = True
+        self.flush()
 
     def __enter__(self):
         return self
@@ -283,9 +301,9 @@ class WritePipeline:
             replayed = self.ledger.reconcile(on_records=lambda records: self._announce(records, replayed=True))
             self.stats.set_value("newscrawl/ledger/replayed", replayed)
 
-        # Compressed batches are also flushed on a timer, so a slow crawl still shows
-        # its records within NEWSCRAWL_OUTPUT_BATCH_SECONDS.
-        if self.compression and reactor.running:
+        # Batches are also published on a timer, so a slow crawl still shows its records
+        # within NEWSCRAWL_OUTPUT_BATCH_SECONDS.
+        if reactor.running:
             self._flusher = task.LoopingCall(self.writers.flush_due)
             self._flusher.start(max(1.0, self.writers.batch["batch_seconds"] / 2), now=False)
 

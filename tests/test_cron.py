@@ -214,30 +214,32 @@ def test_crawl_killed_at_several_points_gives_each_article_once(tmp_path):
     with serve_outlet(demo_spec()) as served:
         slow_articles(served, 0.15)
         name, out_dir = served.outlet.name, tmp_path / "output" / served.outlet.name
+        small_batches = {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2"}  # records published two at a time
         written = lambda: sum(len(p.read_bytes().splitlines()) for p in out_dir.glob("[0-9]*.jsonl"))
         # 1. While the first articles are fetched (and held by the boilerplate warm-up).
-        proc = start_crawl(served.outlet, tmp_path)
+        proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: len(article_requests(served)) >= 5, proc)
         kill(proc)
         assert written() == 0, "held articles were written before the warm-up completed"
         # 2. As soon as articles are being written.
-        proc = start_crawl(served.outlet, tmp_path)
+        proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: written() >= 1, proc)
         kill(proc)
-        # A kill inside a write leaves a torn last line.
+        # A kill inside a publish leaves the writer's private copy, with a torn line.
         day_file = sorted(out_dir.glob("[0-9]*.jsonl"))[-1]
-        with open(day_file, "ab") as fh:
-            fh.write(b'{"schema_version":1,"id":"torn","url":"http://tor')
+        (out_dir / f".{day_file.name}.4242.tmp").write_bytes(
+            day_file.read_bytes() + b'{"schema_version":1,"id":"torn","url":"http://tor')
         # 3. Part way through the rest.
         before = len(article_requests(served))
-        proc = start_crawl(served.outlet, tmp_path)
+        proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: len(article_requests(served)) >= before + 6, proc)
         kill(proc)
         partial = written()
         # 4. The same command again, to the end.
-        run = crawl(served.outlet, tmp_path)
+        run = crawl(served.outlet, tmp_path, small_batches)
     assert 0 < partial < len(served.build.all_articles), partial
     assert_exactly_once(tmp_path, served)
+    assert not list(out_dir.glob(".*.tmp"))
 
 
 def test_state_lost_is_rebuilt_from_the_output(tmp_path):
