@@ -85,18 +85,32 @@ class HostRules:
     schemes: tuple[str, ...] = ()
 
     def matches(self, href: str) -> bool:
-        href = (href or "").strip().lower()
+        href, host, location = _href_parts(href)
         if href.startswith(self.schemes or ("\x00",)):
             return True
-        parts = urlsplit(href if "//" in href else "//" + href)
-        host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
         if not host:
             return False
-        if self.prefixes and (host + parts.path + ("?" + parts.query if parts.query else "")).startswith(
-            self.prefixes
-        ):
+        if self.prefixes and location.startswith(self.prefixes):
             return True
-        return any(host == h or host.endswith("." + h) for h in self.hosts)
+        # The host or one of its parent domains is listed.
+        while True:
+            if host in self.hosts:
+                return True
+            dot = host.find(".")
+            if dot < 0:
+                return False
+            host = host[dot + 1:]
+
+
+@lru_cache(maxsize=8192)
+def _href_parts(href: str) -> tuple[str, str, str]:
+    """A link as the host rules see it: (lower-cased href, bare host, host + path + query).
+    Cached: a page's share and store links recur in every block around them, and across
+    an outlet's pages."""
+    href = (href or "").strip().lower()
+    parts = urlsplit(href if "//" in href else "//" + href)
+    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+    return href, host, host + parts.path + ("?" + parts.query if parts.query else "")
 
 
 @dataclass
@@ -135,7 +149,33 @@ def load_rules(directory: Path = RULES_DIR) -> Rules:
     return Rules(text, links)
 
 
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+# id of a pattern list -> (the list, its length, the joined pattern or None)
+_ONE_PATTERN_CACHE: dict[int, tuple[list, int, re.Pattern | None]] = {}
+
+
+def _one_pattern(patterns: list[re.Pattern]) -> re.Pattern | None:
+    """The patterns as one alternation (one scan of the text instead of one per pattern),
+    or None where joining them could change what matches (back-references, flags)."""
+    cached = _ONE_PATTERN_CACHE.get(id(patterns))
+    if cached is not None and cached[0] is patterns and cached[1] == len(patterns):
+        return cached[2]
+    joined = None
+    if not any(_BACKREFERENCE.search(p.pattern) or p.flags & ~re.UNICODE for p in patterns):
+        try:
+            joined = re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+        except re.error:
+            joined = None
+    _ONE_PATTERN_CACHE[id(patterns)] = (patterns, len(patterns), joined)
+    return joined
+
+
 def _any(patterns, text: str) -> bool:
+    if not patterns:
+        return False
+    joined = _one_pattern(patterns)
+    if joined is not None:
+        return joined.search(text) is not None
     return any(p.search(text) for p in patterns)
 
 
@@ -225,7 +265,8 @@ def _attr_category(el) -> str | None:
 
 
 def _collapse(text: str) -> str:
-    return _SPACE.sub(" ", text or "").strip()
+    # str.split() splits on exactly what \s matches, and faster than _SPACE.sub.
+    return " ".join((text or "").split())
 
 
 @dataclass
@@ -233,14 +274,28 @@ class DomBlock:
     text: str
     links: list[str]
     link_chars: int
-    paragraphs: int
     has_email_input: bool
     has_textarea: bool
     badges: int
 
 
-def _dom_block(el) -> DomBlock:
-    text = _collapse(el.text_content())
+def _holds_story(el, text: str) -> bool:
+    """A block holding several real paragraphs (or a long text) is a container of the
+    story, not cruft. Checked first, and stops at the second paragraph: most containers
+    of a page are decided here without looking at their links and words."""
+    if len(text) > 1500:
+        return True
+    found = 0
+    for p in el.iter("p"):
+        if len(_collapse(p.text_content())) > 120:
+            found += 1
+            if found >= 2:
+                return True
+    return False
+
+
+def _dom_block(el, text: str | None = None) -> DomBlock:
+    text = _collapse(el.text_content()) if text is None else text
     anchors = [a for a in el.iter("a")]
     links = [a.get("href", "") for a in anchors if a.get("href")]
     link_chars = sum(len(_collapse(a.text_content())) for a in anchors)
@@ -249,7 +304,6 @@ def _dom_block(el) -> DomBlock:
         text=text,
         links=links,
         link_chars=link_chars,
-        paragraphs=sum(1 for p in el.iter("p") if len(_collapse(p.text_content())) > 120),
         has_email_input=any((i.get("type") or "").lower() == "email" or "mail" in (i.get("name") or "").lower()
                             for i in inputs),
         has_textarea=bool(el.xpath(".//textarea")),
@@ -257,16 +311,17 @@ def _dom_block(el) -> DomBlock:
     )
 
 
-def dom_category(el, rules: Rules | None = None) -> str | None:
+def dom_category(el, rules: Rules | None = None, text: str | None = None) -> str | None:
     """Why this element is cruft, or None. Decided on the block as a whole: where its links
     go, how much of its text is links, form fields, store badges, its class/id, and,
-    for short blocks, its words."""
+    for short blocks, its words. `text` is the element's collapsed text, when the caller
+    has it already."""
     rules = rules or load_rules()
-    b = _dom_block(el)
-    own_chars = len(b.text) - b.link_chars  # text that is not link text
-    # A block holding several real paragraphs is a container of the story, not cruft.
-    if b.paragraphs >= 2 or len(b.text) > 1500:
+    text = _collapse(el.text_content()) if text is None else text
+    if _holds_story(el, text):
         return None
+    b = _dom_block(el, text)
+    own_chars = len(b.text) - b.link_chars  # text that is not link text
     if el.tag == "form" or b.has_email_input or b.has_textarea:
         if b.has_email_input:
             return "newsletter"
@@ -356,8 +411,9 @@ def preclean_dom(tree, outlet) -> Counter:
                 category = "app-promo"
         elif tag in CONTAINER_TAGS and tag not in PROTECTED_TAGS:
             # Never judge a block that holds most of the page: it is a wrapper.
-            if len(_collapse(el.text_content())) < 0.5 * total_chars or tag in ("p", "li"):
-                category = dom_category(el, rules)
+            text = _collapse(el.text_content())
+            if len(text) < 0.5 * total_chars or tag in ("p", "li"):
+                category = dom_category(el, rules, text)
         if category:
             if el.getparent() is not None:
                 dropped.append((el.getprevious(), el.getnext(), category))
@@ -757,7 +813,11 @@ class DecruftPipeline:
         outlet = getattr(self.crawler.spider, "outlet", None)
         outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
         blocks = item.pop("_blocks", None) or []
-        kept, removed = pre_learning_clean(item, blocks, outlet)
+        done = item.pop("_pre_learning", None)  # the rule-based part, done by a worker
+        if done is None:
+            kept, removed = pre_learning_clean(item, blocks, outlet)
+        else:
+            kept, removed = [blocks[i] for i in done["kept"]], Counter(done["removed"])
         learner = self.learner(outlet_name)
         learner.observe(_page_id(item) or str(id(item)), kept)
         if self.warmup > 0 and learner.pages < self.warmup:
