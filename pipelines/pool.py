@@ -119,17 +119,31 @@ class WorkerPool:
             return fn(*args)
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.max_in_flight)
+            self._retrying = asyncio.Lock()
         async with self._semaphore:
             loop = asyncio.get_running_loop()
-            for attempt in (1, 2):
-                executor = self._pool()
-                generation = self._generation
+            try:
+                return await self._call(loop, fn, args, 1)
+            except BrokenProcessPool:
+                pass
+            # Every call in flight sees a worker's death; retries go one at a time, so
+            # only the call that kills its worker fails again, not its neighbours.
+            async with self._retrying:
                 try:
-                    return await loop.run_in_executor(executor, fn, *args)
+                    return await self._call(loop, fn, args, 2)
                 except BrokenProcessPool:
-                    self._crashed(fn, generation, attempt)
+                    pass
         self._inc("newscrawl/rejected/worker-crash")
         raise WorkerCrash(f"worker died twice running {getattr(fn, '__name__', fn)}")
+
+    async def _call(self, loop, fn, args, attempt: int):
+        executor = self._pool()
+        generation = self._generation
+        try:
+            return await loop.run_in_executor(executor, fn, *args)
+        except BrokenProcessPool:
+            self._crashed(fn, generation, attempt)
+            raise
 
     def map(self, fn, argument_tuples: list[tuple]) -> list:
         """fn(*args) for each tuple, in order, outside a reactor (`newscrawl clean`).

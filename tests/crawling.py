@@ -21,6 +21,8 @@ FAST = {
     "AUTOTHROTTLE_ENABLED": "False",
     "DOWNLOAD_DELAY": "0",
     "LOG_LEVEL": "INFO",
+    # The CPU-heavy stages in a pool of two worker processes, whatever the machine.
+    "NEWSCRAWL_WORKERS": "2",
 }
 
 
