@@ -148,7 +148,8 @@ class TreeMonitor:
                 pss += getattr(info, "pss", info.rss)
             except psutil.Error:
                 continue
-        self.last_rss, self.last_pss = rss, pss
+        if rss:  # the last sample of a live tree, not of one that has just exited
+            self.last_rss, self.last_pss = rss, pss
         self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
     @property
@@ -185,6 +186,8 @@ def run_crawler(command: list[str], cwd: Path, env: dict, output: Path, checkpoi
         time.sleep(SAMPLE_SECONDS)
     wall = time.monotonic() - start
     log.close()
+    for mark in pending:  # fewer records than pages (rejects, duplicates): the end of the crawl
+        at[mark] = (monitor.last_rss, monitor.last_pss)
     return {"returncode": proc.returncode, "wall": wall, "cpu": monitor.cpu_seconds, "peak_rss": monitor.peak_rss,
             "peak_pss": monitor.peak_pss, "written": count_lines(output), "at": at,
             "log": (output.parent / f"{output.name}.log").read_text(errors="replace")[-3000:]}
@@ -278,7 +281,7 @@ def memory(pages: int) -> None:
         server.terminate()
     print(f"\nMemory: newscrawl over {pages} unique pages, {result['written']} written in {result['wall']:.0f} s "
           f"({result['written'] / result['wall']:.1f} pages/s)")
-    print(f"{'records written':>16} {'tree RSS':>9} {'tree PSS':>9}")
+    print(f"{'records written':>16} {'tree RSS':>9} {'tree PSS':>9}   (the last row: at the end of the crawl)")
     for mark in marks:
         rss, pss = result["at"].get(mark, (0, 0))
         print(f"{mark:>16} {mb(rss):>9} {mb(pss):>9}")
