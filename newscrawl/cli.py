@@ -41,7 +41,8 @@ def read_html_file(path: Path) -> str:
 def cmd_clean(args) -> int:
     from newscrawl.outlets import OutletConfigError, generic_outlet, load_registry
     from newscrawl.state import open_state
-    from pipelines.clean import clean_page
+    from pipelines.clean import clean_pages
+    from pipelines.pool import WorkerCrash, WorkerPool, pool_from_settings
 
     settings = project_settings(dict(kv.split("=", 1) for kv in args.set))
     outlets = load_registry()
@@ -50,6 +51,8 @@ def cmd_clean(args) -> int:
         return 2
     stores: dict[str, object] = {}
     status = 0
+    pages: list[tuple[str, str, object]] = []
+    names: list[str] = []
     for name in args.files:
         path = Path(name)
         url = args.url or path.resolve().as_uri()
@@ -67,7 +70,21 @@ def cmd_clean(args) -> int:
             state_file = Path(settings.get("NEWSCRAWL_STATE_DIR") or "state") / f"{outlet.name}.sqlite"
             uses_redis = str(settings.get("NEWSCRAWL_STATE_URL") or "").startswith(("redis", "unix"))
             stores[outlet.name] = open_state(settings, outlet.name) if uses_redis or state_file.exists() else None
-        record, warnings = clean_page(html, url, outlet, settings=settings, store=stores[outlet.name])
+        pages.append((html, url, outlet))
+        names.append(name)
+    # One file is cleaned here; many go through the worker pool, as in a crawl.
+    pool = pool_from_settings(settings) if len(pages) > 1 else WorkerPool(0)
+    try:
+        results = clean_pages(pages, settings=settings, stores=stores, pool=pool,
+                              crash_marker=settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None)
+    finally:
+        pool.close()
+    for name, result in zip(names, results):
+        if isinstance(result, WorkerCrash):
+            print(f"newscrawl clean: {name}: {result}", file=sys.stderr)
+            status = 1
+            continue
+        record, warnings = result
         for warning in warnings:
             print(f"newscrawl clean: {name}: {warning}", file=sys.stderr)
         print(json.dumps(record, ensure_ascii=False), flush=True)

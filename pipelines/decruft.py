@@ -1122,7 +1122,11 @@ class DecruftPipeline:
         outlet = getattr(self.crawler.spider, "outlet", None)
         outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
         blocks = item.pop("_blocks", None) or []
-        kept, removed = pre_learning_clean(item, blocks, outlet)
+        done = item.pop("_pre_learning", None)  # the rule-based part, done by a worker
+        if done is None:
+            kept, removed = pre_learning_clean(item, blocks, outlet)
+        else:
+            kept, removed = [blocks[i] for i in done["kept"]], Counter(done["removed"])
         learner = self.learner(outlet_name)
         learner.observe(_page_id(item) or str(id(item)), kept)
         if self.warmup > 0 and learner.pages < self.warmup:

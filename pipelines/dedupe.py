@@ -158,7 +158,8 @@ class Deduplicator:
                 best, best_sim = key, sim
         return best, best_sim
 
-    def check(self, record: dict) -> Verdict:
+    def check(self, record: dict, signature: LeanMinHash | None = None) -> Verdict:
+        """`signature`: the MinHash of record["text"], when computed elsewhere (a worker)."""
         rec = dict(record)
         rec_id, chash, outlet = rec["id"], rec["content_hash"], rec["outlet"]
         now = self.clock()
@@ -177,7 +178,7 @@ class Deduplicator:
             rec["duplicate_of"] = self.root_of(same_text["id"])
             reason = "wire_exact"
 
-        sig = minhash(rec["text"], self.num_perm)
+        sig = signature if signature is not None else minhash(rec["text"], self.num_perm)
         if not rec.get("duplicate_of"):
             match, similarity = self.nearest(sig, exclude=rec_id)
             if match:
@@ -244,8 +245,15 @@ class DedupePipeline:
         for record in records:
             self.dedup.remember(record)
 
-    def process_item(self, item):
-        verdict = self.dedup.check(dict(item))
+    async def process_item(self, item):
+        from pipelines.jobs import signature_job
+        from pipelines.pool import pool_for
+
+        record = dict(item)
+        # The signature is computed in a worker; the index look-up stays here, one
+        # record at a time.
+        signature = await pool_for(self.crawler).run(signature_job, record.get("text") or "", self.dedup.num_perm)
+        verdict = self.dedup.check(record, decode_signature(signature))
         if verdict.reason:
             self.stats.inc_value(f"newscrawl/duplicates/{verdict.reason}")
         if verdict.record.get("revision", 1) > 1 and verdict.keep:

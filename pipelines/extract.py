@@ -382,14 +382,23 @@ def extract_raw(raw: dict, outlet) -> dict:
 
 
 class ExtractPipeline:
+    """Runs extraction and the rule-based decruft in the worker pool (pipelines/pool.py)."""
+
     def __init__(self, crawler):
+        from pipelines.pool import pool_for
+
         self.crawler = crawler
+        self.pool = pool_for(crawler)
+        self.crash_marker = crawler.settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         from itemadapter import ItemAdapter
 
-        return extract_raw(ItemAdapter(item).asdict(), self.crawler.spider.outlet)
+        from pipelines.jobs import extract_job
+
+        raw = ItemAdapter(item).asdict()
+        return await self.pool.run(extract_job, raw, self.crawler.spider.outlet, self.crash_marker)

@@ -459,16 +459,21 @@ def warning_kind(warning: str) -> str:
 
 class NormalisePipeline:
     def __init__(self, crawler):
+        from pipelines.pool import pool_for
+
         self.crawler = crawler
         self.stats = crawler.stats
+        self.pool = pool_for(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item):
+    async def process_item(self, item):
+        from pipelines.jobs import normalise_job
+
         outlet = self.crawler.spider.outlet
-        record, warns = normalise_record(dict(item), outlet)
+        record, warns = await self.pool.run(normalise_job, dict(item), outlet)
         for warning in warns:
             logger.warning("%s: %s", record.get("url"), warning)
             self.stats.inc_value(f"newscrawl/warnings/{warning_kind(warning)}")

@@ -23,6 +23,8 @@ FAST = {
     "LOG_LEVEL": "INFO",
     # Fixture sites live on 127.0.0.1; every other internal address stays refused.
     "NEWSCRAWL_ALLOWED_NETWORKS": "127.0.0.1/32",
+    # The CPU-heavy stages in a pool of two worker processes, whatever the machine.
+    "NEWSCRAWL_WORKERS": "2",
 }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+
 import scrapy
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
@@ -28,6 +31,7 @@ def make_crawler(tmp_path, for_outlet: Outlet, **settings):
     base = {
         "NEWSCRAWL_OUTPUT_DIR": str(tmp_path / "output"),
         "NEWSCRAWL_STATE_DIR": str(tmp_path / "state"),
+        "NEWSCRAWL_WORKERS": 0,  # stages inline; the pool has tests of its own
     }
     crawler = get_crawler(FixtureSpider, {**base, **settings})
     crawler.spider = FixtureSpider()
@@ -47,6 +51,8 @@ def run(crawler, items, stages=STAGES) -> tuple[list[dict], list[str]]:
             try:
                 for pipe in pipes:
                     item = pipe.process_item(item)
+                    if inspect.iscoroutine(item):
+                        item = asyncio.run(item)
                 kept.append(item)
             except DropItem as exc:
                 dropped.append(str(exc))

@@ -201,3 +201,63 @@ def jsonl_lines(text: str) -> list[dict]:
     import json
 
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _marker_of_one_article(served) -> tuple[str, str]:
+    """A string found in exactly one article page of the outlet, and that page's URL."""
+    pages = {url: served.site.routes[url.split(served.site.host_port, 1)[1]].body.decode("utf-8", "replace")
+             for url in served.build.all_articles}
+    for url, html in sorted(pages.items()):
+        for paragraph in served.build.truth[url].split("\n\n"):
+            candidate = paragraph[:60]
+            if len(candidate) >= 30 and [u for u, h in pages.items() if candidate in h] == [url]:
+                return candidate, url
+    raise AssertionError("no article has a paragraph of its own")
+
+
+def test_a_worker_crash_is_counted_and_costs_only_its_article(fixture_web, crawled, tmp_path):
+    served = fixture_web[2]
+    marker, victim = _marker_of_one_article(served)
+    run = crawl(served.outlet, tmp_path, settings={"NEWSCRAWL_TEST_WORKER_CRASH_MARKER": marker})
+    assert run.stat("newscrawl/errors/worker-crash") >= 2  # the first call and its one retry
+    assert run.stat("newscrawl/rejected/worker-crash") == 1
+    urls = {r["url"] for r in run.records(served.outlet.name)}
+    normal = {r["url"] for r in crawled[served.outlet.name].records(served.outlet.name)}
+    assert victim not in urls
+    assert urls == normal - {victim}
+
+
+def test_clean_command_over_many_files_uses_the_pool_and_matches_one_by_one(fixture_web, tmp_path):
+    served = fixture_web[0]
+    urls = sorted(served.build.all_articles)[:5]
+    files = []
+    for i, url in enumerate(urls):
+        page = tmp_path / f"page{i}.html"
+        page.write_bytes(served.site.routes[url.split(served.site.host_port, 1)[1]].body)
+        files.append(page)
+    outlets_dir = write_outlets(tmp_path / "outlets", [served.outlet])
+
+    def clean(paths, workers, marker=None):
+        command = [sys.executable, "-m", "newscrawl.cli", "clean", "--outlet", served.outlet.name,
+                   "-s", f"NEWSCRAWL_WORKERS={workers}", "-s", f"NEWSCRAWL_STATE_DIR={tmp_path / 'state'}"]
+        if marker:
+            command += ["-s", f"NEWSCRAWL_TEST_WORKER_CRASH_MARKER={marker}"]
+        return subprocess.run([*command, *map(str, paths)], cwd=ROOT, env=scrapy_env(outlets_dir),
+                              capture_output=True, text=True, timeout=180)
+
+    pooled = clean(files, 2)
+    assert pooled.returncode == 0, pooled.stderr[-2000:]
+    together = jsonl_lines(pooled.stdout)
+    one_by_one = [jsonl_lines(clean([f], 0).stdout)[0] for f in files]
+    volatile = {"fetched_at"}
+    assert [{k: v for k, v in r.items() if k not in volatile} for r in together] == \
+        [{k: v for k, v in r.items() if k not in volatile} for r in one_by_one]
+
+    # A page that kills its worker is reported and skipped; the others are still cleaned.
+    htmls = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+    marker = next(p[:40] for p in served.build.truth[urls[1]].split("\n\n")
+                  if len(p) >= 40 and [h for h in htmls if p[:40] in h] == [htmls[1]])
+    crashed = clean(files, 2, marker)
+    assert crashed.returncode == 1
+    assert f"{files[1]}: worker died twice" in crashed.stderr
+    assert [r["url"] for r in jsonl_lines(crashed.stdout)] == [r["url"] for r in one_by_one if r is not one_by_one[1]]

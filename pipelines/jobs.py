@@ -1,0 +1,43 @@
+"""What one worker call does, for each stage that hands its work to the pool.
+
+Each job is a module-level function of picklable values (a RawArticle as a dict, the
+Outlet record, a record, a text) that composes the stages' own pure functions; the
+stateful parts (learned boilerplate, dedupe indexes, writing) stay in the crawl's
+process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from pipelines.decruft import pre_learning_clean
+from pipelines.dedupe import encode_signature, minhash
+from pipelines.extract import extract_raw
+from pipelines.normalise import normalise_record
+
+PRE_LEARNING = "_pre_learning"  # record field: the rule-based decruft's result, from the worker
+
+
+def extract_job(raw: dict, outlet, crash_marker: str | None = None) -> dict:
+    """Extract stage, then the decruft rules that need no learned state. The record keeps
+    all its `_blocks` (removed ones marked) and says which were kept in `_pre_learning`."""
+    if crash_marker and crash_marker in (raw.get("html") or "") and multiprocessing.parent_process():
+        # NEWSCRAWL_TEST_WORKER_CRASH_MARKER: how the tests kill a worker mid-call.
+        os._exit(70)
+    record = extract_raw(raw, outlet)
+    blocks = record.get("_blocks") or []
+    kept, removed = pre_learning_clean(record, blocks, outlet)
+    kept_ids = {id(b) for b in kept}
+    record[PRE_LEARNING] = {"kept": [i for i, b in enumerate(blocks) if id(b) in kept_ids],
+                            "removed": dict(removed)}
+    return record
+
+
+def normalise_job(record: dict, outlet) -> tuple[dict, list[str]]:
+    return normalise_record(record, outlet)
+
+
+def signature_job(text: str, num_perm: int) -> str:
+    """The MinHash signature of a normalised text, encoded as the dedupe index stores it."""
+    return encode_signature(minhash(text, num_perm))

@@ -1,0 +1,198 @@
+"""The worker pool: the CPU-heavy stages (extraction, rule-based decruft, normalisation,
+MinHash signatures) run in worker processes, off the reactor thread, so that downloads
+never wait on them and every core of the machine extracts.
+
+One pool per crawler (`pool_for(crawler)`), sized by NEWSCRAWL_WORKERS (default: the
+number of CPUs; 0 runs every call inline, in this process). Pipeline stages `await
+pool.run(fn, *args)` with a module-level function and picklable arguments.
+
+- Backpressure: at most NEWSCRAWL_WORKER_QUEUE calls (default 2 per worker) are in the
+  pool at once; the others wait on a semaphore, and Scrapy's scraper stops taking new
+  responses while its items wait (SCRAPER_SLOT_MAX_ACTIVE_SIZE), so memory stays bounded.
+- Shutdown: Scrapy closes the item pipelines only once every item in flight is done; the
+  pool is shut down (waiting for its workers) when the spider has closed.
+- A worker that dies (BrokenProcessPool) is counted as `newscrawl/errors/worker-crash`,
+  the pool is rebuilt and the call tried once more; a second crash raises WorkerCrash,
+  which the stage turns into a counted rejection. Nothing waits forever on a dead worker.
+
+Workers start from a fork server that has imported the stages and built the language
+detector once, so each worker starts warm and the detector's models are shared between
+them rather than loaded once per worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import weakref
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+logger = logging.getLogger(__name__)
+
+# Imported by the fork server before it forks workers (see pipelines/pool_warmup.py).
+WARMUP_MODULE = "pipelines.pool_warmup"
+
+
+try:
+    from scrapy.exceptions import DropItem as _Rejected
+except ImportError:  # the pool serves `newscrawl clean` too
+    _Rejected = RuntimeError
+
+
+class WorkerCrash(_Rejected):
+    """A call whose worker died twice. In a crawl it drops the item (Scrapy counts the
+    drop; the pool counts `newscrawl/rejected/worker-crash`)."""
+
+
+def worker_count(settings) -> int:
+    value = settings.get("NEWSCRAWL_WORKERS")
+    if value is None or str(value).strip() == "":
+        return os.cpu_count() or 1
+    workers = int(value)
+    if workers < 0:
+        raise ValueError(f"NEWSCRAWL_WORKERS must be 0 or more, not {workers}")
+    return workers
+
+
+def _context():
+    # Forking a process that runs Twisted (threads, the reactor's file descriptors) is
+    # unsafe; a fork server is a clean, single-threaded process to fork from.
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([WARMUP_MODULE])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _warm_worker() -> None:
+    import importlib
+
+    importlib.import_module(WARMUP_MODULE)
+
+
+class WorkerPool:
+    """A process pool that pipeline stages await, with bounded work in flight and
+    crashes counted rather than hung on."""
+
+    def __init__(self, workers: int, *, max_in_flight: int | None = None, stats=None):
+        self.workers = workers
+        self.max_in_flight = max(1, max_in_flight or 2 * max(workers, 1))
+        self.stats = stats
+        self._executor: ProcessPoolExecutor | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._generation = 0
+        self.closed = False
+
+    @property
+    def inline(self) -> bool:
+        return self.workers == 0
+
+    def _inc(self, key: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.closed:
+            raise RuntimeError("the worker pool is closed")
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_warm_worker)
+            self._generation += 1
+        return self._executor
+
+    def _crashed(self, fn, generation: int, attempt: int) -> None:
+        """Counts a dead worker and replaces the broken executor: once per breakage,
+        however many calls in flight saw it."""
+        if self._executor is None or generation != self._generation:
+            return
+        self._inc("newscrawl/errors/worker-crash")
+        logger.error("a worker process died running %s (attempt %d)", getattr(fn, "__name__", fn), attempt)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
+
+    async def run(self, fn, *args):
+        """fn(*args) in a worker; inline when the pool has no workers."""
+        if self.inline:
+            return fn(*args)
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.max_in_flight)
+            self._retrying = asyncio.Lock()
+        async with self._semaphore:
+            loop = asyncio.get_running_loop()
+            try:
+                return await self._call(loop, fn, args, 1)
+            except BrokenProcessPool:
+                pass
+            # Every call in flight sees a worker's death; retries go one at a time, so
+            # only the call that kills its worker fails again, not its neighbours.
+            async with self._retrying:
+                try:
+                    return await self._call(loop, fn, args, 2)
+                except BrokenProcessPool:
+                    pass
+        self._inc("newscrawl/rejected/worker-crash")
+        raise WorkerCrash(f"worker died twice running {getattr(fn, '__name__', fn)}")
+
+    async def _call(self, loop, fn, args, attempt: int):
+        executor = self._pool()
+        generation = self._generation
+        try:
+            return await loop.run_in_executor(executor, fn, *args)
+        except BrokenProcessPool:
+            self._crashed(fn, generation, attempt)
+            raise
+
+    def map(self, fn, argument_tuples: list[tuple]) -> list:
+        """fn(*args) for each tuple, in order, outside a reactor (`newscrawl clean`).
+        A call whose worker dies twice gives a WorkerCrash in its place in the result."""
+        if self.inline:
+            return [fn(*args) for args in argument_tuples]
+        executor = self._pool()
+        generation = self._generation
+        futures = [executor.submit(fn, *args) for args in argument_tuples]
+        results: list = []
+        for args, future in zip(argument_tuples, futures):
+            try:
+                results.append(future.result())
+                continue
+            except BrokenProcessPool:
+                self._crashed(fn, generation, 1)
+            # Calls caught in a breakage are retried one at a time, so that only the one
+            # that kills its worker fails again.
+            try:
+                results.append(self._pool().submit(fn, *args).result())
+            except BrokenProcessPool:
+                self._crashed(fn, self._generation, 2)
+                results.append(WorkerCrash(f"worker died twice running {getattr(fn, '__name__', fn)}"))
+        return results
+
+    def close(self, *_args, **_kwargs) -> None:
+        self.closed = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+_POOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def pool_from_settings(settings, stats=None) -> WorkerPool:
+    workers = worker_count(settings)
+    queue = settings.getint("NEWSCRAWL_WORKER_QUEUE", 0) or None
+    return WorkerPool(workers, max_in_flight=queue, stats=stats)
+
+
+def pool_for(crawler) -> WorkerPool:
+    """The crawler's pool, built on first use and shut down when the spider has closed
+    (after the item pipelines have finished every item)."""
+    pool = _POOLS.get(crawler)
+    if pool is None:
+        from scrapy import signals
+
+        pool = pool_from_settings(crawler.settings, crawler.stats)
+        _POOLS[crawler] = pool
+        crawler.signals.connect(pool.close, signal=signals.spider_closed, weak=False)
+    return pool
