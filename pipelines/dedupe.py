@@ -233,8 +233,13 @@ class DedupePipeline:
     def from_crawler(cls, crawler):
         from newscrawl.ledger import RECORD_WRITTEN
 
+        from scrapy import signals
+
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.records_written, signal=RECORD_WRITTEN)
+        # The store stays open until the spider is closed: the write stage publishes its
+        # last batch in its own close_spider, and those records are remembered here.
+        crawler.signals.connect(pipeline.close_store, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self):
@@ -265,6 +270,7 @@ class DedupePipeline:
             raise DropItem(f"duplicate ({verdict.reason}): {verdict.record.get('url')}")
         return verdict.record
 
-    def close_spider(self):
+    def close_store(self, **kwargs):
         if self.store is not None:
             self.store.close()
+            self.store = None

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
@@ -60,6 +61,8 @@ def run(crawler, items, stages=STAGES) -> tuple[list[dict], list[str]]:
         for pipe in pipes:
             if hasattr(pipe, "close_spider"):
                 pipe.close_spider()
+        # As the engine does once every pipeline is closed.
+        crawler.signals.send_catch_log(signals.spider_closed, spider=crawler.spider, reason="finished")
     return kept, dropped
 
 
