@@ -214,7 +214,8 @@ def crawl_ours(origin: str, tmp: Path, name: str = "ours", checkpoints=()) -> di
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={origin}/", "-a", "outlet=bench",
-               *common_settings(), "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={tmp / (name + '-state')}"]
+               *common_settings(), "-s", "NEWSCRAWL_ALLOWED_NETWORKS=127.0.0.1/32",
+               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={tmp / (name + '-state')}"]
     out.mkdir()
     return run_crawler(command, ROOT, env, out, checkpoints)
 
