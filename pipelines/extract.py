@@ -13,6 +13,8 @@ from collections.abc import Callable
 from urllib.parse import urljoin
 
 import lxml.html
+
+from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 import trafilatura
 from lxml import etree
 
@@ -25,19 +27,6 @@ ARTICLE_TYPES = {
 }
 
 BLOCK_KINDS = {"p": "p", "head": "h", "item": "li", "quote": "quote", "code": "pre", "table": "table"}
-
-
-def parse_html(html: str) -> lxml.html.HtmlElement:
-    # Bytes with an explicit encoding: lxml refuses str input that carries an XML
-    # declaration, and would otherwise guess latin-1 for bytes.
-    parser = lxml.html.HTMLParser(
-        remove_comments=True, remove_pis=True, collect_ids=False, encoding="utf-8"
-    )
-    try:
-        return lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
-    except lxml.etree.ParserError:  # nothing but whitespace or comments: an empty page,
-        # which validation rejects (counted) for its empty text
-        return lxml.html.document_fromstring(b"<html><body></body></html>", parser=parser)
 
 
 def _jsonld_objects(root) -> list[dict]:

@@ -12,7 +12,6 @@ import multiprocessing
 import os
 
 from pipelines.decruft import pre_learning_clean
-from pipelines.dedupe import encode_signature, minhash
 from pipelines.extract import extract_raw
 from pipelines.normalise import normalise_record
 
@@ -36,8 +35,3 @@ def extract_job(raw: dict, outlet, crash_marker: str | None = None) -> dict:
 
 def normalise_job(record: dict, outlet) -> tuple[dict, list[str]]:
     return normalise_record(record, outlet)
-
-
-def signature_job(text: str, num_perm: int) -> str:
-    """The MinHash signature of a normalised text, encoded as the dedupe index stores it."""
-    return encode_signature(minhash(text, num_perm))

@@ -17,6 +17,7 @@ from scrapy.http import TextResponse
 
 from newscrawl import discovery
 from newscrawl.gate import classify_page
+from newscrawl.html import parse_html
 from newscrawl.guard import Refused, failure_kind
 from newscrawl.incremental import NotModified
 from newscrawl.items import RawArticle
@@ -181,7 +182,10 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     def parse_page(self, response):
-        root = response.selector.root
+        # Our own parse, not response.selector: the response stays alive until its item has
+        # gone through every pipeline stage, and a cached lxml tree (megabytes per page)
+        # would stay with it. This one is freed when the callback returns.
+        root = parse_html(response.text)
         verdict = classify_page(
             root, response.url, self.outlet, min_chars=self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400)
         )
