@@ -818,6 +818,13 @@ def blocks_to_text(blocks: list[dict]) -> str:
 
 
 
+BLOCK_KEY = "_key"  # a block's block_key, when a worker has computed it
+
+
+def key_of(block: dict) -> str:
+    return block.get(BLOCK_KEY) or block_key(block["text"])
+
+
 def block_key(text: str) -> str:
     """A block's identity across pages: digits and spacing folded, so "Updated 3 hours
     ago" and "Updated 5 hours ago" are one block."""
@@ -870,7 +877,7 @@ class BoilerplateLearner:
         page_key = "p:" + hashlib.blake2b(page_id.encode("utf-8"), digest_size=10).hexdigest()
         if self.store.get(self.ns, page_key) is not None:
             return False
-        keys = sorted({block_key(b["text"]) for b in blocks if len(b.get("text", "").strip()) >= 3})
+        keys = sorted({key_of(b) for b in blocks if len(b.get("text", "").strip()) >= 3})
         with self._batch():
             index = self.store.incr(self.ns, "pages")
             self.store.put(self.ns, page_key, str(index))
@@ -917,7 +924,7 @@ class BoilerplateLearner:
         return len(stale)
 
     def boilerplate_keys(self, blocks: list[dict]) -> set[str]:
-        keys = {block_key(b["text"]) for b in blocks if b.get("text")}
+        keys = {key_of(b) for b in blocks if b.get("text")}
         if not keys:
             return set()
         pages = self.pages
@@ -933,7 +940,7 @@ class BoilerplateLearner:
         bad = self.boilerplate_keys(blocks)
         kept, removed = [], Counter()
         for b in blocks:
-            if bad and block_key(b["text"]) in bad:
+            if bad and key_of(b) in bad:
                 removed["learned-boilerplate"] += 1
                 b["_removed"] = "learned-boilerplate"
             else:

@@ -35,34 +35,34 @@ import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from newscrawl.state import StateStore, open_state
-from pipelines.normalise import tokens
+from pipelines.normalise import shingle_hashes
 
 logger = logging.getLogger(__name__)
 
 NUM_PERM = 128
-SHINGLE_WORDS = 5
 _SEED = 1
 _SCHEME = "affine32"  # datasketch's default: 32-bit values, stored as 4 bytes each
-
-
-def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
-    words = tokens(text)
-    if len(words) <= size:
-        return {" ".join(words).encode("utf-8")} if words else set()
-    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
 _TEMPLATE: MinHash | None = None
 
 
-def minhash(text: str, num_perm: int = NUM_PERM) -> LeanMinHash:
-    """MinHash signature of the word 5-shingles of a normalised text."""
+def minhash_from_hashes(hashes: bytes, num_perm: int = NUM_PERM) -> LeanMinHash:
+    """MinHash signature from the packed 32-bit shingle hashes of
+    pipelines.normalise.shingle_hashes: the same signature datasketch gives for the
+    shingles themselves with its default sha1_hash32."""
     global _TEMPLATE
     if _TEMPLATE is None or _TEMPLATE.num_perm != num_perm:
         _TEMPLATE = MinHash(num_perm=num_perm, seed=_SEED)  # computes the permutations once
-    m = MinHash(num_perm=num_perm, seed=_SEED, permutations=_TEMPLATE.permutations, scheme=_SCHEME)
-    m.update_batch(list(shingles(text)))
+    m = MinHash(num_perm=num_perm, seed=_SEED, permutations=_TEMPLATE.permutations, scheme=_SCHEME,
+                hashfunc=int)
+    m.update_batch(np.frombuffer(hashes, dtype="<u4").tolist())
     return LeanMinHash(m)
+
+
+def minhash(text: str, num_perm: int = NUM_PERM) -> LeanMinHash:
+    """MinHash signature of the word 5-shingles of a normalised text."""
+    return minhash_from_hashes(shingle_hashes(text), num_perm)
 
 
 def encode_signature(m: LeanMinHash) -> str:
@@ -251,10 +251,12 @@ class DedupePipeline:
 
     def process_item(self, item):
         record = dict(item)
-        # The signature is computed here (about 1 ms for 1,000 words): sending it to a
-        # worker would make every worker load datasketch's dependencies (numpy, scipy,
-        # redis: ~80 MB per process) for little CPU.
-        verdict = self.dedup.check(record)
+        # The shingles were hashed by the normalise stage's worker; applying the
+        # permutations here is cheap, and keeps datasketch (numpy, scipy, redis: ~80 MB
+        # per process) out of the workers.
+        hashes = record.pop("_shingle_hashes", None)
+        signature = minhash_from_hashes(hashes, self.dedup.num_perm) if hashes is not None else None
+        verdict = self.dedup.check(record, signature)
         if verdict.reason:
             self.stats.inc_value(f"newscrawl/duplicates/{verdict.reason}")
         if verdict.record.get("revision", 1) > 1 and verdict.keep:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from pipelines.decruft import pre_learning_clean
+from pipelines.decruft import BLOCK_KEY, block_key, pre_learning_clean
 from pipelines.extract import extract_raw
-from pipelines.normalise import normalise_record
+from pipelines.normalise import normalise_record, shingle_hashes
 
+SHINGLE_HASHES = "_shingle_hashes"  # record field: for the dedupe stage, from the worker
 PRE_LEARNING = "_pre_learning"  # record field: the rule-based decruft's result, from the worker
 
 
@@ -27,6 +28,8 @@ def extract_job(raw: dict, outlet, crash_marker: str | None = None) -> dict:
     record = extract_raw(raw, outlet)
     blocks = record.get("_blocks") or []
     kept, removed = pre_learning_clean(record, blocks, outlet)
+    for block in kept:  # the learned layer's look-up key, computed here rather than in the crawl
+        block[BLOCK_KEY] = block_key(block["text"])
     kept_ids = {id(b) for b in kept}
     record[PRE_LEARNING] = {"kept": [i for i, b in enumerate(blocks) if id(b) in kept_ids],
                             "removed": dict(removed)}
@@ -34,4 +37,8 @@ def extract_job(raw: dict, outlet, crash_marker: str | None = None) -> dict:
 
 
 def normalise_job(record: dict, outlet) -> tuple[dict, list[str]]:
-    return normalise_record(record, outlet)
+    """Normalise stage, plus the hashes of the normalised text's shingles for the dedupe
+    stage's MinHash."""
+    record, warnings = normalise_record(record, outlet)
+    record[SHINGLE_HASHES] = shingle_hashes(record.get("text") or "")
+    return record, warnings

@@ -95,6 +95,24 @@ _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac
 _WORD_PART_RE = re.compile(r"[^\W_]", re.UNICODE)
 
 
+SHINGLE_WORDS = 5  # near-duplicate shingles: runs of this many words
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
+    words = tokens(text)
+    if len(words) <= size:
+        return {" ".join(words).encode("utf-8")} if words else set()
+    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+
+
+def shingle_hashes(text: str) -> bytes:
+    """The 32-bit hashes of the text's distinct word shingles (datasketch's sha1_hash32:
+    the first four bytes of SHA-1, little-endian), packed as uint32. Computed with the
+    normalised text, in a worker; the crawl process only applies the MinHash permutations
+    (pipelines.dedupe.minhash_from_hashes), so workers need not load datasketch."""
+    return b"".join(hashlib.sha1(s).digest()[:4] for s in sorted(shingles(text)))
+
+
 def tokens(text: str) -> list[str]:
     """Words of a normalised text, lower-cased: whitespace-separated runs that hold a
     letter or digit (punctuation stripped at the ends), each CJK character on its own."""

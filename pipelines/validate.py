@@ -119,7 +119,7 @@ class ValidatePipeline:
         problems = check_record(record, self.min_words)
         if not problems:
             self.stats.inc_value("newscrawl/valid")
-            return record
+            return item  # internal fields still travel to later stages; the write stage drops them
         reasons = [message for _, message in problems]
         outlet = self.crawler.spider.outlet.name
         filename = f"rejects-{utc_day(record.get('fetched_at'))}.jsonl"

@@ -308,12 +308,14 @@ class WritePipeline:
             self._flusher.start(max(1.0, self.writers.batch["batch_seconds"] / 2), now=False)
 
     def process_item(self, item):
-        record = dict(item)
+        from pipelines.validate import public_fields
+
+        record = public_fields(dict(item))
         outlet = record.get("outlet") or self.crawler.spider.outlet.name
         filename = utc_day(record.get("fetched_at")) + SUFFIXES[self.compression]
         self.writers.writer(outlet, filename).write(record)
         self.stats.inc_value("newscrawl/written")
-        return item
+        return record
 
     def _announce(self, records: list[dict], replayed: bool) -> bool:
         """Tells RECORD_WRITTEN listeners (dedupe state, run report) about records now in

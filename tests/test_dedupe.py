@@ -150,3 +150,15 @@ def test_dedupe_state_in_redis_across_runs(tmp_path):
     finally:
         store.clear()
         store.close()
+
+
+def test_signature_from_worker_hashes_is_datasketchs_signature_of_the_shingles():
+    from datasketch import LeanMinHash, MinHash
+
+    from pipelines.dedupe import NUM_PERM, minhash
+    from pipelines.normalise import shingles
+
+    text = normalise_record(raw_record("https://x.test/1", texts.WIRE_AT_A, "x"), DAILY)[0]["text"]
+    direct = MinHash(num_perm=NUM_PERM, seed=1)  # datasketch's own hashing of the shingles
+    direct.update_batch(list(shingles(text)))
+    assert list(minhash(text).hashvalues) == list(LeanMinHash(direct).hashvalues)

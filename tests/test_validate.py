@@ -5,6 +5,7 @@ from jsonschema import Draft202012Validator
 from scrapy.exceptions import DropItem
 
 from pipelines.normalise import NormalisePipeline, normalise_record
+from pipelines.write import WritePipeline
 from pipelines.validate import ValidatePipeline, schema, validate_record
 from pipelines.write import read_records
 from tests import texts
@@ -62,9 +63,9 @@ def test_pipeline_writes_rejects_with_reasons_and_counts_them(tmp_path):
         raw_record("https://daily-a.test/n/short", "Subscribe to our newsletter.", "daily-a"),
         raw_record("https://daily-a.test/n/empty", "\u200b \n ", "daily-a", title=""),
     ]
-    kept, dropped = run(crawler, items, stages=(NormalisePipeline, ValidatePipeline))
+    kept, dropped = run(crawler, items, stages=(NormalisePipeline, ValidatePipeline, WritePipeline))
     assert [r["url"] for r in kept] == ["https://daily-a.test/n/ok"]
-    assert "_debug" not in kept[0]
+    assert "_debug" not in kept[0]  # internal fields travel with the item and are dropped at the write
     assert len(dropped) == 2 and all(d.startswith("invalid record:") for d in dropped)
 
     rejects = list(read_records(tmp_path / "output" / "daily-a" / "rejects-2025-08-04.jsonl"))
