@@ -30,6 +30,7 @@ WRITTEN_DATE = re.compile(
 CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})(?::\d{2})?\s*([ap])?\.?m?\.?(?![\w:])", re.I)
 # How far apart a written date and its clock time may stand ("11:26 pm EST, Tuesday, ...").
 PAIR_DISTANCE = 40
+DATE_SPAN = 40  # "September 30, 2019" and its spacing fit well within this
 # JavaScript's Date.toString(): "Tue Nov 19 2019 03:05:46 GMT+0000".
 JS_DATE = re.compile(
     rf"^(?:\w{{3}},?\s+)?{MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})\s+(\d{{2}}):(\d{{2}}):(\d{{2}})\s*(?:GMT|UTC)?\s*([+-]\d{{2}}:?\d{{2}})?",
@@ -78,8 +79,21 @@ def _utc_instant(value: str) -> datetime | None:
 
 def _written_datetimes(text: str) -> list[datetime]:
     """Local date-times shown as text: a written date with a clock time next to it."""
+    clocks = list(CLOCK.finditer(text))
+    if not clocks:
+        return []
+    # Only dates that stand near a clock time count: search those stretches alone, not
+    # the whole page (the date pattern is costly on a long page). A date is at most
+    # DATE_SPAN characters long; windows overlap-merged so no date is cut in two.
+    windows: list[list[int]] = []
+    for c in clocks:
+        lo, hi = max(0, c.start() - PAIR_DISTANCE - DATE_SPAN), c.end() + PAIR_DISTANCE + DATE_SPAN
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], hi)
+        else:
+            windows.append([lo, hi])
     dates = []
-    for m in WRITTEN_DATE.finditer(text):
+    for m in (m for lo, hi in windows for m in WRITTEN_DATE.finditer(text, lo, hi)):
         if m.group(1):
             month, day, year = m.group(1), m.group(2), m.group(3)
         else:
@@ -88,7 +102,7 @@ def _written_datetimes(text: str) -> list[datetime]:
     if not dates:
         return []
     out = []
-    for c in CLOCK.finditer(text):
+    for c in clocks:
         hour, minute, half = int(c.group(1)), int(c.group(2)), (c.group(3) or "").lower()
         if half:
             if not 1 <= hour <= 12:
