@@ -1,0 +1,26 @@
+"""The README's main command, run as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from pipelines.validate import validate_record
+from pipelines.write import read_records
+from tests.crawling import ROOT, scrapy_env
+
+
+def test_newscrawl_demo_writes_valid_clean_records(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "newscrawl.cli", "demo", "--output", str(tmp_path)],
+                          cwd=tmp_path, env=scrapy_env(None), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    files = list((tmp_path / "demo-journal").glob("[0-9]*.jsonl"))
+    assert len(files) == 1
+    assert f"{files[0]}: 25 records" in proc.stdout  # it says what it wrote and where
+    records = list(read_records(files[0]))
+    assert len(records) == 25
+    for record in records:
+        assert validate_record(record) == []
+        for cruft in ("Download Newspin", "App Store", "Google Play", "Latest News", "Popular Videos"):
+            assert cruft not in record["text"]
+    assert list((tmp_path / "demo-journal" / "runs").glob("*.json"))
