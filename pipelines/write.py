@@ -235,13 +235,18 @@ class WriterSet:
         self.batch = batch
         self.on_commit = on_commit  # on_commit(path, records, end_offset)
         self._writers: dict[Path, JsonlWriter] = {}
+        self._by_name: dict[tuple[str, str], JsonlWriter] = {}  # the path check done once per file
 
     def writer(self, outlet: str, filename: str, compression: str | None = None) -> JsonlWriter:
+        known = self._by_name.get((outlet, filename))
+        if known is not None:
+            return known
         path = output_path(self.output_dir, outlet, filename)
         if path not in self._writers:
             comp = self.compression if compression is None else compression
             hook = (lambda records, end, path=path: self.on_commit(path, records, end)) if self.on_commit else None
             self._writers[path] = JsonlWriter(path, comp, on_commit=hook, **self.batch)
+        self._by_name[(outlet, filename)] = self._writers[path]
         return self._writers[path]
 
     def flush_due(self) -> None:
@@ -256,6 +261,7 @@ class WriterSet:
             except OSError as exc:  # close the others all the same
                 errors.append(exc)
         self._writers.clear()
+        self._by_name.clear()
         if errors:
             raise errors[0]
 
