@@ -519,3 +519,23 @@ def page_links(root, base_url: str) -> list[str]:
         if url:
             seen.setdefault(url, None)
     return list(seen)
+
+
+def entry_datetime(value: str | None):
+    """An aware datetime from a sitemap (W3C/ISO 8601) or feed (RFC 822) date; None when
+    unreadable. A date without a zone is taken as UTC: a day's error at most, which is
+    all an age cut-off needs."""
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    if not value or not isinstance(value, str):
+        return None
+    value = value.strip()
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            dt = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

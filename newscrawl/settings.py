@@ -95,6 +95,11 @@ NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unles
 NEWSCRAWL_RECHECK_AFTER = 0  # seconds; > 0: refetch known articles this old with a conditional GET
 NEWSCRAWL_HEALTH_WINDOW = 5  # earlier run reports the health check compares against
 
+# --- Discovery. With a positive value, sitemap and feed entries (and archive sitemaps)
+# dated more than this many days ago are not followed: a first crawl of a big outlet
+# fetches its recent news, not its whole archive. 0: no limit.
+NEWSCRAWL_MAX_AGE_DAYS = 0
+
 # --- The article gate.
 NEWSCRAWL_MIN_ARTICLE_CHARS = 400
 

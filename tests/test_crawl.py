@@ -261,3 +261,27 @@ def test_clean_command_over_many_files_uses_the_pool_and_matches_one_by_one(fixt
     assert crashed.returncode == 1
     assert f"{files[1]}: worker died twice" in crashed.stderr
     assert [r["url"] for r in jsonl_lines(crashed.stdout)] == [r["url"] for r in one_by_one if r is not one_by_one[1]]
+
+
+def test_max_age_skips_old_sitemap_and_feed_entries(fixture_web, tmp_path):
+    from datetime import datetime, timezone
+
+    served = fixture_web[0]
+    build = served.build
+    dated_paths = [p for p in VIA if p not in (sitegen.HOMEPAGE, sitegen.SECTION_1, sitegen.SECTION_2)]
+    dated = sorted((build.articles[u] for p in dated_paths for u in build.expected[p]),
+                   key=lambda a: datetime.fromisoformat(a.published))
+    cutoff = datetime.fromisoformat(dated[len(dated) // 2].published)
+    days = (datetime.now(timezone.utc) - cutoff).total_seconds() / 86400 + 0.01
+    run = crawl(served.outlet, tmp_path, settings={"NEWSCRAWL_MAX_AGE_DAYS": str(days)})
+    urls = {r["url"] for r in run.records(served.outlet.name)}
+    assert run.stat("newscrawl/discovery/too-old") > 0
+    # Undated discovery (homepage, sections) is untouched; dated entries are kept only
+    # when their page was published or modified since the cut-off.
+    for path in (sitegen.HOMEPAGE, sitegen.SECTION_1, sitegen.SECTION_2):
+        assert build.expected[path] <= urls
+    for info in dated:
+        recent = max(datetime.fromisoformat(info.published), datetime.fromisoformat(info.modified)) >= cutoff
+        if not recent:
+            assert info.url not in urls, info.url
+    assert any(datetime.fromisoformat(a.published) >= cutoff and a.url in urls for a in dated)

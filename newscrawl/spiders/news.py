@@ -9,7 +9,7 @@ for links, to the outlet's section depth.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin
 
 import scrapy
@@ -64,6 +64,19 @@ class NewsSpider(scrapy.Spider):
             self._stat("discovery/offsite")
             return None
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+
+    def _too_old(self, *dates: str | None) -> bool:
+        """With NEWSCRAWL_MAX_AGE_DAYS, an entry of a sitemap, sitemap index or feed whose
+        first readable date is older than that is not followed (undated entries are)."""
+        days = self.settings.getfloat("NEWSCRAWL_MAX_AGE_DAYS", 0)
+        if days <= 0:
+            return False
+        cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+        when = next((dt for dt in map(discovery.entry_datetime, dates) if dt is not None), None)
+        if when is not None and when < cutoff:
+            self._stat("discovery/too-old")
+            return True
+        return False
 
     def on_error(self, failure):
         if failure.check(NotModified):
@@ -154,6 +167,8 @@ class NewsSpider(scrapy.Spider):
                 self._stat("discovery/sitemap-too-deep")
                 return
             for entry in sitemap.entries:
+                if self._too_old(entry.lastmod):  # an archive sitemap untouched since the cut-off
+                    continue
                 if request := self._follow(entry.loc, self.parse_any, via=discovery.VIA_SITEMAP_INDEX,
                                            nesting=nesting + 1):
                     yield request
@@ -161,6 +176,8 @@ class NewsSpider(scrapy.Spider):
         via = discovery.VIA_NEWS_SITEMAP if sitemap.is_news else response.meta.get("via") or discovery.VIA_SITEMAP
         self._stat("discovery/sitemap-urls", len(sitemap.entries))
         for entry in sitemap.entries:
+            if self._too_old(entry.news_published, entry.lastmod):
+                continue
             hints = {"title": entry.news_title, "published_at": entry.news_published, "lastmod": entry.lastmod}
             if request := self._follow(entry.loc, self.parse_any, via=via, discovered_from=response.url,
                                        hints={k: v for k, v in hints.items() if v}):
@@ -176,6 +193,8 @@ class NewsSpider(scrapy.Spider):
         via = discovery.VIA_FEED.get(feed.kind, discovery.VIA_FEED_RSS)
         self._stat("discovery/feed-urls", len(feed.entries))
         for entry in feed.entries:
+            if self._too_old(entry.published):
+                continue
             hints = {"title": entry.title, "published_at": entry.published}
             if request := self._follow(entry.link, self.parse_any, via=via, discovered_from=response.url,
                                        hints={k: v for k, v in hints.items() if v}):
