@@ -529,7 +529,7 @@ def speed() -> None:
 
 def report(title: str, pages: list[Page], outputs: dict[str, dict[str, str]]) -> dict:
     print(f"\n{title}")
-    print(f"{'outlet':<14}{'pages':>6}  " + "  ".join(f"{k + ' leak':>16}{k + ' F1':>12}" for k in outputs))
+    print(f"{'outlet':<14}{'pages':>6}  " + "  ".join(f"{k + ' leak':>18}{k + ' F1':>16}" for k in outputs))
     results = {}
     for outlet in sorted({p.outlet for p in pages}) + ["ALL"]:
         mine = [p for p in pages if outlet in ("ALL", p.outlet)]
@@ -539,7 +539,7 @@ def report(title: str, pages: list[Page], outputs: dict[str, dict[str, str]]) ->
             for p in mine:
                 s.add(p, out[p.url])
             results[(outlet, kind)] = s
-            row.append(f"{s.leakage * 100:15.2f}%{f1(s.prs):12.4f}")
+            row.append(f"{s.leakage * 100:17.2f}%{f1(s.prs):16.4f}")
         print(f"{outlet:<14}{len(mine):>6}  " + "  ".join(row))
     return results
 
