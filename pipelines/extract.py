@@ -293,6 +293,7 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
     """
     from pipelines import body_vote
 
+    keep_orphan_text(root)
     blocks = _trafilatura_blocks(root, url, favor_precision=True, fast=True)
     producer = f"trafilatura-{trafilatura.__version__}:precision"
     if body_vote.doubtful(blocks):
@@ -305,6 +306,20 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
             jsonld_body=jsonld_body,
         )
     return body_vote.drop_repeated_headline(blocks, titles), producer
+
+
+# Elements that trafilatura's precision mode deletes when empty, together with the text
+# that follows them (their tail): a WordPress "more" anchor (<span id="more-N"></span>)
+# or a spacer div at the start of a paragraph or heading takes the whole paragraph with it.
+EMPTY_CUT_TAGS = ("span", "div", "b", "strong", "i", "em", "p", "h1", "h2", "h3", "h4", "h5", "h6", "q")
+
+
+def keep_orphan_text(root) -> None:
+    """Unwraps empty elements followed by text, so that the text stays where it was."""
+    empty = [el for el in root.iter(EMPTY_CUT_TAGS)
+             if el.text is None and len(el) == 0 and el.tail and el.tail.strip()]
+    for el in empty:
+        el.drop_tag()
 
 
 def _trafilatura_blocks(root, url: str, **options) -> list[dict]:

@@ -116,6 +116,19 @@ def test_short_result_triggers_the_vote():
     assert rec["_blocks"], "a short article still yields its paragraphs"
 
 
+def test_text_after_an_empty_anchor_or_spacer_is_kept():
+    # A WordPress "more" anchor opening a paragraph, and spacer divs inside a heading:
+    # precision mode would delete the empty element and the text that follows it.
+    body = PARAS.replace("<p>", '<p><span id="more-5129"></span>', 2) + (
+        '<h2><strong><div class="spacer"></div>Menu for plan B<div class="spacer"></div></strong></h2>'
+        + PARAS)
+    rec = extract_article(PAGE.format(lang="en", jsonld="", body=body), "https://example.org/a")
+    texts = [b["text"] for b in rec["_blocks"]]
+    assert "Menu for plan B" in texts
+    first = PARAS.split("<p>")[1].split("</p>")[0]
+    assert texts.count(" ".join(first.split())) == 2
+
+
 @pytest.fixture(scope="module")
 def aeb_results():
     from bench.extraction import extract_ours, load_pages
