@@ -154,3 +154,14 @@ def test_metadata_accuracy_floors(aeb_results):
     for field in FIELDS:
         right = [field_correct(field, labels[p.id], o) for p, o in zip(pages, outs)]
         assert sum(right) / len(right) >= floors[field], field
+
+
+def test_headline_and_the_kicker_above_it_leave_the_body():
+    from pipelines.body_vote import drop_repeated_headline, text_blocks
+
+    titles = ["16-inch MacBook Pro review: the keyboard is enough | Site"]
+    blocks = text_blocks("Review\n16-inch MacBook Pro review: the keyboard is enough\nWelcome to the new laptop.")
+    assert [b["text"] for b in drop_repeated_headline(blocks, titles)] == ["Welcome to the new laptop."]
+    # A short first paragraph with no headline under it is the body's own.
+    blocks = text_blocks("Review\nWelcome to the new laptop.")
+    assert [b["text"] for b in drop_repeated_headline(blocks, titles)] == ["Review", "Welcome to the new laptop."]
