@@ -116,17 +116,20 @@ def test_short_result_triggers_the_vote():
     assert rec["_blocks"], "a short article still yields its paragraphs"
 
 
-def test_text_after_an_empty_anchor_or_spacer_is_kept():
+def test_text_after_an_empty_anchor_or_spacer_and_div_subheads_are_kept():
     # A WordPress "more" anchor opening a paragraph, and spacer divs inside a heading:
-    # precision mode would delete the empty element and the text that follows it.
+    # precision mode would delete the empty element and the text that follows it; and a
+    # subheading written as a div between paragraphs.
     body = PARAS.replace("<p>", '<p><span id="more-5129"></span>', 2) + (
         '<h2><strong><div class="spacer"></div>Menu for plan B<div class="spacer"></div></strong></h2>'
-        + PARAS)
+        + PARAS + '<div class="pf_subheadline">Who pays the cost of a tariff?</div>' + PARAS)
     rec = extract_article(PAGE.format(lang="en", jsonld="", body=body), "https://example.org/a")
     texts = [b["text"] for b in rec["_blocks"]]
     assert "Menu for plan B" in texts
+    assert {"kind": "h", "text": "Who pays the cost of a tariff?"}.items() <= next(
+        b for b in rec["_blocks"] if b["text"].startswith("Who pays")).items()
     first = PARAS.split("<p>")[1].split("</p>")[0]
-    assert texts.count(" ".join(first.split())) == 2
+    assert texts.count(" ".join(first.split())) == 3  # every copy, the anchored one too
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +144,8 @@ def aeb_results():
 def test_f1_floor_on_aeb_dev(aeb_results):
     pages, outs = aeb_results
     s = summarise(score_page(p.expected, o["text"]) for p, o in zip(pages, outs))
-    # Measured 0.9848; trafilatura 2.3.1 default scores 0.972 here.
-    assert s.f1 >= 0.984
+    # Measured 0.9858; trafilatura 2.3.1 default scores 0.972 here.
+    assert s.f1 >= 0.9855
 
 
 @needs_aeb
