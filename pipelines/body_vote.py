@@ -130,20 +130,32 @@ def _normalised(text: str) -> str:
     return " ".join(_tokens(text))
 
 
+# A kicker: the section or format label some pages print above the headline
+# ("Review", "TECH", "Breaking news"), at most this many words.
+KICKER_WORDS = 3
+
+
 def drop_repeated_headline(blocks: list[dict], titles: list[str]) -> list[dict]:
-    """Drops leading blocks that repeat the headline: it is metadata, not body text.
+    """Drops leading blocks that repeat the headline: it is metadata, not body text; so
+    is a kicker printed just above it.
 
     A block counts as the headline when its words equal a title candidate, or make up
     most of one from its start (a page title followed by " | Site").
     """
     candidates = {_normalised(t) for t in titles} - {""}
+
+    def is_headline(block: dict) -> bool:
+        head = _normalised(block["text"])
+        return bool(head) and any(head == t or (t.startswith(head + " ") and len(head) > 0.6 * len(t))
+                                  for t in candidates)
+
     out = list(blocks)
+    # A kicker goes only with the headline under it.
+    if len(out) > 1 and len(_tokens(out[0]["text"])) <= KICKER_WORDS and not is_headline(out[0]) \
+            and is_headline(out[1]):
+        out.pop(0)
     for _ in range(2):
-        if not out:
-            break
-        head = _normalised(out[0]["text"])
-        if head and any(head == t or (t.startswith(head + " ") and len(head) > 0.6 * len(t))
-                        for t in candidates):
+        if out and is_headline(out[0]):
             out.pop(0)
         else:
             break

@@ -173,6 +173,9 @@ class HostRules:
     hosts: set[str] = field(default_factory=set)
     prefixes: tuple[str, ...] = ()
     schemes: tuple[str, ...] = ()
+    # Path fragments that name one post on a listed host (a tweet, a video): a link
+    # there cites what was said, it does not ask the reader to follow anyone.
+    posts: tuple[str, ...] = ()
 
     def matches(self, href: str) -> bool:
         href = (href or "").strip().lower()
@@ -185,7 +188,9 @@ class HostRules:
             return True
         # A host matches itself and its subdomains: look each suffix up rather than
         # comparing against every listed host.
-        return not self.hosts.isdisjoint(_host_suffixes(host))
+        if self.hosts.isdisjoint(_host_suffixes(host)):
+            return False
+        return not (self.posts and any(p in rest for p in self.posts))
 
 
 # Share intents first: facebook.com/sharer is a share button, not a profile.
@@ -263,7 +268,8 @@ def load_rules(directory: Path = RULES_DIR) -> Rules:
                 raise ValueError(f"{path}: unknown category {category!r}")
             if path.stem == "hosts":
                 links[category] = HostRules(
-                    set(spec.get("hosts", ())), tuple(spec.get("prefixes", ())), tuple(spec.get("schemes", ()))
+                    set(spec.get("hosts", ())), tuple(spec.get("prefixes", ())), tuple(spec.get("schemes", ())),
+                    tuple(spec.get("posts", ())),
                 )
                 continue
             rules = text.setdefault(category, CategoryRules())

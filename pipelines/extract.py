@@ -293,6 +293,7 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
     """
     from pipelines import body_vote
 
+    repair_for_precision(root)
     blocks = _trafilatura_blocks(root, url, favor_precision=True, fast=True)
     producer = f"trafilatura-{trafilatura.__version__}:precision"
     if body_vote.doubtful(blocks):
@@ -305,6 +306,36 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
             jsonld_body=jsonld_body,
         )
     return body_vote.drop_repeated_headline(blocks, titles), producer
+
+
+# Elements that trafilatura's precision mode deletes when empty, together with the text
+# that follows them (their tail): a WordPress "more" anchor (<span id="more-N"></span>)
+# or a spacer div at the start of a paragraph or heading takes the whole paragraph with it.
+EMPTY_CUT_TAGS = ("span", "div", "b", "strong", "i", "em", "p", "h1", "h2", "h3", "h4", "h5", "h6", "q")
+# Class names of a subheading written as a styled div; trafilatura reads no text from a
+# div once the page has paragraphs.
+SUBHEAD_CLASS = re.compile(r"sub-?head|cross-?head|inter-?tit", re.I)
+
+
+def repair_for_precision(root) -> None:
+    """Undoes two losses of trafilatura's precision mode, in one pass over the tree:
+    an empty element followed by text is unwrapped, so that the text stays where it was;
+    a text-only div named as a subheading, between two paragraphs, becomes a heading."""
+    empty = []
+    for el in root.iter(EMPTY_CUT_TAGS):
+        if len(el):
+            continue
+        if el.text is None and el.tail and el.tail.strip():
+            empty.append(el)
+        elif el.tag == "div" and SUBHEAD_CLASS.search(el.get("class") or "") and _between_paragraphs(el):
+            el.tag = "h3"
+    for el in empty:
+        el.drop_tag()
+
+
+def _between_paragraphs(el) -> bool:
+    before, after = el.getprevious(), el.getnext()
+    return before is not None and after is not None and before.tag == "p" and after.tag == "p"
 
 
 def _trafilatura_blocks(root, url: str, **options) -> list[dict]:

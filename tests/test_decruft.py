@@ -361,6 +361,22 @@ def test_story_paragraphs_about_apps_whatsapp_newsletters_survive():
     assert not removed.get("learned-boilerplate")
 
 
+def test_cited_posts_survive_but_profile_links_go():
+    tweet = ('<blockquote class="twitter-tweet"><p>Stadia capture runs at an unstable 60fps here '
+             '<a href="https://t.co/4p7">pic.twitter.com/4p7</a></p><p>— Digital Foundry (@digitalfoundry) '
+             '<a href="https://twitter.com/digitalfoundry/status/1196551514896162816">November 18, 2019</a></p></blockquote>')
+    html = page(
+        '<p><a href="https://twitter.com/digitalfoundry/status/1196551514896162816">Posted on social media by the '
+        'analysts</a>, the port is not entirely smooth.</p>' + tweet,
+        tail='<p><a href="https://twitter.com/newsexample">@newsexample</a></p>',
+    )
+    text, removed = run(html)
+    assert_story_intact(text)
+    assert "Posted on social media by the analysts" in text
+    assert "Stadia capture runs at an unstable 60fps" in text
+    assert "@newsexample" not in text and removed["follow-us"] == 1
+
+
 def test_dangling_heading_at_end_removed_but_subheads_kept():
     blocks = [
         {"kind": "p", "text": STORY[0], "links": [], "link_chars": 0},
