@@ -158,9 +158,13 @@ class UrlTrapGuard(_Middleware):
         return None
 
 
+BUDGET_REASON = "page_budget"
+
+
 class PageBudget(_Middleware):
-    """Stops fetching after NEWSCRAWL_MAX_PAGES_PER_OUTLET requests (robots.txt aside;
-    0: no limit). What is already fetched is still processed and written."""
+    """Stops the crawl after NEWSCRAWL_MAX_PAGES_PER_OUTLET requests (robots.txt aside;
+    0: no limit), with finish_reason "page_budget". What is already fetched is still
+    processed and written."""
 
     def __init__(self, crawler):
         super().__init__(crawler)
@@ -173,7 +177,14 @@ class PageBudget(_Middleware):
         if urlparse_cached(request).path == "/robots.txt":
             return None
         if self.used >= self.budget:
-            self.crawler.stats.set_value("newscrawl/page-budget-reached", self.budget)
+            if self.crawler.stats.get_value("newscrawl/page-budget-reached") is None:
+                self.crawler.stats.set_value("newscrawl/page-budget-reached", self.budget)
+                logger.warning("page budget of %d fetches reached: closing the crawl", self.budget)
+                # As CLOSESPIDER_PAGECOUNT does: what is fetched is still processed and
+                # written; what is scheduled is dropped instead of refused one by one.
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason=BUDGET_REASON))
             raise _refuse(self.crawler, "page-budget", request)
         self.used += 1
         return None
