@@ -546,3 +546,22 @@ def test_parse_feed_only_raises_discovery_error(body):
 @given(xml_bodies(), st.sampled_from([None, "text/html", "text/plain", "application/xml"]))
 def test_sniff_total(body, ctype):
     assert sniff(body, ctype) in ("sitemap", "sitemap-index", "feed", "html", "other")
+
+
+def test_recent_entries_are_fetched_first():
+    from datetime import datetime, timedelta, timezone
+
+    from newscrawl.spiders.news import recency_priority
+
+    now = datetime.now(timezone.utc)
+    ages = [timedelta(hours=2), timedelta(days=2), timedelta(days=10), timedelta(days=60), timedelta(days=400)]
+    priorities = [recency_priority((now - age).isoformat()) for age in ages]
+    assert priorities == sorted(priorities, reverse=True) and len(set(priorities)) == len(ages)
+    assert recency_priority(None) == recency_priority("not a date") == 0
+    assert recency_priority(format_rfc822(now - timedelta(days=2))) == priorities[1]
+
+
+def format_rfc822(dt):
+    from email.utils import format_datetime
+
+    return format_datetime(dt)

@@ -29,6 +29,22 @@ MAX_SITEMAP_NESTING = 4
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "ETag", "Date", "Content-Language")
 
 
+# Newest first: a crawl cut short (page budget, timeout, a kill) has fetched the news,
+# not the archive at the end of a sitemap. A few coarse buckets, since Scrapy keeps one
+# queue per priority value.
+AGE_BUCKETS = ((timedelta(days=1), 0), (timedelta(days=3), -1), (timedelta(days=14), -2),
+               (timedelta(days=90), -3))
+
+
+def recency_priority(date: str | None) -> int:
+    """0 for undated URLs and those dated within a day, lower for older ones."""
+    when = discovery.entry_datetime(date)
+    if when is None:
+        return 0
+    age = datetime.now(timezone.utc) - when
+    return next((priority for limit, priority in AGE_BUCKETS if age <= limit), -4)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -63,7 +79,9 @@ class NewsSpider(scrapy.Spider):
         if not self.outlet.owns(url):
             self._stat("discovery/offsite")
             return None
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+        hints = meta.get("hints") or {}
+        priority = recency_priority(hints.get("published_at") or hints.get("lastmod"))
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta, priority=priority)
 
     def _too_old(self, *dates: str | None) -> bool:
         """With NEWSCRAWL_MAX_AGE_DAYS, an entry of a sitemap, sitemap index or feed whose
