@@ -53,9 +53,7 @@ from newscrawl.state import SQLiteStateStore  # noqa: E402
 from pipelines.decruft import BoilerplateLearner, decruft_in_order, preclean_dom  # noqa: E402
 from pipelines.extract import extract_article  # noqa: E402
 
-DATA = ROOT.parent.parent / "shared" / "data" / "aeb-dev"
-if not DATA.exists():
-    DATA = Path("/work/shared/data/aeb-dev")
+from bench.extraction import DEFAULT_FOLDER as DATA  # noqa: E402
 
 E = htmllib.escape
 

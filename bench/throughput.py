@@ -41,8 +41,6 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("AEB_DEV") or ROOT.parent / "shared" / "data" / "aeb-dev")
-if not DATA.exists():
-    DATA = Path("/work/shared/data/aeb-dev")
 CONCURRENCY = 16
 SAMPLE_SECONDS = 0.2
 _PARAGRAPH_END = re.compile(r"</p\s*>", re.I)
