@@ -39,6 +39,7 @@ CATEGORIES = (
     "app-promo", "newsletter", "follow-us", "share-bar", "also-read", "related-list", "donation",
     "cookie-consent", "syndication", "advertisement", "latest-list", "bare-url", "comment-prompt",
     "outlet-selector", "outlet-pattern", "learned-boilerplate", "dangling-heading", "title-repeat",
+    "shortcode", "taxonomy", "source-credit", "subscription",
 )
 # Categories that announce a list of links: the link-dense blocks after them go too.
 LIST_CATEGORIES = {"also-read", "related-list", "latest-list"}

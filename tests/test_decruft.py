@@ -391,6 +391,65 @@ def test_dangling_heading_at_end_removed_but_subheads_kept():
     assert sum(removed.values()) == 3
 
 
+# --------------------------------------------------------------------------- footers and leftovers
+
+FOOTERS = {
+    "shortcode-button": ('<p>[button link="https://news.example/submit-review/" type="big" newwindow="yes"] '
+                         'Send us YOUR review[/button]</p>', "shortcode", ["Send us YOUR review", "[button"]),
+    "shortcode-caption": ('<p>[caption id="attachment_4107" align="aligncenter" width="640"] Councillors during the '
+                          'vote on Tuesday[/caption]</p>', "shortcode", ["[caption", "Councillors during the vote"]),
+    "filed-under": ('<p>Filed under: Politics | City Hall |</p>', "taxonomy", ["Filed under"]),
+    "tags": ('<p>Tags: budget, council, road repairs, U.S.</p>', "taxonomy", ["Tags:", "road repairs, U.S."]),
+    "categories": ('<p>Categories: Local News, Politics</p>', "taxonomy", ["Categories:"]),
+    "source": ('<p>SOURCE: News agencies</p>', "source-credit", ["News agencies"]),
+    "related-caps": (f'<p><strong>RELATED:</strong> <a href="{LINK.format(20)}">Mayor unveils housing plan</a></p>',
+                     "also-read", ["Mayor unveils housing plan"]),
+    "related-post": (f'<p>Related post: <a href="{LINK.format(21)}">Bus fares to rise in spring</a></p>',
+                     "also-read", ["Bus fares"]),
+    "tell-us": ('<p>Tell us what YOU think</p>', "comment-prompt", ["Tell us what"]),
+    "hear-from-you": ("<p>The paper is committed to publishing a diversity of letters to the editor. We'd like to hear "
+                      "what you think about this or any of our articles.</p>", "comment-prompt", ["diversity of letters"]),
+    "magazine": ('<p>Get City Monthly delivered through your letterbox every month. 12 issues for £11.99. '
+                 '<a href="https://news.example/subscribe">Click here for more information.</a></p>',
+                 "subscription", ["City Monthly", "12 issues"]),
+    "membership": ("<p>If you enjoyed this article, we have a proposition for you: join our members' club. Members get "
+                   "all of our content, with no paywalls or content meters.</p>", "subscription", ["proposition for you"]),
+    "ur-tags": ('<p>ٹیگز: کراچی، بارش، سیلاب</p>', "taxonomy", ["ٹیگز"]),
+    "hi-tags": ('<p>टैग: दिल्ली, बारिश, जलभराव</p>', "taxonomy", ["टैग"]),
+    "hi-source": ('<p>स्रोत: एजेंसियां</p>', "source-credit", ["एजेंसियां"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOOTERS))
+def test_footer_and_leftover_cruft_removed(case):
+    markup, category, needles = FOOTERS[case]
+    html = page(tail=markup)
+    # The extractor keeps these lines: only the decruft rules take them out.
+    assert kept_by_extractor(html, needles), case
+    text, removed = run(html)
+    for needle in needles:
+        assert needle.casefold() not in text.casefold(), (case, needle, text[-300:])
+    assert removed[category] >= 1, removed
+    assert_story_intact(text)
+
+
+def test_story_sentences_with_footer_words_survive():
+    story = [
+        "The charges were filed under a 1990 law that bans the export of military equipment without a licence, "
+        "prosecutors said, and carry a sentence of up to ten years.",
+        "Source: the ministry said the figures were provisional and would be revised next month.",
+        "Tags: the council said the new labels would be fitted to every bin by March.",
+        "Tell us what you think, the mayor urged residents at the meeting, promising a reply to every letter.",
+        "The magazine, which sold 12 issues for £30 a year, closed in 2019 after its advertising revenue collapsed.",
+        "[dropcap]T[/dropcap]he vote was the closest in a decade, with the budget passing by a single vote.",
+    ]
+    html = page(story=STORY[:2] + story)
+    text, removed = run(html)
+    assert_story_intact(text, STORY[:2] + story)
+    for category in ("shortcode", "taxonomy", "source-credit", "subscription", "comment-prompt"):
+        assert not removed.get(category), (category, removed)
+
+
 # --------------------------------------------------------------------------- pipeline hold
 
 
