@@ -417,53 +417,29 @@ class DomBlock:
 
     `chars` is the length of the element's text with whitespace collapsed and stripped
     (as `_collapse(el.text_content())`); `lead`/`trail` say whether that text starts or
-    ends with whitespace, so that a parent's length follows from its children's.
+    ends with whitespace, so that a parent's length follows from its children's. Blocks
+    short enough for the rules to read (at most DOM_MAX_CHARS) carry that text itself,
+    built from their children's, so no element's subtree is walked again to judge it.
+    `marked` says whether any of the link, paragraph, badge and form figures is set:
+    most elements have none, and their parents need not add them up.
     """
 
     __slots__ = ("chars", "lead", "trail", "link_chars", "links", "hits", "paragraphs", "has_email_input",
-                 "has_textarea", "badges", "index", "_text")
+                 "has_textarea", "badges", "index", "marked", "_text")
 
-    def __init__(self):
+    def __init__(self, index: int = 0):
         self.chars = 0
         self.lead = self.trail = False
         self.link_chars = self.links = self.paragraphs = self.badges = 0
         self.hits: Counter | None = None  # links by category, when any matched
         self.has_email_input = self.has_textarea = False
-        self.index = 0  # document order, for the audit
+        self.index = index  # document order, for the audit
+        self.marked = False
         self._text: str | None = None
 
-    def add_text(self, s: str | None) -> None:
-        """Appends a piece of raw text, keeping `chars` equal to the collapsed length."""
-        if not s:
-            return
-        words = s.split()
-        if not words:
-            if self.chars:
-                self.trail = True
-            else:
-                self.lead = self.trail = True
-            return
-        n = len(" ".join(words))
-        lead, trail = s[0].isspace(), s[-1].isspace()
-        if self.chars:
-            self.chars += n + (1 if self.trail or lead else 0)
-        else:
-            self.chars = n
-            self.lead = self.lead or lead
-        self.trail = trail
-
-    def add_child(self, child: "DomBlock") -> None:
-        if child.chars:
-            if self.chars:
-                self.chars += child.chars + (1 if self.trail or child.lead else 0)
-            else:
-                self.chars = child.chars
-                self.lead = self.lead or child.lead
-            self.trail = child.trail
-        elif child.lead:
-            self.trail = True
-            if not self.chars:
-                self.lead = True
+    def add_figures(self, child: "DomBlock") -> None:
+        """Adds up a marked child's link, paragraph, badge and form figures."""
+        self.marked = True
         self.link_chars += child.link_chars
         self.links += child.links
         self.paragraphs += child.paragraphs
@@ -485,43 +461,111 @@ _ELEMENTS = lxml.etree.Element
 
 
 def dom_blocks(root, rules: Rules) -> dict:
-    """DomBlock of every element under (and including) `root`, children before parents."""
+    """DomBlock of every element under (and including) `root`, children before parents.
+
+    The collapsed text is followed as (chars, lead, trail, text): each raw piece (an
+    element's text, a child's tail) or child block joins with one space when either side
+    of the seam has whitespace, as " ".join(whole.split()) would. The text is dropped
+    (None, computed on demand) once it is longer than DOM_MAX_CHARS. Written as one loop
+    without helper calls: it runs for every element of every page."""
     order = list(root.iter(_ELEMENTS))  # elements only: no comments or processing instructions
     info: dict = {}
+    get = info.get
+    limit = DOM_MAX_CHARS
     for index in range(len(order) - 1, -1, -1):
         el = order[index]
-        b = DomBlock()
-        b.index = index
-        b.add_text(el.text)
+        b = DomBlock(index)
+        chars, lead, trail, text = 0, False, False, ""
+        s = el.text
+        if s:
+            if s.isspace():
+                lead = trail = True
+            else:
+                text = " ".join(s.split())
+                chars = len(text)
+                lead, trail = s[0].isspace(), s[-1].isspace()
         for child in el:
-            c = info.get(child)
+            c = get(child)
             if c is not None:
-                b.add_child(c)
-            b.add_text(child.tail)
+                n = c.chars
+                if n:
+                    if chars:
+                        if trail or c.lead:
+                            chars += n + 1
+                            if text is not None:
+                                text = None if chars > limit else f"{text} {c._text}"
+                        else:
+                            chars += n
+                            if text is not None:
+                                text = None if chars > limit else text + c._text
+                    else:
+                        chars, text = n, c._text
+                        lead = lead or c.lead
+                    trail = c.trail
+                elif c.lead:
+                    trail = True
+                    if not chars:
+                        lead = True
+                if c.marked:
+                    b.add_figures(c)
+            s = child.tail
+            if s:
+                if s.isspace():
+                    trail = True
+                    if not chars:
+                        lead = True
+                else:
+                    piece = " ".join(s.split())
+                    if chars:
+                        if trail or s[0].isspace():
+                            chars += len(piece) + 1
+                            if text is not None:
+                                text = None if chars > limit else f"{text} {piece}"
+                        else:
+                            chars += len(piece)
+                            if text is not None:
+                                text = None if chars > limit else text + piece
+                    else:
+                        chars, text = len(piece), piece
+                        lead = lead or s[0].isspace()
+                    trail = s[-1].isspace()
+        b.chars, b.lead, b.trail = chars, lead, trail
+        b._text = text if chars <= limit else None
         tag = el.tag
-        if tag == "a":
-            b.link_chars += b.chars
-            href = el.get("href")
-            if href:
-                b.links += 1
-                category = rules.href_category(href)
-                if category:
-                    if b.hits is None:
-                        b.hits = Counter()
-                    b.hits[category] += 1
-        elif tag == "p":
-            if b.chars > STORY_PARAGRAPH_CHARS:
-                b.paragraphs += 1
-        elif tag == "img":
-            if _is_badge(el):
-                b.badges += 1
-        elif tag == "input":
-            if (el.get("type") or "").lower() == "email" or "mail" in (el.get("name") or "").lower():
-                b.has_email_input = True
-        elif tag == "textarea":
-            b.has_textarea = True
+        if tag in _FIGURE_TAGS:
+            _add_own_figures(el, tag, b, rules)
         info[el] = b
     return info
+
+
+_FIGURE_TAGS = frozenset(("a", "p", "img", "input", "textarea"))
+
+
+def _add_own_figures(el, tag: str, b: DomBlock, rules: Rules) -> None:
+    """The figures an element adds by what it is: a link, a story paragraph, a store
+    badge, a form field."""
+    if tag == "a":
+        b.link_chars += b.chars
+        href = el.get("href")
+        if href:
+            b.links += 1
+            category = rules.href_category(href)
+            if category:
+                if b.hits is None:
+                    b.hits = Counter()
+                b.hits[category] += 1
+    elif tag == "p":
+        if b.chars > STORY_PARAGRAPH_CHARS:
+            b.paragraphs += 1
+    elif tag == "img":
+        if _is_badge(el):
+            b.badges += 1
+    elif tag == "input":
+        if (el.get("type") or "").lower() == "email" or "mail" in (el.get("name") or "").lower():
+            b.has_email_input = True
+    elif tag == "textarea":
+        b.has_textarea = True
+    b.marked = b.marked or bool(b.link_chars or b.links or b.paragraphs or b.badges or b.has_email_input or b.has_textarea)
 
 
 def judge(el, b: DomBlock, rules: Rules) -> str | None:
