@@ -411,71 +411,73 @@ def _is_badge(img) -> bool:
     return bool(STORE_BADGE.search(f"{img.get('alt', '')} {img.get('src', '')}"))
 
 
-class DomBlock:
-    """What the DOM rules know about an element's subtree, gathered bottom-up in one pass
-    over the page (so no element's text is collected once per ancestor).
+class DomFigures:
+    """The link, paragraph, badge and form figures of a subtree. Most elements have none
+    (None in their entry); an element with one child that has figures shares that child's,
+    and copies them only to add to them."""
 
-    `chars` is the length of the element's text with whitespace collapsed and stripped
-    (as `_collapse(el.text_content())`); `lead`/`trail` say whether that text starts or
-    ends with whitespace, so that a parent's length follows from its children's. Blocks
-    short enough for the rules to read (at most DOM_MAX_CHARS) carry that text itself,
-    built from their children's, so no element's subtree is walked again to judge it.
-    `marked` says whether any of the link, paragraph, badge and form figures is set:
-    most elements have none, and their parents need not add them up.
-    """
+    __slots__ = ("link_chars", "links", "hits", "paragraphs", "badges", "has_email_input", "has_textarea")
 
-    __slots__ = ("chars", "lead", "trail", "link_chars", "links", "hits", "paragraphs", "has_email_input",
-                 "has_textarea", "badges", "index", "marked", "_text")
+    def __init__(self, link_chars: int = 0, links: int = 0, hits: Counter | None = None, paragraphs: int = 0,
+                 badges: int = 0, has_email_input: bool = False, has_textarea: bool = False):
+        self.link_chars, self.links, self.paragraphs, self.badges = link_chars, links, paragraphs, badges
+        self.hits = hits  # links by category, when any matched
+        self.has_email_input, self.has_textarea = has_email_input, has_textarea
 
-    def __init__(self, index: int = 0):
-        self.chars = 0
-        self.lead = self.trail = False
-        self.link_chars = self.links = self.paragraphs = self.badges = 0
-        self.hits: Counter | None = None  # links by category, when any matched
-        self.has_email_input = self.has_textarea = False
-        self.index = index  # document order, for the audit
-        self.marked = False
-        self._text: str | None = None
+    def copy(self) -> "DomFigures":
+        new = DomFigures()
+        new.add(self)
+        return new
 
-    def add_figures(self, child: "DomBlock") -> None:
-        """Adds up a marked child's link, paragraph, badge and form figures."""
-        self.marked = True
-        self.link_chars += child.link_chars
-        self.links += child.links
-        self.paragraphs += child.paragraphs
-        self.badges += child.badges
-        self.has_email_input = self.has_email_input or child.has_email_input
-        self.has_textarea = self.has_textarea or child.has_textarea
-        if child.hits:
+    def add(self, other: "DomFigures") -> None:
+        self.link_chars += other.link_chars
+        self.links += other.links
+        self.paragraphs += other.paragraphs
+        self.badges += other.badges
+        self.has_email_input = self.has_email_input or other.has_email_input
+        self.has_textarea = self.has_textarea or other.has_textarea
+        if other.hits:
             if self.hits is None:
                 self.hits = Counter()
-            self.hits.update(child.hits)
+            self.hits.update(other.hits)
 
-    def text(self, el) -> str:
-        if self._text is None:
-            self._text = _collapse(el.text_content())
-        return self._text
+
+NO_FIGURES = DomFigures()
+
+
+# What the walk over the page records for each element, as a plain tuple (an entry per
+# element of every page; plain tuples of plain values are the cheapest objects to make
+# and the garbage collector stops tracking them):
+#   (chars, lead, trail, text, figures, index)
+# `chars` is the length of the element's text with whitespace collapsed and stripped
+# (as `_collapse(el.text_content())`); `lead`/`trail` say whether that text starts or
+# ends with whitespace, so that a parent's length follows from its children's. `text`
+# is that text itself for blocks short enough for the rules to read (at most
+# DOM_MAX_CHARS), built from the children's, so that no element's subtree is walked
+# again to judge it; None for longer ones. `figures` is a DomFigures or None; `index`
+# is the document order, for the audit.
+CHARS, TEXT, FIGURES, INDEX = 0, 3, 4, 5
 
 
 _ELEMENTS = lxml.etree.Element
 
 
 def dom_blocks(root, rules: Rules) -> dict:
-    """DomBlock of every element under (and including) `root`, children before parents.
+    """The entry of every element under (and including) `root`, children before parents.
 
     The collapsed text is followed as (chars, lead, trail, text): each raw piece (an
-    element's text, a child's tail) or child block joins with one space when either side
+    element's text, a child's tail) or child's text joins with one space when either side
     of the seam has whitespace, as " ".join(whole.split()) would. The text is dropped
-    (None, computed on demand) once it is longer than DOM_MAX_CHARS. Written as one loop
-    without helper calls: it runs for every element of every page."""
+    (None) once it is longer than DOM_MAX_CHARS: no rule reads a longer block's text.
+    Written as one loop that calls helpers only for the few elements that add figures
+    (links, paragraphs, badges, form fields): it runs for every element of every page."""
     order = list(root.iter(_ELEMENTS))  # elements only: no comments or processing instructions
     info: dict = {}
     get = info.get
     limit = DOM_MAX_CHARS
     for index in range(len(order) - 1, -1, -1):
         el = order[index]
-        b = DomBlock(index)
-        chars, lead, trail, text = 0, False, False, ""
+        chars, lead, trail, text, figures, shared = 0, False, False, "", None, False
         s = el.text
         if s:
             if s.isspace():
@@ -487,27 +489,32 @@ def dom_blocks(root, rules: Rules) -> dict:
         for child in el:
             c = get(child)
             if c is not None:
-                n = c.chars
+                n, clead, ctrail, ctext, cfigures, _ = c
                 if n:
                     if chars:
-                        if trail or c.lead:
+                        if trail or clead:
                             chars += n + 1
                             if text is not None:
-                                text = None if chars > limit else f"{text} {c._text}"
+                                text = None if chars > limit else f"{text} {ctext}"
                         else:
                             chars += n
                             if text is not None:
-                                text = None if chars > limit else text + c._text
+                                text = None if chars > limit else text + ctext
                     else:
-                        chars, text = n, c._text
-                        lead = lead or c.lead
-                    trail = c.trail
-                elif c.lead:
+                        chars, text = n, ctext
+                        lead = lead or clead
+                    trail = ctrail
+                elif clead:
                     trail = True
                     if not chars:
                         lead = True
-                if c.marked:
-                    b.add_figures(c)
+                if cfigures is not None:
+                    if figures is None:
+                        figures, shared = cfigures, True
+                    else:
+                        if shared:
+                            figures, shared = figures.copy(), False
+                        figures.add(cfigures)
             s = child.tail
             if s:
                 if s.isspace():
@@ -529,67 +536,66 @@ def dom_blocks(root, rules: Rules) -> dict:
                         chars, text = len(piece), piece
                         lead = lead or s[0].isspace()
                     trail = s[-1].isspace()
-        b.chars, b.lead, b.trail = chars, lead, trail
-        b._text = text if chars <= limit else None
         tag = el.tag
         if tag in _FIGURE_TAGS:
-            _add_own_figures(el, tag, b, rules)
-        info[el] = b
+            own = _own_figures(el, tag, chars, rules)
+            if own is not None:
+                if figures is None:
+                    figures = own
+                else:
+                    if shared:
+                        figures = figures.copy()
+                    figures.add(own)
+        info[el] = (chars, lead, trail, text if chars <= limit else None, figures, index)
     return info
 
 
 _FIGURE_TAGS = frozenset(("a", "p", "img", "input", "textarea"))
 
 
-def _add_own_figures(el, tag: str, b: DomBlock, rules: Rules) -> None:
-    """The figures an element adds by what it is: a link, a story paragraph, a store
-    badge, a form field."""
+def _own_figures(el, tag: str, chars: int, rules: Rules) -> DomFigures | None:
+    """The figures an element adds by what it is (a link, a story paragraph, a store
+    badge, a form field), or None."""
     if tag == "a":
-        b.link_chars += b.chars
         href = el.get("href")
-        if href:
-            b.links += 1
-            category = rules.href_category(href)
-            if category:
-                if b.hits is None:
-                    b.hits = Counter()
-                b.hits[category] += 1
-    elif tag == "p":
-        if b.chars > STORY_PARAGRAPH_CHARS:
-            b.paragraphs += 1
-    elif tag == "img":
-        if _is_badge(el):
-            b.badges += 1
-    elif tag == "input":
+        if not href:
+            return DomFigures(link_chars=chars) if chars else None
+        category = rules.href_category(href)
+        return DomFigures(link_chars=chars, links=1, hits=Counter({category: 1}) if category else None)
+    if tag == "p":
+        return DomFigures(paragraphs=1) if chars > STORY_PARAGRAPH_CHARS else None
+    if tag == "img":
+        return DomFigures(badges=1) if _is_badge(el) else None
+    if tag == "input":
         if (el.get("type") or "").lower() == "email" or "mail" in (el.get("name") or "").lower():
-            b.has_email_input = True
-    elif tag == "textarea":
-        b.has_textarea = True
-    b.marked = b.marked or bool(b.link_chars or b.links or b.paragraphs or b.badges or b.has_email_input or b.has_textarea)
-
-
-def judge(el, b: DomBlock, rules: Rules) -> str | None:
-    """Why this element is cruft, or None. Decided on the block as a whole: where its links
-    go, how much of its text is links, form fields, store badges, its class/id, and,
-    for short blocks, its words."""
-    # A block holding several real paragraphs is a container of the story, not cruft.
-    if b.paragraphs >= 2 or b.chars > DOM_MAX_CHARS:
+            return DomFigures(has_email_input=True)
         return None
-    if b.has_email_input:
+    return DomFigures(has_textarea=True)  # a textarea
+
+
+def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | None:
+    """Why this element (with its entry from `dom_blocks`) is cruft, or None. Decided on
+    the block as a whole: where its links go, how much of its text is links, form
+    fields, store badges, its class/id, and, for short blocks, its words. `info` (the
+    page's entries) saves walking the subtree again for its first text."""
+    chars, _, _, text, figures, _ = entry
+    f = figures or NO_FIGURES
+    # A block holding several real paragraphs is a container of the story, not cruft.
+    if f.paragraphs >= 2 or chars > DOM_MAX_CHARS:
+        return None
+    # From here on the entry carries the block's text (short blocks keep theirs).
+    if f.has_email_input:
         return "newsletter"
-    if b.has_textarea:
+    if f.has_textarea:
         return "comment-prompt"
-    own_chars = b.chars - b.link_chars  # text that is not link text
-    if b.badges and own_chars < 400:
+    own_chars = chars - f.link_chars  # text that is not link text
+    if f.badges and own_chars < 400:
         return "app-promo"
-    if b.hits:
-        by_link = _majority(b.hits, b.links)
-        if by_link and _link_block_is_cruft(b.text(el), own_chars, by_link, rules):
+    if f.hits:
+        by_link = _majority(f.hits, f.links)
+        if by_link and _link_block_is_cruft(text, own_chars, by_link, rules):
             return by_link
-    if not b.chars:
-        text = ""
-    else:
-        text = b.text(el)
+    if chars:
         by_text = text_category(text, rules)
         if by_text:
             return by_text
@@ -599,17 +605,17 @@ def judge(el, b: DomBlock, rules: Rules) -> str | None:
         return None
     by_attr = _attr_category(el)
     if by_attr in ("advertisement", "cookie-consent", "share-bar", "follow-us", "newsletter", "app-promo") \
-            and b.chars < 300:
+            and chars < 300:
         return by_attr
-    if b.links >= 2 and b.link_chars >= 0.5 * max(b.chars, 1):
+    if f.links >= 2 and f.link_chars >= 0.5 * max(chars, 1):
         # A list of links introduced by "Related" / "Latest News" or named so in its class.
-        first = _first_text(el)
+        first = _first_text(el, info)
         announced = heading_category(first, rules) if first else None
         if announced:
             return announced
         if by_attr in ("related-list", "latest-list"):
             return by_attr
-    if by_attr == "comment-prompt" and b.chars < 300:
+    if by_attr == "comment-prompt" and chars < 300:
         return by_attr
     return None
 
@@ -617,16 +623,20 @@ def judge(el, b: DomBlock, rules: Rules) -> str | None:
 def dom_category(el, rules: Rules | None = None) -> str | None:
     """`judge` for one element on its own (the page walk shares one pass instead)."""
     rules = rules or load_rules()
-    return judge(el, dom_blocks(el, rules)[el], rules)
+    info = dom_blocks(el, rules)
+    return judge(el, info[el], rules, info)
 
 
-def _first_text(el) -> str:
+def _first_text(el, info: dict | None = None) -> str:
+    """The collapsed text of the first node under `el` (itself by its own text only) that
+    has any; from the nodes' entries in `info` where they carry it."""
     for node in el.iter():
         if node is el:
             if el.text and el.text.strip():
                 return _collapse(el.text)
             continue
-        text = _collapse(node.text_content())
+        entry = info.get(node) if info is not None else None
+        text = entry[TEXT] if entry is not None and entry[TEXT] is not None else _collapse(node.text_content())
         if text:
             return text
     return ""
@@ -649,6 +659,7 @@ def _outlet_selectors(tree, outlet, audit: list) -> Counter:
 
 
 PROTECTED_TAGS = {"html", "body", "article", "main", "h1"}
+JUDGED_TAGS = frozenset(CONTAINER_TAGS - PROTECTED_TAGS)
 
 
 class DomRemovals(Counter):
@@ -675,9 +686,9 @@ def preclean_dom(tree, outlet) -> DomRemovals:
     body = tree.find(".//body")
     root = body if body is not None else tree
     info = dom_blocks(root, rules)
-    total_chars = info[root].chars or 1
+    total_chars = info[root][CHARS] or 1
     # Elements are judged top-down; a removal only changes the text of elements already
-    # judged (its ancestors), so every DomBlock is still exact when its element's turn comes.
+    # judged (its ancestors), so every entry is still exact when its element's turn comes.
     stack = list(root)
     dropped: list = []
     while stack:
@@ -689,20 +700,21 @@ def preclean_dom(tree, outlet) -> DomRemovals:
         if tag in ("script", "style", "noscript", "template"):
             continue
         category = None
-        b = info.get(el)
-        if b is None:
+        entry = info.get(el)
+        if entry is None:
             continue
         if tag == "img":
-            if b.badges:
+            figures = entry[FIGURES]
+            if figures is not None and figures.badges:
                 category = "app-promo"
-        elif tag in CONTAINER_TAGS and tag not in PROTECTED_TAGS:
+        elif tag in JUDGED_TAGS:
             # Never judge a block that holds most of the page: it is a wrapper.
-            if b.chars < 0.5 * total_chars or tag in ("p", "li"):
-                category = judge(el, b, rules)
+            if entry[CHARS] < 0.5 * total_chars or tag in ("p", "li"):
+                category = judge(el, entry, rules, info)
         if category:
             if el.getparent() is not None:
-                text = b.text(el) if tag != "img" else _collapse(el.get("alt") or el.get("src") or "")
-                audit.append((b.index, category, text))
+                text = entry[TEXT] if tag != "img" else _collapse(el.get("alt") or el.get("src") or "")
+                audit.append((entry[INDEX], category, text))
                 dropped.append((el.getprevious(), el.getnext(), category))
                 el.drop_tree()
                 removed[category] += 1
@@ -728,7 +740,7 @@ def _drop_weak_neighbours(dropped: list, rules: Rules, info: dict, audit: list) 
             text = _collapse(sib.text_content())
             if _weak_match({"text": text}, category, rules):
                 further = getattr(sib, step)()
-                audit.append((info[sib].index if sib in info else len(info), category, text))
+                audit.append((info[sib][INDEX] if sib in info else len(info), category, text))
                 sib.drop_tree()
                 removed[category] += 1
                 dropped.append((further, None, category) if step == "getprevious" else (None, further, category))
