@@ -660,6 +660,8 @@ def _outlet_selectors(tree, outlet, audit: list) -> Counter:
 
 PROTECTED_TAGS = {"html", "body", "article", "main", "h1"}
 JUDGED_TAGS = frozenset(CONTAINER_TAGS - PROTECTED_TAGS)
+# Never judged, nor anything inside them.
+UNREAD_TAGS = frozenset(("script", "style", "noscript", "template"))
 
 
 class DomRemovals(Counter):
@@ -691,26 +693,24 @@ def preclean_dom(tree, outlet) -> DomRemovals:
     # judged (its ancestors), so every entry is still exact when its element's turn comes.
     stack = list(root)
     dropped: list = []
+    get = info.get
+    half = 0.5 * total_chars
     while stack:
         el = stack.pop()
-        tag = el.tag
-        if not isinstance(tag, str):
+        entry = get(el)
+        if entry is None:  # not an element: a comment or a processing instruction
             continue
-        tag = tag.lower()
-        if tag in ("script", "style", "noscript", "template"):
-            continue
-        category = None
-        entry = info.get(el)
-        if entry is None:
-            continue
-        if tag == "img":
-            figures = entry[FIGURES]
-            if figures is not None and figures.badges:
-                category = "app-promo"
-        elif tag in JUDGED_TAGS:
+        tag = el.tag.lower()
+        if tag in JUDGED_TAGS:
             # Never judge a block that holds most of the page: it is a wrapper.
-            if entry[CHARS] < 0.5 * total_chars or tag in ("p", "li"):
-                category = judge(el, entry, rules, info)
+            category = judge(el, entry, rules, info) if entry[CHARS] < half or tag in ("p", "li") else None
+        elif tag == "img":
+            figures = entry[FIGURES]
+            category = "app-promo" if figures is not None and figures.badges else None
+        elif tag in UNREAD_TAGS:
+            continue
+        else:
+            category = None
         if category:
             if el.getparent() is not None:
                 text = entry[TEXT] if tag != "img" else _collapse(el.get("alt") or el.get("src") or "")
