@@ -555,22 +555,33 @@ _FIGURE_TAGS = frozenset(("a", "p", "img", "input", "textarea"))
 
 def _own_figures(el, tag: str, chars: int, rules: Rules) -> DomFigures | None:
     """The figures an element adds by what it is (a link, a story paragraph, a store
-    badge, a form field), or None."""
+    badge, a form field), or None. Shared objects: figures are never changed once an
+    element's entry holds them (`dom_blocks` copies before adding)."""
     if tag == "a":
         href = el.get("href")
         if not href:
-            return DomFigures(link_chars=chars) if chars else None
-        category = rules.href_category(href)
-        return DomFigures(link_chars=chars, links=1, hits=Counter({category: 1}) if category else None)
+            return _link_figures(chars, 0, None) if chars else None
+        return _link_figures(chars, 1, rules.href_category(href))
     if tag == "p":
-        return DomFigures(paragraphs=1) if chars > STORY_PARAGRAPH_CHARS else None
+        return _STORY_PARAGRAPH if chars > STORY_PARAGRAPH_CHARS else None
     if tag == "img":
-        return DomFigures(badges=1) if _is_badge(el) else None
+        return _BADGE if _is_badge(el) else None
     if tag == "input":
         if (el.get("type") or "").lower() == "email" or "mail" in (el.get("name") or "").lower():
-            return DomFigures(has_email_input=True)
+            return _EMAIL_INPUT
         return None
-    return DomFigures(has_textarea=True)  # a textarea
+    return _TEXTAREA
+
+
+_STORY_PARAGRAPH = DomFigures(paragraphs=1)
+_BADGE = DomFigures(badges=1)
+_EMAIL_INPUT = DomFigures(has_email_input=True)
+_TEXTAREA = DomFigures(has_textarea=True)
+
+
+@lru_cache(maxsize=4096)
+def _link_figures(chars: int, links: int, category: str | None) -> DomFigures:
+    return DomFigures(link_chars=chars, links=links, hits=Counter({category: 1}) if category else None)
 
 
 def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | None:

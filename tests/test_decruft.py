@@ -11,15 +11,20 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
+import lxml.etree
+import lxml.html
 import pytest
 
 from newscrawl.outlets import Outlet, generic_outlet
 from newscrawl.state import SQLiteStateStore
 from pipelines.decruft import (
+    DOM_MAX_CHARS,
     BoilerplateLearner,
     clean_blocks,
     decruft_in_order,
+    dom_blocks,
     fold,
+    load_rules,
     pre_learning_clean,
     preclean_dom,
 )
@@ -448,6 +453,33 @@ def test_story_sentences_with_footer_words_survive():
     assert_story_intact(text, STORY[:2] + story)
     for category in ("shortcode", "taxonomy", "source-credit", "subscription", "comment-prompt"):
         assert not removed.get(category), (category, removed)
+
+
+def test_dom_entries_match_what_each_elements_own_subtree_says():
+    """The one bottom-up pass gives every element what a walk of its own subtree would:
+    its collapsed text (kept up to DOM_MAX_CHARS), its links and link text, its links by
+    category; figures shared between elements are never changed by their ancestors."""
+    root = lxml.html.fromstring(
+        "<div> Lead\xa0in <b> </b><i>x</i>y <!-- note -->z<span>\u2003q </span>  <p></p>\n"
+        "<ul><li><a href='https://apps.apple.com/app/x'>App Store</a></li>"
+        "<li><a href='https://play.google.com/store/apps/details?id=x'> Google <b>Play</b></a> tail</li>"
+        "<li><a>no href</a><a href='/news/2'></a></li></ul>"
+        "<ul id='second'><li><a href='https://apps.apple.com/app/x'>App Store</a></li></ul>"
+        f"<p>{'long story text ' * 120}</p></div>"
+    )
+    info = dom_blocks(root, load_rules())
+    for el in root.iter(lxml.etree.Element):
+        chars, _, _, text, figures, _ = info[el]
+        full = " ".join(el.text_content().split())
+        assert chars == len(full), (el.tag, full)
+        assert text == (full if len(full) <= DOM_MAX_CHARS else None)
+        links = el.xpath("descendant-or-self::a")
+        assert (figures.links if figures else 0) == sum(1 for a in links if a.get("href"))
+        assert (figures.link_chars if figures else 0) == sum(len(" ".join(a.text_content().split())) for a in links)
+    first, second = root.findall(".//ul")
+    assert info[first][4].hits == Counter({"app-promo": 2})
+    assert info[second][4].hits == Counter({"app-promo": 1})
+    assert info[root][4].hits == Counter({"app-promo": 3})
 
 
 # --------------------------------------------------------------------------- pipeline hold
