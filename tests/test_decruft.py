@@ -19,6 +19,7 @@ from newscrawl.outlets import Outlet, generic_outlet
 from newscrawl.state import SQLiteStateStore
 from pipelines.decruft import (
     DOM_MAX_CHARS,
+    FIGURES,
     BoilerplateLearner,
     clean_blocks,
     decruft_in_order,
@@ -477,9 +478,9 @@ def test_dom_entries_match_what_each_elements_own_subtree_says():
         assert (figures.links if figures else 0) == sum(1 for a in links if a.get("href"))
         assert (figures.link_chars if figures else 0) == sum(len(" ".join(a.text_content().split())) for a in links)
     first, second = root.findall(".//ul")
-    assert info[first][4].hits == Counter({"app-promo": 2})
-    assert info[second][4].hits == Counter({"app-promo": 1})
-    assert info[root][4].hits == Counter({"app-promo": 3})
+    assert info[first][FIGURES].hits == Counter({"app-promo": 2})
+    assert info[second][FIGURES].hits == Counter({"app-promo": 1})
+    assert info[root][FIGURES].hits == Counter({"app-promo": 3})
 
 
 # --------------------------------------------------------------------------- pipeline hold
