@@ -16,6 +16,11 @@ ROBOTSTXT_USER_AGENT = "newscrawl"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# Scrapy starts this many asyncio tasks for every response, however few items and requests
+# its callback yields. Ours yield one article or a list of requests, and items from
+# different responses go through the pipelines side by side anyway: Scrapy's default of
+# 100 only costs the reactor ~1 ms of CPU per page.
+CONCURRENT_ITEMS = 8
 DOWNLOAD_DELAY = 0.5
 DOWNLOAD_DELAY_JITTER = 0.5  # each wait is the delay ±50%
 AUTOTHROTTLE_ENABLED = True

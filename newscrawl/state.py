@@ -39,6 +39,12 @@ class StateStore:
     def incr(self, ns: str, key: str, by: int = 1) -> int:
         raise NotImplementedError
 
+    def incr_many(self, ns: str, keys: Iterable[str], by: int = 1) -> None:
+        """incr for each key, in one round trip where the store allows (no new values
+        returned)."""
+        for key in keys:
+            self.incr(ns, key, by)
+
     def items(self, ns: str) -> Iterator[tuple[str, str]]:
         raise NotImplementedError
 
@@ -130,6 +136,14 @@ class SQLiteStateStore(StateStore):
             ).fetchone()
         return int(row[0])
 
+    def incr_many(self, ns, keys, by=1):
+        with self.batch(), self._lock:
+            self._db.executemany(
+                "INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET"
+                " value = CAST(CAST(value AS INTEGER) + ? AS TEXT)",
+                ((ns, key, str(by), by) for key in keys),
+            )
+
     def items(self, ns):
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM kv WHERE ns=? ORDER BY key", (ns,)).fetchall()
@@ -185,6 +199,12 @@ class RedisStateStore(StateStore):
 
     def incr(self, ns, key, by=1):
         return int(self._r.hincrby(self._k(ns), key, by))
+
+    def incr_many(self, ns, keys, by=1):
+        pipe = self._r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hincrby(self._k(ns), key, by)
+        pipe.execute()
 
     def items(self, ns):
         return iter(sorted(self._r.hscan_iter(self._k(ns))))

@@ -954,11 +954,10 @@ class BoilerplateLearner:
         keys = sorted({key_of(b) for b in blocks if len(b.get("text", "").strip()) >= 3})
         with self._batch():
             index = self.store.incr(self.ns, "pages")
-            self.store.put(self.ns, page_key, str(index))
             first_seen = self.store.get_many(self.ns, [f"f:{k}" for k in keys])
-            self.store.put_many(self.ns, [(f"f:{k}", str(index)) for k in keys if f"f:{k}" not in first_seen])
-            for k in keys:
-                self.store.incr(self.ns, f"c:{k}")
+            self.store.put_many(self.ns, [(page_key, str(index))]
+                                + [(f"f:{k}", str(index)) for k in keys if f"f:{k}" not in first_seen])
+            self.store.incr_many(self.ns, [f"c:{k}" for k in keys])
         if index % self.prune_after == 0:  # a long first crawl stays bounded too
             self.prune()
         return True

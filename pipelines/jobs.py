@@ -14,6 +14,7 @@ import os
 from pipelines.decruft import BLOCK_KEY, block_key, pre_learning_clean
 from pipelines.extract import extract_raw
 from pipelines.normalise import normalise_record, shingle_hashes
+from pipelines.validate import VALIDATION, check_record, public_fields
 
 SHINGLE_HASHES = "_shingle_hashes"  # record field: for the dedupe stage, from the worker
 PRE_LEARNING = "_pre_learning"  # record field: the rule-based decruft's result, from the worker
@@ -36,9 +37,12 @@ def extract_job(raw: dict, outlet, crash_marker: str | None = None) -> dict:
     return record
 
 
-def normalise_job(record: dict, outlet) -> tuple[dict, list[str]]:
+def normalise_job(record: dict, outlet, min_words: int | None = None) -> tuple[dict, list[str]]:
     """Normalise stage, plus the hashes of the normalised text's shingles for the dedupe
-    stage's MinHash."""
+    stage's MinHash and, given `min_words`, the validate stage's verdict on the normalised
+    record (its problems, in `_validation`)."""
     record, warnings = normalise_record(record, outlet)
     record[SHINGLE_HASHES] = shingle_hashes(record.get("text") or "")
+    if min_words is not None:
+        record[VALIDATION] = check_record(public_fields(record), min_words)
     return record, warnings

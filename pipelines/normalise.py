@@ -495,6 +495,10 @@ class NormalisePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.pool = pool_for(crawler)
+        from pipelines.validate import DEFAULT_MIN_WORDS
+
+        # The validate stage's check runs in the same worker call (pipelines/validate.py).
+        self.min_words = crawler.settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -504,7 +508,7 @@ class NormalisePipeline:
         from pipelines.jobs import normalise_job
 
         outlet = self.crawler.spider.outlet
-        record, warns = await self.pool.run(normalise_job, dict(item), outlet)
+        record, warns = await self.pool.run(normalise_job, dict(item), outlet, self.min_words)
         for warning in warns:
             logger.warning("%s: %s", record.get("url"), warning)
             self.stats.inc_value(f"newscrawl/warnings/{warning_kind(warning)}")

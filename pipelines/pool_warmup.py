@@ -3,7 +3,8 @@ stages' modules, their rules and the language detector are loaded here, so every
 starts warm and the detector's models (hundreds of MB) are shared by the workers instead
 of being loaded by each."""
 
-from pipelines import decruft, extract, jobs, normalise  # noqa: F401
+from pipelines import decruft, extract, jobs, normalise, validate  # noqa: F401
 
 decruft.load_rules()
 normalise.language_detector()
+validate._validator()

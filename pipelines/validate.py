@@ -16,14 +16,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
-from scrapy.exceptions import DropItem
-
-from pipelines.write import WriterSet, utc_day, writer_settings
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "article-v1.schema.json"
 DEFAULT_MIN_WORDS = 50
+# Record field: check_record's result, computed by the normalise stage's worker on the
+# record it returns, so that the crawl's own process does not validate it again.
+VALIDATION = "_validation"
 
 # Our own checks for the two formats the schema uses, so validation does not depend on
 # optional packages jsonschema would otherwise need (and silently skip without).
@@ -102,6 +102,8 @@ def reject_entry(record: dict, reasons: list[str]) -> dict:
 
 class ValidatePipeline:
     def __init__(self, crawler):
+        from pipelines.write import WriterSet, writer_settings
+
         settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
@@ -115,8 +117,14 @@ class ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item):
-        record = public_fields(dict(item))
-        problems = check_record(record, self.min_words)
+        from scrapy.exceptions import DropItem  # here: worker processes import this module
+
+        from pipelines.write import utc_day
+
+        problems = item.pop(VALIDATION, None)
+        record = public_fields(item)
+        if problems is None:  # not checked by a worker
+            problems = check_record(record, self.min_words)
         if not problems:
             self.stats.inc_value("newscrawl/valid")
             return item  # internal fields still travel to later stages; the write stage drops them

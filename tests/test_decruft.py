@@ -16,7 +16,7 @@ import lxml.html
 import pytest
 
 from newscrawl.outlets import Outlet, generic_outlet
-from newscrawl.state import SQLiteStateStore
+from newscrawl.state import SQLiteStateStore, StateStore
 from pipelines.decruft import (
     DOM_MAX_CHARS,
     FIGURES,
@@ -309,6 +309,43 @@ def test_audit_lists_dom_and_block_removals_with_their_text(tmp_path):
     assert by_category["also-read"].startswith("Also Read:")
     assert "Facebook" in by_category["share-bar"]
     assert_story_intact(out["text"])
+
+
+class _DictStore(StateStore):
+    """Only the interface's required methods: the batched ones fall back to them."""
+
+    def __init__(self):
+        self.data: dict = {}
+
+    def get(self, ns, key):
+        return self.data.get((ns, key))
+
+    def put(self, ns, key, value):
+        self.data[(ns, key)] = value
+
+    def delete(self, ns, key):
+        self.data.pop((ns, key), None)
+
+    def incr(self, ns, key, by=1):
+        self.data[(ns, key)] = str(int(self.data.get((ns, key), 0)) + by)
+        return int(self.data[(ns, key)])
+
+    def items(self, ns):
+        return iter(sorted((k, v) for (n, k), v in self.data.items() if n == ns))
+
+
+def test_learner_counts_alike_in_sqlite_and_in_a_minimal_store(tmp_path):
+    sqlite, minimal = SQLiteStateStore(tmp_path / "state.sqlite"), _DictStore()
+    for store in (sqlite, minimal):
+        learner = BoilerplateLearner(store, "example")
+        for n in range(6):
+            learner.observe(f"https://news.example/{n}", _blocks(_story(n), "Subscribe to Example Daily today.",
+                                                                  "Subscribe to Example Daily today."))
+    counted = dict(sqlite.items("boilerplate:example"))
+    assert counted == dict(minimal.items("boilerplate:example"))
+    # each page once; a block repeated on one page counts once for it
+    assert counted["pages"] == "6" and sorted(v for k, v in counted.items() if k.startswith("c:")) == ["1"] * 6 + ["6"]
+    sqlite.close()
 
 
 def test_learner_state_stays_bounded_and_keeps_what_matters(tmp_path):
