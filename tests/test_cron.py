@@ -100,8 +100,17 @@ def wait_for(condition, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 
 def kill(proc: subprocess.Popen) -> None:
+    """SIGKILL the crawl; its worker pool (fork server, workers) must not outlive it."""
+    import psutil
+
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    _, alive = psutil.wait_procs(descendants, timeout=15)
+    assert not alive, f"left behind by a killed crawl: {[p.pid for p in alive]}"
 
 
 def strip_dates(served) -> None:
