@@ -40,11 +40,11 @@ def read_html_file(path: Path) -> str:
 
 def cmd_clean(args) -> int:
     from newscrawl.outlets import OutletConfigError, generic_outlet, load_registry
-    from newscrawl.state import open_state
+    from newscrawl.state import open_state, state_exists
     from pipelines.clean import clean_pages
     from pipelines.pool import WorkerCrash, WorkerPool, pool_from_settings
 
-    settings = project_settings(dict(kv.split("=", 1) for kv in args.set))
+    settings = project_settings(_settings_from(args))
     outlets = load_registry()
     if args.outlet and args.outlet not in outlets:
         print(f"newscrawl clean: no outlet record named {args.outlet!r}", file=sys.stderr)
@@ -67,9 +67,7 @@ def cmd_clean(args) -> int:
             continue
         if outlet.name not in stores:
             # The outlet's learned boilerplate, when a crawl has left some; never created here.
-            state_file = Path(settings.get("NEWSCRAWL_STATE_DIR") or "state") / f"{outlet.name}.sqlite"
-            uses_redis = str(settings.get("NEWSCRAWL_STATE_URL") or "").startswith(("redis", "unix"))
-            stores[outlet.name] = open_state(settings, outlet.name) if uses_redis or state_file.exists() else None
+            stores[outlet.name] = open_state(settings, outlet.name) if state_exists(settings, outlet.name) else None
         pages.append((html, url, outlet))
         names.append(name)
     # One file is cleaned here; many go through the worker pool, as in a crawl.

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
@@ -521,13 +524,11 @@ def page_links(root, base_url: str) -> list[str]:
     return list(seen)
 
 
+@lru_cache(maxsize=4096)  # a sitemap repeats its dates; each entry is read twice (age, priority)
 def entry_datetime(value: str | None):
     """An aware datetime from a sitemap (W3C/ISO 8601) or feed (RFC 822) date; None when
     unreadable. A date without a zone is taken as UTC: a day's error at most, which is
     all an age cut-off needs."""
-    from datetime import datetime, timezone
-    from email.utils import parsedate_to_datetime
-
     if not value or not isinstance(value, str):
         return None
     value = value.strip()

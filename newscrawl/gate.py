@@ -314,9 +314,8 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
     blocks = jsonld_blocks(root)
     types = jsonld_types(blocks)
     article_type = next((t for t in types if t in ARTICLE_TYPES), None)
-    chars = body_text_chars(root, enough=min_chars)
     if article_type:
-        chars = max(chars, _article_body_chars(blocks))
+        chars = max(body_text_chars(root, enough=min_chars), _article_body_chars(blocks))
         # A paywall teaser or a stub carries the markup but not the article.
         if chars < min_chars / 4:
             return PageVerdict(False, f"stub:{article_type}:{chars}")
@@ -325,8 +324,11 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
     if other_type:
         return PageVerdict(False, f"jsonld:{other_type}")
 
+    # The text is measured only where it decides: section, tag and video pages usually
+    # say what they are above, and measuring is the costly part of the gate.
     og_type = _meta_property(root, "og:type")
     if og_type == "article":
+        chars = body_text_chars(root, enough=min_chars)
         if chars < min_chars / 2:
             return PageVerdict(False, f"stub:og:article:{chars}")
         return PageVerdict(True, "og:article")
@@ -335,6 +337,7 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
     if types and all(t in GENERIC_TYPES for t in types) and "WebPage" in types:
         # JSON-LD that calls the page only a WebPage, with nothing saying otherwise.
         return PageVerdict(False, "jsonld:WebPage")
+    chars = body_text_chars(root, enough=min_chars)
     if chars < min_chars:
         return PageVerdict(False, f"too-short:{chars}")
     return PageVerdict(True, f"text:{chars}")

@@ -32,14 +32,15 @@ class UserAgentFromContact:
 class RobotsCrawlDelay:
     """Honours robots.txt `Crawl-delay`, which Scrapy's robots middleware ignores.
 
-    It reads every robots.txt that passes through the downloader (Scrapy's own robots
-    fetch and the spider's) and keeps the download slot of that host at least that slow,
-    after AutoThrottle has made its own adjustment (AutoThrottle lowers delays freely).
+    It reads every robots.txt that passes through the downloader and keeps the download
+    slot of that host at least that slow, after AutoThrottle has made its own adjustment (AutoThrottle
+    lowers delays freely).
     """
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.agent = user_agent(crawler.settings).split("/")[0]
+        # The token robots.txt rules are matched against, as Scrapy's robots middleware does.
+        self.agent = crawler.settings.get("ROBOTSTXT_USER_AGENT") or user_agent(crawler.settings).split("/")[0]
         self.max_delay = crawler.settings.getfloat("NEWSCRAWL_MAX_CRAWL_DELAY", 60.0)
         self.delays: dict[str, float] = {}
 
@@ -68,6 +69,8 @@ class RobotsCrawlDelay:
         return None
 
     def process_response(self, request, response):
+        # Scrapy's robots middleware fetches robots.txt before anything else goes to the
+        # host; its copy is the one that sets the delay in time (the spider's comes later).
         if urlsplit(response.url).path == "/robots.txt" and response.status == 200:
             try:
                 parser = Protego.parse(response.body.decode("utf-8", "replace"))

@@ -227,14 +227,30 @@ class RedisStateStore(StateStore):
 SCOPE_RE = re.compile(r"^_?[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def open_state(settings, scope: str) -> StateStore:
-    """The store for one scope (an outlet name, or "_global" for state shared across
-    outlets), chosen by the NEWSCRAWL_STATE_URL setting: empty or a folder path for
-    SQLite files, redis://... for Redis."""
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def state_location(settings, scope: str) -> str | Path:
+    """Where one scope's state lives (an outlet name, or "_global" for state shared across
+    outlets), from the NEWSCRAWL_STATE_URL setting: empty or a folder path for an SQLite
+    file (a Path), redis://... for Redis (the URL)."""
     if not SCOPE_RE.match(scope or ""):  # a scope names a file: never a path
         raise ValueError(f"unsafe state scope {scope!r}")
     url = settings.get("NEWSCRAWL_STATE_URL") or ""
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStateStore(url, prefix=f"newscrawl:{scope}")
-    directory = Path(url or settings.get("NEWSCRAWL_STATE_DIR") or "state")
-    return SQLiteStateStore(directory / f"{scope}.sqlite")
+    if url.startswith(REDIS_SCHEMES):
+        return url
+    return Path(url or settings.get("NEWSCRAWL_STATE_DIR") or "state") / f"{scope}.sqlite"
+
+
+def state_exists(settings, scope: str) -> bool:
+    """True when some run has left state for the scope (Redis: assumed so)."""
+    where = state_location(settings, scope)
+    return not isinstance(where, Path) or where.exists()
+
+
+def open_state(settings, scope: str) -> StateStore:
+    """The store for one scope, where state_location says."""
+    where = state_location(settings, scope)
+    if isinstance(where, Path):
+        return SQLiteStateStore(where)
+    return RedisStateStore(where, prefix=f"newscrawl:{scope}")

@@ -87,14 +87,14 @@ Handler = Callable[[Request], Page]
 NOT_FOUND = Page(b"<!doctype html><title>404 Not Found</title><h1>Not Found</h1>", status=404)
 
 
-def _not_modified(request: Request, page: Page, last_modified: datetime) -> bool:
+def _not_modified(request: Request, page: Page, last_modified: datetime, etag: str) -> bool:
     """RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since."""
     if page.status != 200 or not page.is_static:
         return False
     if_none_match = request.header("If-None-Match")
     if if_none_match is not None:
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-        return "*" in tags or page.etag() in tags
+        return "*" in tags or etag in tags
     if_modified_since = request.header("If-Modified-Since")
     if if_modified_since:
         try:
@@ -152,10 +152,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _send_static(self, request: Request, page: Page, head: bool) -> None:
         body = bytes(page.body)
         last_modified = page.last_modified or DEFAULT_LAST_MODIFIED
+        etag = page.etag()  # a hash of the whole body: once per request
         validators = {}
         if page.status == 200:
-            validators = {"ETag": page.etag(), "Last-Modified": format_datetime(last_modified, usegmt=True)}
-        if request.method in ("GET", "HEAD") and _not_modified(request, page, last_modified):
+            validators = {"ETag": etag, "Last-Modified": format_datetime(last_modified, usegmt=True)}
+        if request.method in ("GET", "HEAD") and _not_modified(request, page, last_modified, etag):
             self.send_response(304)
             for name, value in validators.items():
                 self.send_header(name, value)

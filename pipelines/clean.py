@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 
-from pipelines.decruft import apply_cleaning, learner_from_settings
-from pipelines.jobs import PRE_LEARNING, extract_job, normalise_job
+from pipelines.decruft import PRE_LEARNING, apply_cleaning, learner_from_settings
+from pipelines.jobs import extract_job, normalise_job
 from pipelines.pool import WorkerCrash, WorkerPool
 from pipelines.validate import public_fields
 

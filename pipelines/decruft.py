@@ -893,6 +893,7 @@ def blocks_to_text(blocks: list[dict]) -> str:
 
 
 BLOCK_KEY = "_key"  # a block's block_key, when a worker has computed it
+PRE_LEARNING = "_pre_learning"  # record field: the rule-based decruft's result, from a worker
 
 
 def key_of(block: dict) -> str:
@@ -1202,7 +1203,7 @@ class DecruftPipeline:
         outlet = getattr(self.crawler.spider, "outlet", None)
         outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
         blocks = item.pop("_blocks", None) or []
-        done = item.pop("_pre_learning", None)  # the rule-based part, done by a worker
+        done = item.pop(PRE_LEARNING, None)  # the rule-based part, done by a worker
         if done is None:
             kept, removed = pre_learning_clean(item, blocks, outlet)
         else:

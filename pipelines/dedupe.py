@@ -35,7 +35,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from newscrawl.state import StateStore, open_state
-from pipelines.normalise import shingle_hashes
+from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ class DedupePipeline:
         # The shingles were hashed by the normalise stage's worker; applying the
         # permutations here is cheap, and keeps datasketch (numpy, scipy, redis: ~80 MB
         # per process) out of the workers.
-        hashes = record.pop("_shingle_hashes", None)
+        hashes = record.pop(SHINGLE_HASHES, None)
         signature = minhash_from_hashes(hashes, self.dedup.num_perm) if hashes is not None else None
         verdict = self.dedup.check(record, signature)
         if verdict.reason:

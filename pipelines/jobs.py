@@ -11,13 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from pipelines.decruft import BLOCK_KEY, block_key, pre_learning_clean
+from pipelines.decruft import BLOCK_KEY, PRE_LEARNING, block_key, pre_learning_clean
 from pipelines.extract import extract_raw
-from pipelines.normalise import normalise_record, shingle_hashes
+from pipelines.normalise import SHINGLE_HASHES, normalise_record, shingle_hashes
 from pipelines.validate import VALIDATION, check_record, public_fields
 
-SHINGLE_HASHES = "_shingle_hashes"  # record field: for the dedupe stage, from the worker
-PRE_LEARNING = "_pre_learning"  # record field: the rule-based decruft's result, from the worker
 
 
 def extract_job(raw: dict, outlet, crash_marker: str | None = None) -> dict:

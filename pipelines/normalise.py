@@ -106,6 +106,7 @@ _WORD_PART_RE = re.compile(r"[^\W_]", re.UNICODE)
 
 
 SHINGLE_WORDS = 5  # near-duplicate shingles: runs of this many words
+SHINGLE_HASHES = "_shingle_hashes"  # record field: shingle_hashes of the text, from a worker
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:

@@ -59,6 +59,7 @@ class NewsSpider(scrapy.Spider):
     def __init__(self, url: str | None = None, outlet: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.start_url = url
+        self._max_age: timedelta | None = None
         if type(self).outlet is None:
             if not url:
                 raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
@@ -86,10 +87,11 @@ class NewsSpider(scrapy.Spider):
     def _too_old(self, *dates: str | None) -> bool:
         """With NEWSCRAWL_MAX_AGE_DAYS, an entry of a sitemap, sitemap index or feed whose
         first readable date is older than that is not followed (undated entries are)."""
-        days = self.settings.getfloat("NEWSCRAWL_MAX_AGE_DAYS", 0)
-        if days <= 0:
+        if self._max_age is None:  # read once: sitemaps have tens of thousands of entries
+            self._max_age = timedelta(days=max(self.settings.getfloat("NEWSCRAWL_MAX_AGE_DAYS", 0), 0))
+        if not self._max_age:
             return False
-        cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+        cutoff = datetime.now(timezone.utc) - self._max_age
         when = next((dt for dt in map(discovery.entry_datetime, dates) if dt is not None), None)
         if when is not None and when < cutoff:
             self._stat("discovery/too-old")
