@@ -131,8 +131,16 @@ class Deduplicator:
         """Stores what `check` decided for a kept record, now that it is written (or
         replayed from the output at open). Idempotent."""
         rec_id = record["id"]
-        for ns, key in (("url", rec_id), ("hash", record["content_hash"]), ("minhash", rec_id)):
-            self._unwritten.pop((ns, key), None)
+        pending = [(ns, key, self._unwritten.pop((ns, key), None))
+                   for ns, key in (("url", rec_id), ("hash", record["content_hash"]), ("minhash", rec_id))]
+        if pending[0][2] is not None and pending[2][2] is not None:
+            # Decided by check() in this run: store its entries as they are (the signature
+            # is in the index already) rather than build them again.
+            for ns, key, value in pending:
+                if value is not None:
+                    self.store.put(ns, key, value)
+            return
+        # Replayed from the output at open: nothing pending, so build the entries.
         now = self.clock()
         self._remember_url(rec_id, record["content_hash"], record.get("revision") or 1, record["outlet"], now,
                            record.get("duplicate_of"))

@@ -6,7 +6,6 @@ then a visible byline and htmldate); the body is extracted after the DOM pre-cle
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -18,18 +17,15 @@ from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse p
 import trafilatura
 from lxml import etree
 
+from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks
 from pipelines import page_time
-
-ARTICLE_TYPES = {
-    "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
-    "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting", "LiveBlogPosting", "Report",
-    "ScholarlyArticle", "TechArticle", "SatiricalArticle", "AskPublicNewsArticle",
-}
 
 BLOCK_KINDS = {"p": "p", "head": "h", "item": "li", "quote": "quote", "code": "pre", "table": "table"}
 
 
-def _jsonld_objects(root) -> list[dict]:
+def jsonld_objects(root) -> list[dict]:
+    """Every JSON-LD object of the page, @graph members included, read as the article
+    gate reads them (newscrawl.gate.jsonld_blocks)."""
     out: list[dict] = []
 
     def walk(obj):
@@ -41,11 +37,7 @@ def _jsonld_objects(root) -> list[dict]:
             if "@graph" in obj:
                 walk(obj["@graph"])
 
-    for script in root.xpath('//script[@type="application/ld+json"]'):
-        try:
-            walk(json.loads(script.text_content() or "null", strict=False))
-        except (ValueError, RecursionError):
-            continue
+    walk(jsonld_blocks(root))
     return out
 
 
@@ -130,15 +122,16 @@ PUBLISHED_META = ("article:published_time", "article:published", "datepublished"
 MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "dc.date.modified")
 
 
-def extract_metadata(root, url: str, hints: dict | None = None) -> dict:
+def extract_metadata(root, url: str, hints: dict | None = None, objects: list[dict] | None = None) -> dict:
     """Metadata from JSON-LD first, then OpenGraph and meta tags; a visible byline and
     htmldate (visible dates) fill the author and date only where those say nothing."""
-    record = _declared_metadata(root, url, hints)
+    objects = jsonld_objects(root) if objects is None else objects
+    record = _declared_metadata(root, url, hints, objects)
     if not record["authors"]:
         record["authors"] = visible_authors(root)
     if record["published_at"]:
         record["published_at"] = page_time.in_page_time_zone(
-            record["published_at"], _declared_datetimes(root), _shown_text(root))
+            record["published_at"], _declared_datetimes(root, objects), _shown_text(root))
     else:
         record["published_at"] = visible_date(root, url)
     if not record["title"]:
@@ -154,9 +147,9 @@ def visible_date(root, url: str) -> str | None:
             or find_date(root, extensive_search=True, original_date=True, url=url))
 
 
-def _declared_datetimes(root) -> list[str]:
+def _declared_datetimes(root, objects: list[dict]) -> list[str]:
     values = [v for k, v in _meta(root).items() if ISO_DATE.match(v)]
-    values += [str(v) for o in _jsonld_objects(root) for k, v in o.items()
+    values += [str(v) for o in objects for k, v in o.items()
                if isinstance(k, str) and k.startswith(("date", "uploadDate")) and isinstance(v, str)]
     return values + root.xpath("//time/@datetime")
 
@@ -214,9 +207,8 @@ def visible_authors(root) -> list[str]:
     return []
 
 
-def _declared_metadata(root, url: str, hints: dict | None = None) -> dict:
+def _declared_metadata(root, url: str, hints: dict | None, objects: list[dict]) -> dict:
     hints = hints or {}
-    objects = _jsonld_objects(root)
     by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
     ld = next((o for o in objects if _types(o) & ARTICLE_TYPES), {})
     meta = _meta(root)
@@ -348,8 +340,8 @@ def _trafilatura_blocks(root, url: str, **options) -> list[dict]:
     return body_blocks(doc.body if doc is not None else None, url)
 
 
-def _jsonld_article_body(root) -> str | None:
-    for obj in _jsonld_objects(root):
+def _jsonld_article_body(root, objects: list[dict] | None = None) -> str | None:
+    for obj in jsonld_objects(root) if objects is None else objects:
         body = obj.get("articleBody")
         if _types(obj) & ARTICLE_TYPES and isinstance(body, str) and body.strip():
             return body
@@ -366,9 +358,10 @@ def _headline_candidates(root, record: dict) -> list[str]:
 
 def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None) -> dict:
     root = parse_html(html)
-    record = extract_metadata(root, url, hints)
+    objects = jsonld_objects(root)  # read once for every metadata field and the body
+    record = extract_metadata(root, url, hints, objects)
     titles = _headline_candidates(root, record)
-    jsonld_body = _jsonld_article_body(root)
+    jsonld_body = _jsonld_article_body(root, objects)
     # Everything read from the untouched page is read by now, so the pre-clean may
     # work on the tree itself rather than on a copy.
     removed: Counter = Counter()
