@@ -166,8 +166,12 @@ class WorkerPool:
                     return await self._call(loop, fn, args, 2)
                 except BrokenProcessPool:
                     pass
+        raise self._gave_up(fn)
+
+    def _gave_up(self, fn) -> "WorkerCrash":
+        """A call that killed its worker twice: counted, and its error."""
         self._inc("newscrawl/rejected/worker-crash")
-        raise WorkerCrash(f"worker died twice running {getattr(fn, '__name__', fn)}")
+        return WorkerCrash(f"worker died twice running {getattr(fn, '__name__', fn)}")
 
     async def _call(self, loop, fn, args, attempt: int):
         executor = self._pool()
@@ -199,7 +203,7 @@ class WorkerPool:
                 results.append(self._pool().submit(fn, *args).result())
             except BrokenProcessPool:
                 self._crashed(fn, self._generation, 2)
-                results.append(WorkerCrash(f"worker died twice running {getattr(fn, '__name__', fn)}"))
+                results.append(self._gave_up(fn))
         return results
 
     def close(self, *_args, **_kwargs) -> None:
