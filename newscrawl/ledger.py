@@ -34,7 +34,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from newscrawl.state import StateStore, open_state
-from pipelines.write import SUFFIXES, complete_members
+from pipelines.write import complete_length, complete_part, compression_of
 
 logger = logging.getLogger(__name__)
 
@@ -53,23 +53,12 @@ def output_files(output_dir: str | Path, outlet: str) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9]*.jsonl*") if p.is_file())
 
 
-def _compression(path: Path) -> str:
-    return next((c for c, s in SUFFIXES.items() if c and path.name.endswith(s)), "")
-
-
 def read_from(path: Path, offset: int) -> tuple[list[dict], int]:
     """The complete records of `path` after byte `offset`, and the offset where the
     complete part ends (a torn last line or member is not included)."""
     with open(path, "rb") as fh:
         fh.seek(offset)
-        data = fh.read()
-    compression = _compression(path)
-    if compression:
-        members, length = complete_members(data, compression)
-        data = b"".join(members)
-    else:
-        length = data.rfind(b"\n") + 1
-        data = data[:length]
+        data, length = complete_part(fh.read(), compression_of(path))
     records = []
     for line in data.splitlines():
         if line.strip():
@@ -78,10 +67,6 @@ def read_from(path: Path, offset: int) -> tuple[list[dict], int]:
             except ValueError:
                 logger.warning("%s: unreadable line skipped during reconcile", path)
     return records, offset + length
-
-
-def complete_length(path: Path) -> int:
-    return read_from(path, 0)[1]
 
 
 class OutletLedger:

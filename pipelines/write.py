@@ -90,8 +90,25 @@ def complete_members(data: bytes, compression: str) -> tuple[list[bytes], int]:
     return out, pos
 
 
-def _complete_length(path: Path, compression: str) -> int:
+def compression_of(path: Path) -> str:
+    """"", "gzip" or "zstd", from the file name."""
+    return next((c for c, s in SUFFIXES.items() if c and path.name.endswith(s)), "")
+
+
+def complete_part(data: bytes, compression: str) -> tuple[bytes, int]:
+    """The JSONL text of the complete lines or members in `data`, and the byte length of
+    that complete part (a torn last line or member is left out)."""
+    if compression:
+        members, length = complete_members(data, compression)
+        return b"".join(members), length
+    length = data.rfind(b"\n") + 1
+    return data[:length], length
+
+
+def complete_length(path: Path, compression: str | None = None) -> int:
     data = path.read_bytes()
+    if compression is None:
+        compression = compression_of(path)
     if compression:
         return complete_members(data, compression)[1]
     return data.rfind(b"\n") + 1
@@ -101,12 +118,7 @@ def read_records(path: str | Path) -> Iterator[dict]:
     """Records of an output file, read safely while it is being written: a trailing
     incomplete line or member is left for the next read."""
     path = Path(path)
-    compression = next((c for c, s in SUFFIXES.items() if c and path.name.endswith(s)), "")
-    data = path.read_bytes()
-    if compression:
-        data = b"".join(complete_members(data, compression)[0])
-    else:
-        data = data[: data.rfind(b"\n") + 1]
+    data, _ = complete_part(path.read_bytes(), compression_of(path))
     for line in data.splitlines():
         if line.strip():
             yield json.loads(line)
@@ -150,7 +162,7 @@ class JsonlWriter:
         if not self.path.exists():
             return
         size = self.path.stat().st_size
-        good = _complete_length(self.path, self.compression)
+        good = complete_length(self.path, self.compression)
         if good < size:
             logger.warning("%s: cutting %d bytes of an incomplete last record", self.path, size - good)
             with open(self.path, "rb") as src, open(self._tmp, "wb") as out:
