@@ -32,46 +32,32 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from newscrawl.state import StateStore, open_state
+from pipelines.minhash import NUM_PERM, NearDuplicateIndex, similarity
+from pipelines.minhash import signature as signature_of
 from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
 
 logger = logging.getLogger(__name__)
 
-NUM_PERM = 128
-_SEED = 1
-_SCHEME = "affine32"  # datasketch's default: 32-bit values, stored as 4 bytes each
 
-
-_TEMPLATE: MinHash | None = None
-
-
-def minhash_from_hashes(hashes: bytes, num_perm: int = NUM_PERM) -> LeanMinHash:
+def minhash_from_hashes(hashes: bytes, num_perm: int = NUM_PERM) -> np.ndarray:
     """MinHash signature from the packed 32-bit shingle hashes of
-    pipelines.normalise.shingle_hashes: the same signature datasketch gives for the
-    shingles themselves with its default sha1_hash32."""
-    global _TEMPLATE
-    if _TEMPLATE is None or _TEMPLATE.num_perm != num_perm:
-        _TEMPLATE = MinHash(num_perm=num_perm, seed=_SEED)  # computes the permutations once
-    m = MinHash(num_perm=num_perm, seed=_SEED, permutations=_TEMPLATE.permutations, scheme=_SCHEME,
-                hashfunc=int)
-    m.update_batch(np.frombuffer(hashes, dtype="<u4").tolist())
-    return LeanMinHash(m)
+    pipelines.normalise.shingle_hashes (see pipelines/minhash.py)."""
+    return signature_of(hashes, num_perm)
 
 
-def minhash(text: str, num_perm: int = NUM_PERM) -> LeanMinHash:
+def minhash(text: str, num_perm: int = NUM_PERM) -> np.ndarray:
     """MinHash signature of the word 5-shingles of a normalised text."""
-    return minhash_from_hashes(shingle_hashes(text), num_perm)
+    return signature_of(shingle_hashes(text), num_perm)
 
 
-def encode_signature(m: LeanMinHash) -> str:
-    return base64.b64encode(np.asarray(m.hashvalues, dtype="<u4").tobytes()).decode("ascii")
+def encode_signature(sig: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(sig, dtype="<u4").tobytes()).decode("ascii")
 
 
-def decode_signature(data: str) -> LeanMinHash:
-    values = np.frombuffer(base64.b64decode(data), dtype="<u4")
-    return LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
+def decode_signature(data: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(data), dtype="<u4").astype(np.uint32)
 
 
 @dataclass
@@ -96,8 +82,7 @@ class Deduplicator:
         self.clock = clock
         self.defer = defer
         self._unwritten: dict[tuple[str, str], str] = {}  # (ns, key) -> value, kept records not yet written
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.signatures: dict[str, LeanMinHash] = {}
+        self.signatures = NearDuplicateIndex(threshold, num_perm)
         self._load_signatures()
 
     def _load_signatures(self) -> None:
@@ -111,8 +96,7 @@ class Deduplicator:
             sig = decode_signature(entry["s"])
             if len(sig) != self.num_perm:
                 continue  # written with another num_perm setting: not comparable
-            self.signatures[key] = sig
-            self.lsh.insert(key, sig)
+            self.signatures.add(key, sig)
         for key in expired:
             self.store.delete("minhash", key)
         logger.info("dedupe: %d near-duplicate signatures loaded, %d expired", len(self.signatures), len(expired))
@@ -147,25 +131,27 @@ class Deduplicator:
         known = self._get("hash", record["content_hash"])
         if not known:
             self.store.put("hash", record["content_hash"], json.dumps({"id": rec_id, "o": record["outlet"]}))
-        sig = self.signatures.get(rec_id) or minhash(record["text"], self.num_perm)
+        sig = self.signatures.get(rec_id)
+        if sig is None:
+            sig = minhash(record["text"], self.num_perm)
         self._remember_signature(rec_id, sig, record["outlet"], now)
 
     def root_of(self, rec_id: str) -> str:
         entry = self._get("url", rec_id)
         return (entry or {}).get("d") or rec_id
 
-    def nearest(self, sig: LeanMinHash, exclude: str) -> tuple[str | None, float]:
+    def nearest(self, sig: np.ndarray, exclude: str) -> tuple[str | None, float]:
         """The most similar remembered article at or above the threshold, and its similarity."""
         best, best_sim = None, 0.0
-        for key in self.lsh.query(sig):
+        for key in self.signatures.candidates(sig):
             if key == exclude:
                 continue
-            sim = sig.jaccard(self.signatures[key])
+            sim = similarity(sig, self.signatures.get(key))
             if sim >= self.threshold and (sim > best_sim or (sim == best_sim and key < best)):
                 best, best_sim = key, sim
         return best, best_sim
 
-    def check(self, record: dict, signature: LeanMinHash | None = None) -> Verdict:
+    def check(self, record: dict, signature: np.ndarray | None = None) -> Verdict:
         """`signature`: the MinHash of record["text"], when computed elsewhere (a worker)."""
         rec = dict(record)
         rec_id, chash, outlet = rec["id"], rec["content_hash"], rec["outlet"]
@@ -209,11 +195,8 @@ class Deduplicator:
         entry = {"h": chash, "r": revision, "o": outlet, "t": int(now), "d": duplicate_of}
         self._put("url", rec_id, json.dumps(entry, separators=(",", ":")), kept)
 
-    def _remember_signature(self, rec_id: str, sig: LeanMinHash, outlet: str, now: float, kept: bool = False) -> None:
-        if rec_id in self.signatures:
-            self.lsh.remove(rec_id)  # a new revision replaces the old text
-        self.signatures[rec_id] = sig
-        self.lsh.insert(rec_id, sig)
+    def _remember_signature(self, rec_id: str, sig: np.ndarray, outlet: str, now: float, kept: bool = False) -> None:
+        self.signatures.add(rec_id, sig)  # a new revision replaces the old text's signature
         entry = {"t": int(now), "o": outlet, "s": encode_signature(sig)}
         self._put("minhash", rec_id, json.dumps(entry, separators=(",", ":")), kept)
 
@@ -260,8 +243,7 @@ class DedupePipeline:
     def process_item(self, item):
         record = dict(item)
         # The shingles were hashed by the normalise stage's worker; applying the
-        # permutations here is cheap, and keeps datasketch (numpy, scipy, redis: ~80 MB
-        # per process) out of the workers.
+        # permutations here is cheap (numpy), and keeps numpy out of the workers.
         hashes = record.pop(SHINGLE_HASHES, None)
         signature = minhash_from_hashes(hashes, self.dedup.num_perm) if hashes is not None else None
         verdict = self.dedup.check(record, signature)

@@ -1,4 +1,5 @@
 import json
+import random
 import socket
 import uuid
 
@@ -6,6 +7,7 @@ import pytest
 
 from newscrawl.state import RedisStateStore, SQLiteStateStore
 from pipelines.dedupe import Deduplicator, minhash
+from pipelines.minhash import NearDuplicateIndex, bands_for, similarity
 from pipelines.normalise import normalise_record
 from pipelines.validate import validate_record
 from pipelines.write import read_records
@@ -25,7 +27,7 @@ def crawl(tmp_path, for_outlet, items, **settings):
 def test_wire_copy_similarity_sits_between_threshold_and_one():
     a = minhash(normalise_record(raw_record("https://x.test/1", texts.WIRE_AT_A, "x"), DAILY)[0]["text"])
     b = minhash(normalise_record(raw_record("https://x.test/2", texts.WIRE_AT_B, "x"), DAILY)[0]["text"])
-    assert 0.8 <= a.jaccard(b) < 1.0
+    assert 0.8 <= similarity(a, b) < 1.0
 
 
 def test_url_duplicates_within_a_run_and_same_outlet_copies_are_dropped(tmp_path):
@@ -111,7 +113,7 @@ def test_signatures_expire_after_the_retention_window(tmp_path):
     Deduplicator(store, clock=lambda: 1_000 * day).check(first)
     assert store.count("minhash") == 1
     later = Deduplicator(store, retention_days=30, clock=lambda: 1_031 * day)
-    assert store.count("minhash") == 0 and later.signatures == {}
+    assert store.count("minhash") == 0 and len(later.signatures) == 0
     second, _ = normalise_record(raw_record("https://herald-b.test/2", texts.WIRE_AT_B, "herald-b"), HERALD)
     assert later.check(second).record["duplicate_of"] is None
     store.close()
@@ -161,4 +163,40 @@ def test_signature_from_worker_hashes_is_datasketchs_signature_of_the_shingles()
     text = normalise_record(raw_record("https://x.test/1", texts.WIRE_AT_A, "x"), DAILY)[0]["text"]
     direct = MinHash(num_perm=NUM_PERM, seed=1)  # datasketch's own hashing of the shingles
     direct.update_batch(list(shingles(text)))
-    assert list(minhash(text).hashvalues) == list(LeanMinHash(direct).hashvalues)
+    assert list(minhash(text)) == list(LeanMinHash(direct).hashvalues)
+    assert list(minhash("")) == list(MinHash(num_perm=NUM_PERM, seed=1).hashvalues)  # the empty set
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
+def test_bands_are_the_ones_datasketch_chooses(threshold):
+    from datasketch import LeanMinHash, MinHashLSH
+
+    reference = MinHashLSH(threshold=threshold, num_perm=128)
+    assert bands_for(threshold, 128) == (reference.b, reference.r)
+
+
+def test_index_finds_what_datasketchs_lsh_finds_and_forgets_removed_keys():
+    from datasketch import LeanMinHash, MinHashLSH
+
+    rng = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(400)]
+    base = [rng.choice(vocabulary) for _ in range(300)]
+    docs = {}
+    for i in range(60):  # variants of one text at many distances, and unrelated texts
+        words = list(base) if i % 2 else [rng.choice(vocabulary) for _ in range(300)]
+        for _ in range(i // 2):
+            words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        docs[f"d{i}"] = minhash(" ".join(words))
+    ours, reference = NearDuplicateIndex(0.8), MinHashLSH(threshold=0.8, num_perm=128)
+    for key, sig in docs.items():
+        ours.add(key, sig)
+        reference.insert(key, LeanMinHash(seed=1, hashvalues=sig, scheme="affine32"))
+    for sig in docs.values():
+        assert ours.candidates(sig) == set(reference.query(LeanMinHash(seed=1, hashvalues=sig, scheme="affine32")))
+    assert sum(len(ours.candidates(sig)) > 1 for sig in docs.values()) >= 5  # near copies were found
+    ours.add("copy", docs["d1"])
+    assert "copy" in ours.candidates(docs["d1"])
+    ours.remove("copy")
+    ours.add("d1", docs["d0"])  # a new revision replaces the old signature
+    assert ours.candidates(docs["d1"]).isdisjoint({"copy", "d1"})
+    assert "d1" in ours.candidates(docs["d0"]) and len(ours) == 60
