@@ -257,7 +257,9 @@ class DedupePipeline:
         if not verdict.keep:
             from scrapy.exceptions import DropItem  # here: worker processes import this module
 
-            raise DropItem(f"duplicate ({verdict.reason}): {verdict.record.get('url')}")
+            # A duplicate is routine (a revisit, a second path to the same story): counted
+            # in the stats, logged at INFO rather than as a warning.
+            raise DropItem(f"duplicate ({verdict.reason}): {verdict.record.get('url')}", log_level="INFO")
         return verdict.record
 
     def close_store(self, **kwargs):

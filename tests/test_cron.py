@@ -263,6 +263,11 @@ def test_state_lost_is_rebuilt_from_the_output(tmp_path):
     assert run.stat("newscrawl/ledger/replayed") == len(served.build.all_articles)
     assert run.stat("newscrawl/duplicates/url") == len(served.build.all_articles)
     assert_exactly_once(tmp_path, served)
+    # Each drop is logged at INFO by the article's URL, not as a warning printing the item
+    # (with its page's HTML).
+    dropped = re.findall(r"INFO: Dropped: duplicate \(url\): (\S+)\n<(\S+)> \(" + re.escape(URDU.name), run.log)
+    assert len(dropped) == len(served.build.all_articles) and all(a == b for a, b in dropped)
+    assert "<html" not in run.log.lower() and "WARNING: Dropped" not in run.log
 
 
 # --------------------------------------------------------------------------- lock
