@@ -18,3 +18,6 @@ class RawArticle(scrapy.Item):
     discovered_from = scrapy.Field()  # the sitemap, feed or page where it was found
     fetched_at = scrapy.Field()  # ISO 8601 UTC
     hints = scrapy.Field()  # metadata from sitemaps/feeds: title, published_at, lastmod
+    # The extract stage's record, when the spider's worker call made it together with the
+    # article gate, over the same parse (pipelines.jobs.page_job); `html` is then None.
+    extracted = scrapy.Field()

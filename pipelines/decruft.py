@@ -23,6 +23,7 @@ import re
 import time
 import tomllib
 import unicodedata
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -894,6 +895,7 @@ def blocks_to_text(blocks: list[dict]) -> str:
 
 BLOCK_KEY = "_key"  # a block's block_key, when a worker has computed it
 PRE_LEARNING = "_pre_learning"  # record field: the rule-based decruft's result, from a worker
+LEARNED = "learned-boilerplate"  # the category of what the learned layer removes
 
 
 def key_of(block: dict) -> str:
@@ -933,6 +935,7 @@ class BoilerplateLearner:
         self.min_share = min_share
         self.prune_after = prune_after
         self.ns = f"{self.NS}:{outlet_name}"
+        self.known: frozenset[str] = frozenset()  # boilerplate keys as of the last filter()
 
     @property
     def pages(self) -> int:
@@ -977,15 +980,8 @@ class BoilerplateLearner:
         horizon = pages - self.prune_after
         if horizon <= 0:
             return 0
-        counts, firsts, stale = {}, {}, []
-        for key, value in self.store.items(self.ns):
-            kind, _, rest = key.partition(":")
-            if kind == "c":
-                counts[rest] = int(value)
-            elif kind == "f":
-                firsts[rest] = int(value)
-            elif kind == "p" and int(value) <= horizon:
-                stale.append(key)
+        counts, firsts, page_rows = self._rows()
+        stale = [key for key, index in page_rows.items() if index <= horizon]
         for k, first in firsts.items():
             if first <= horizon and not self._is_boilerplate(counts.get(k, 0), first, pages):
                 stale += [f"f:{k}", f"c:{k}"]
@@ -996,6 +992,26 @@ class BoilerplateLearner:
         if stale:
             logger.info("boilerplate %s: pruned %d rows", self.outlet, len(stale))
         return len(stale)
+
+    def _rows(self) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """The outlet's block counts and first sightings by block key, and its page rows
+        (page key -> page index), from one scan of its state."""
+        counts, firsts, page_rows = {}, {}, {}
+        for key, value in self.store.items(self.ns):
+            kind, _, rest = key.partition(":")
+            if kind == "c":
+                counts[rest] = int(value)
+            elif kind == "f":
+                firsts[rest] = int(value)
+            elif kind == "p":
+                page_rows[key] = int(value)
+        return counts, firsts, page_rows
+
+    def boilerplate_now(self) -> frozenset[str]:
+        """Every block key that is boilerplate now."""
+        counts, firsts, _ = self._rows()
+        pages = self.pages
+        return frozenset(k for k, count in counts.items() if self._is_boilerplate(count, firsts.get(k, 1), pages))
 
     def boilerplate_keys(self, blocks: list[dict]) -> set[str]:
         keys = {key_of(b) for b in blocks if b.get("text")}
@@ -1015,10 +1031,13 @@ class BoilerplateLearner:
         kept, removed = [], Counter()
         for b in blocks:
             if bad and key_of(b) in bad:
-                removed["learned-boilerplate"] += 1
-                b["_removed"] = "learned-boilerplate"
+                removed[LEARNED] += 1
+                b["_removed"] = LEARNED
             else:
                 kept.append(b)
+        # What the next pages' worker calls assume (see pipelines.jobs.page_job): the
+        # keys found to be boilerplate, less those just found not to be any more.
+        self.known = (self.known - {key_of(b) for b in blocks}) | bad
         return kept, removed
 
 
@@ -1064,6 +1083,19 @@ class CruftAuditLog:
         self.writers.close()
 
 
+NORMALISED_AHEAD = "_normalised_ahead"  # record field, see pipelines.jobs.page_job
+NORMALISED_WARNINGS = "_normalise_warnings"  # record field: a record normalised ahead, and its warnings
+_PIPELINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # crawler -> its DecruftPipeline
+
+
+def learned_boilerplate(crawler, outlet_name: str) -> frozenset:
+    """The block keys the crawl's decruft stage last found to be the outlet's learned
+    boilerplate (at the start of a run, what earlier runs learned): what a worker call
+    assumes."""
+    pipeline = _PIPELINES.get(crawler)
+    return pipeline.learner(outlet_name).known if pipeline is not None else frozenset()
+
+
 class DecruftPipeline:
     """Applies the text rules and the learned boilerplate, sets `text`, and records what
     was removed: counts in `cleaning.removed` and in the crawl stats
@@ -1083,6 +1115,7 @@ class DecruftPipeline:
 
     def __init__(self, crawler):
         self.crawler = crawler
+        _PIPELINES[crawler] = self
         settings = crawler.settings
         self.warmup = settings.getint("NEWSCRAWL_BOILERPLATE_WARMUP", 12)
         self.max_hold = settings.getfloat("NEWSCRAWL_BOILERPLATE_MAX_HOLD", 300.0)
@@ -1111,7 +1144,9 @@ class DecruftPipeline:
 
     def learner(self, outlet_name: str) -> BoilerplateLearner:
         if outlet_name not in self.learners:
-            self.learners[outlet_name] = learner_from_settings(self._store(), outlet_name, self.crawler.settings)
+            learner = learner_from_settings(self._store(), outlet_name, self.crawler.settings)
+            learner.known = learner.boilerplate_now()  # what earlier runs learned
+            self.learners[outlet_name] = learner
         return self.learners[outlet_name]
 
     # -- lifecycle
@@ -1204,6 +1239,7 @@ class DecruftPipeline:
         outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
         blocks = item.pop("_blocks", None) or []
         done = item.pop(PRE_LEARNING, None)  # the rule-based part, done by a worker
+        ahead = item.pop(NORMALISED_AHEAD, None)  # the normalise stage's result, if computed ahead
         if done is None:
             kept, removed = pre_learning_clean(item, blocks, outlet)
         else:
@@ -1216,7 +1252,16 @@ class DecruftPipeline:
             self.release("warmup")
         kept, learned = learner.filter(kept)
         removed.update(learned)
-        return self.finish(item, blocks, kept, removed)
+        item = self.finish(item, blocks, kept, removed)
+        if ahead is not None:
+            if ahead["learned"] == [i for i, b in enumerate(blocks) if b.get("_removed") == LEARNED]:
+                # The worker normalised exactly this text already: hand its result on.
+                self.crawler.stats.inc_value("newscrawl/normalised_ahead/used")
+                record = ahead["record"]
+                record[NORMALISED_WARNINGS] = ahead["warnings"]
+                return record
+            self.crawler.stats.inc_value("newscrawl/normalised_ahead/discarded")
+        return item
 
     def finish(self, item: dict, blocks: list[dict], kept: list[dict], removed: Counter) -> dict:
         if self.audit_log is not None:

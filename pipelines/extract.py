@@ -356,8 +356,10 @@ def _headline_candidates(root, record: dict) -> list[str]:
     return [t for t in titles if t and t.strip()]
 
 
-def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None) -> dict:
-    root = parse_html(html)
+def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None,
+                    root=None) -> dict:
+    """`root`: the page already parsed from `html` and not changed since."""
+    root = parse_html(html) if root is None else root
     objects = jsonld_objects(root)  # read once for every metadata field and the body
     record = extract_metadata(root, url, hints, objects)
     titles = _headline_candidates(root, record)
@@ -380,15 +382,16 @@ def extract_article(html: str, url: str, *, preclean: Callable | None = None, hi
 PROVENANCE = ("outlet", "fetched_at", "discovered_via", "discovered_from", "http_status")
 
 
-def extract_raw(raw: dict, outlet) -> dict:
-    """A RawArticle (as a dict) to a record: the whole extract stage, as a pure function."""
+def extract_raw(raw: dict, outlet, root=None) -> dict:
+    """A RawArticle (as a dict) to a record: the whole extract stage, as a pure function.
+    `root`: the page already parsed, when the caller has it."""
     from pipelines.decruft import preclean_dom
 
     url = raw.get("final_url") or raw["url"]
     record = {"url": url, **{k: raw.get(k) for k in PROVENANCE}}
     record.update(
         extract_article(
-            raw["html"], url, preclean=lambda tree: preclean_dom(tree, outlet), hints=raw.get("hints")
+            raw["html"], url, preclean=lambda tree: preclean_dom(tree, outlet), hints=raw.get("hints"), root=root
         )
     )
     return record
@@ -413,5 +416,8 @@ class ExtractPipeline:
 
         from pipelines.jobs import extract_job
 
-        raw = ItemAdapter(item).asdict()
+        adapter = ItemAdapter(item)
+        if adapter.get("extracted") is not None:
+            return adapter["extracted"]  # extracted in the spider's worker call, with the gate
+        raw = adapter.asdict()
         return await self.pool.run(extract_job, raw, self.crawler.spider.outlet, self.crash_marker)

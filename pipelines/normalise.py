@@ -508,8 +508,14 @@ class NormalisePipeline:
     async def process_item(self, item):
         from pipelines.jobs import normalise_job
 
-        outlet = self.crawler.spider.outlet
-        record, warns = await self.pool.run(normalise_job, dict(item), outlet, self.min_words)
+        from pipelines.decruft import NORMALISED_WARNINGS
+
+        warns = item.pop(NORMALISED_WARNINGS, None)
+        if warns is not None:
+            record = item  # normalised ahead, in the worker call that extracted it (pipelines.jobs.page_job)
+        else:
+            outlet = self.crawler.spider.outlet
+            record, warns = await self.pool.run(normalise_job, dict(item), outlet, self.min_words)
         for warning in warns:
             logger.warning("%s: %s", record.get("url"), warning)
             self.stats.inc_value(f"newscrawl/warnings/{warning_kind(warning)}")

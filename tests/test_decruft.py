@@ -9,7 +9,9 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
@@ -610,3 +612,51 @@ def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
             assert len(removed) == counted and all(len(r["text"]) <= 300 for r in removed)
             categories = {r["category"] for r in removed}
             assert {"app-promo", "learned-boilerplate"} <= categories, categories
+
+
+def test_text_normalised_ahead_in_the_worker_is_used_only_where_learning_agrees(tmp_path):
+    """The worker call that extracts an article also normalises the text the learned
+    boilerplate is expected to leave. The crawl keeps that result only where its own
+    learned layer removed exactly those blocks: the held first pages of a first crawl
+    (extracted before anything was learned) are normalised again; a later run starts
+    from what the earlier one learned and keeps them. The records are the ones a crawl
+    without the shortcut (the audit on) writes."""
+    from bench import cruft
+    from newscrawl.webserver import LocalSite
+    from tests.crawling import crawl
+
+    if not (cruft.DATA / "ground-truth.json").exists():
+        pytest.skip("the aeb-dev data set is not on this machine")
+    styles, pages = cruft.build_pages(outlets=("harbourpost",), per_outlet=50)
+    style = styles["harbourpost"]
+    first, later = pages[:30], pages[30:]
+
+    def crawl_pages(served, workdir, settings):
+        with LocalSite() as site:
+            by_path = cruft.serve_outlet(style, served, site)
+            outlet = replace(style.outlet(site.url), domains=(site.host_port,), sitemaps=(site.url + "/sitemap.xml",))
+            run = crawl(outlet, workdir, settings)
+        records = {by_path[urlsplit(r["url"]).path].url: r for r in run.records(outlet.name)
+                   if urlsplit(r["url"]).path in by_path}
+        return run, records
+
+    run, records = crawl_pages(first, tmp_path / "ahead", {})
+    # With the audit on, nothing is computed ahead: every record takes the two-call path.
+    audited, reference = crawl_pages(first, tmp_path / "audited", {"NEWSCRAWL_AUDIT_CRUFT": True})
+    assert audited.stat("newscrawl/normalised_ahead/used") == 0
+    assert len(records) == len(reference) == 30
+    used, discarded = run.stat("newscrawl/normalised_ahead/used"), run.stat("newscrawl/normalised_ahead/discarded")
+    held = run.stat("newscrawl/cruft_hold/released_warmup")
+    assert run.stat("newscrawl/cruft/learned-boilerplate") > 0
+    assert held >= 10 and discarded >= held and used + discarded == 30
+    # Served on another port each time; the audited run also lists the removed texts.
+    volatile = {"fetched_at", "cleaning", "url", "canonical_url", "id", "discovered_from"}
+    for url, record in records.items():
+        assert {k: v for k, v in record.items() if k not in volatile} == \
+            {k: v for k, v in reference[url].items() if k not in volatile}, url
+        assert record["cleaning"]["removed"] == reference[url]["cleaning"]["removed"], url
+
+    # The next run of the same outlet, over new articles, from the state the first left.
+    second, _ = crawl_pages(later, tmp_path / "ahead", {})
+    assert second.stat("newscrawl/normalised_ahead/used") == 20
+    assert second.stat("newscrawl/cruft/learned-boilerplate") >= 20

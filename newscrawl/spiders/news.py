@@ -16,8 +16,6 @@ import scrapy
 from scrapy.http import TextResponse
 
 from newscrawl import discovery
-from newscrawl.gate import classify_page
-from newscrawl.html import parse_html
 from newscrawl.guard import Refused, failure_kind
 from newscrawl.incremental import NotModified
 from newscrawl.items import RawArticle
@@ -60,6 +58,7 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.start_url = url
         self._max_age: timedelta | None = None
+        self._options: dict | None = None
         if type(self).outlet is None:
             if not url:
                 raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
@@ -154,22 +153,27 @@ class NewsSpider(scrapy.Spider):
             yield from self._guess_sitemaps()
 
     # --- routing -------------------------------------------------------------------
-    def parse_any(self, response):
+    async def parse_any(self, response):
         """Routes a response by what it is, not by what we expected it to be: a feed URL
         in an outlet record may now serve a sitemap, a homepage may redirect to a feed."""
         kind = discovery.sniff(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
+        if kind == "html" and isinstance(response, TextResponse):
+            async for output in self.parse_page(response):
+                yield output
+            return
         if kind in ("sitemap", "sitemap-index"):
-            yield from self.parse_sitemap(response)
+            outputs = self.parse_sitemap(response)
         elif kind == "feed":
-            yield from self.parse_feed(response)
-        elif kind == "html" and isinstance(response, TextResponse):
-            yield from self.parse_page(response)
+            outputs = self.parse_feed(response)
         elif response.meta.get("expect") == "feed":  # count why it is not a feed
-            yield from self.parse_feed(response)
+            outputs = self.parse_feed(response)
         elif "nesting" in response.meta:  # requested as a sitemap: count why it is not one
-            yield from self.parse_sitemap(response)
+            outputs = self.parse_sitemap(response)
         else:
             self._stat(f"skipped/not-html/{kind}")
+            return
+        for output in outputs:
+            yield output
 
     def parse_sitemap(self, response):
         try:
@@ -220,42 +224,61 @@ class NewsSpider(scrapy.Spider):
                                        hints={k: v for k, v in hints.items() if v}):
                 yield request
 
-    def parse_page(self, response):
-        # Our own parse, not response.selector: the response stays alive until its item has
-        # gone through every pipeline stage, and a cached lxml tree (megabytes per page)
-        # would stay with it. This one is freed when the callback returns.
-        root = parse_html(response.text)
-        verdict = classify_page(
-            root, response.url, self.outlet, min_chars=self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400)
-        )
+    def _page_options(self) -> dict:
+        """What every page's worker call is told from the settings (read once)."""
+        if self._options is None:
+            from pipelines.validate import DEFAULT_MIN_WORDS
+
+            settings = self.settings
+            self._options = {
+                "min_chars": settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400),
+                "min_words": settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS),
+                "audit": settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False),
+                "crash_marker": settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None,
+            }
+        return self._options
+
+    async def parse_page(self, response):
+        """An HTML page goes to the worker pool once: the article gate, and either the
+        extract stage (an article) or the links to follow (a homepage or section page),
+        over one parse (pipelines.jobs.page_job). The reactor never parses a page."""
+        from pipelines.decruft import learned_boilerplate
+        from pipelines.jobs import page_job
+        from pipelines.pool import WorkerCrash, pool_for
+
         meta = response.meta
-        if verdict.is_article:
-            self._stat("gate/article")
-            yield RawArticle(
-                url=response.request.url,
-                final_url=response.url,
-                http_status=response.status,
-                headers={h: response.headers.get(h).decode("latin-1") for h in KEPT_HEADERS
-                         if response.headers.get(h)},
-                html=response.text,
-                outlet=self.outlet.name,
-                discovered_via=meta.get("via") or discovery.VIA_START_URL,
-                discovered_from=meta.get("discovered_from"),
-                fetched_at=utc_now(),
-                hints=meta.get("hints") or {},
-            )
-            return
-        self._stat(f"gate/not-article/{verdict.reason.split(':')[0]}")
         depth = meta.get("section_depth")
-        if depth is None or depth > self.outlet.section_depth:
+        follow = depth is not None and depth <= self.outlet.section_depth
+        page = dict(
+            url=response.request.url,
+            final_url=response.url,
+            http_status=response.status,
+            headers={h: response.headers.get(h).decode("latin-1") for h in KEPT_HEADERS
+                     if response.headers.get(h)},
+            html=response.text,
+            outlet=self.outlet.name,
+            discovered_via=meta.get("via") or discovery.VIA_START_URL,
+            discovered_from=meta.get("discovered_from"),
+            fetched_at=utc_now(),
+            hints=meta.get("hints") or {},
+        )
+        options = {**self._page_options(), "learned": learned_boilerplate(self.crawler, self.outlet.name),
+                   "feed_links": follow and depth == 0, "page_links": follow}
+        try:
+            result = await pool_for(self.crawler).run(page_job, page, self.outlet, options)
+        except WorkerCrash as exc:  # counted by the pool
+            self.logger.error("page lost: %s (%s)", response.url, exc)
             return
-        if depth == 0:
-            for url in discovery.feed_links(root, response.url):
-                if request := self._follow(url, self.parse_any, via=None, discovered_from=response.url,
-                                           expect="feed"):
-                    yield request
+        if result["article"]:
+            self._stat("gate/article")
+            yield RawArticle(**{**page, "html": None}, extracted=result["record"])
+            return
+        self._stat(f"gate/not-article/{result['reason'].split(':')[0]}")
+        for url in result.get("feed_links", ()):
+            if request := self._follow(url, self.parse_any, via=None, discovered_from=response.url, expect="feed"):
+                yield request
         via = discovery.VIA_HOMEPAGE if depth == 0 else discovery.VIA_SECTION
-        for url in discovery.page_links(root, response.url):
+        for url in result.get("page_links", ()):
             if request := self._follow(url, self.parse_any, via=via, discovered_from=response.url,
                                        section_depth=depth + 1):
                 yield request
