@@ -129,11 +129,14 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     record = _declared_metadata(root, url, hints, objects)
     if not record["authors"]:
         record["authors"] = visible_authors(root)
-    if record["published_at"]:
-        record["published_at"] = page_time.in_page_time_zone(
-            record["published_at"], _declared_datetimes(root, objects), _shown_text(root))
-    else:
+    published = record["published_at"]
+    if not published:
         record["published_at"] = visible_date(root, url)
+    elif page_time.given_in_utc(published):
+        # Only a UTC time moves to the page's own offset: the page's other date-times
+        # and its text are read for that alone.
+        record["published_at"] = page_time.in_page_time_zone(
+            published, _declared_datetimes(root, objects), _shown_text(root))
     if not record["title"]:
         record["title"] = _first_str(*(h.text_content() for h in root.xpath("//h1")[:1]))
     return record
@@ -154,9 +157,14 @@ def _declared_datetimes(root, objects: list[dict]) -> list[str]:
     return values + root.xpath("//time/@datetime")
 
 
+# Every text node under an element, in document order: what itertext() yields, without
+# a Python-level walk over every element.
+TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
+
+
 def _shown_text(root) -> str:
     body = root.find("body")
-    return " ".join((body if body is not None else root).itertext())
+    return " ".join(TEXT_NODES(body if body is not None else root))
 
 
 # An element that holds a byline inside comments, sidebars, dates or figures names

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.metadata_eval import FIELDS, field_correct, title_correct
 from bench.metrics import score_page, shingles, summarise
@@ -91,6 +93,26 @@ def test_utc_date_takes_the_offset_the_page_shows():
     # Nothing on the page gives an offset, or the clock times do not match: UTC stays.
     assert in_page_time_zone("2019-11-19T07:03:25Z", [], "November 18, 2019 11:17 PM") == "2019-11-19T07:03:25Z"
     assert in_page_time_zone("2019-11-19T07:03:25-05:00", [], shown) == "2019-11-19T07:03:25-05:00"
+
+
+CLOCK_PIECES = ("1", "12", "123", "7:05", "11:26", "123:45", ":", ":30", ":3", " ", "  ", "pm", "A.M.", "a", "x", "\n", ".")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(CLOCK_PIECES), max_size=30).map("".join))
+def test_clock_times_found_from_colons_are_the_patterns_matches(text):
+    from pipelines.page_time import CLOCK, _clock_times
+
+    assert [(m.span(), m.groups()) for m in _clock_times(text)] == [
+        (m.span(), m.groups()) for m in CLOCK.finditer(text)]
+
+
+def test_shown_text_is_the_body_text_as_itertext_gives_it():
+    from pipelines.extract import _shown_text, parse_html
+
+    root = parse_html("<html><head><title>T</title></head><body>lead<p>a<!-- c -->b<b>bold</b>tail</p>"
+                      "<script>var t = '10:30';</script>after &amp; more<div><span></span>x</div></body></html>")
+    assert _shown_text(root) == " ".join(root.find("body").itertext())
 
 
 def test_javascript_date_strings_are_read_as_iso():
