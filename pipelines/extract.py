@@ -197,33 +197,47 @@ BYLINE_ELSEWHERE = etree.XPath(
 )
 
 
-# Where a visible byline sits, most specific first (trafilatura's author selectors,
-# written with contains() because EXSLT regular expressions call back into Python for
-# every element of the page).
-BYLINE_XPATHS = [etree.XPath(x) for x in (
-    """//*[self::a or self::address or self::div or self::link or self::p or self::span or self::strong][
+# Where a visible byline sits, most specific first: trafilatura's author selectors, each
+# a test of one element (written with contains() because EXSLT regular expressions call
+# back into Python for every element).
+BYLINE_SELECTORS = (
+    """self::*[self::a or self::address or self::div or self::link or self::p or self::span or self::strong][
     @rel='author' or @id='author' or @class='author' or @itemprop='author name' or
     @data-testid='AuthorCard' or @data-testid='AuthorURL' or contains(@class, 'author-name') or
     contains(@class, 'authorname') or contains(@class, 'AuthorName') or contains(@class, 'authorName')]
-    | //author""",
-    """//*[self::a or self::div or self::h3 or self::h4 or self::p or self::span][
+    or self::author""",
+    """self::*[self::a or self::div or self::h3 or self::h4 or self::p or self::span][
     @class='byline' or @class='username' or @class='byl' or @class='BBL' or contains(@itemprop, 'author') or
     contains(@id, 'author') or contains(@class, 'author') or contains(@class, 'channel-name') or
     contains(@class, 'submitted-by') or contains(@class, 'posted-by') or contains(@class, 'journalist-name')]""",
-    """//*[contains(@data-component, 'Byline') or contains(@itemprop, 'author') or contains(@id, 'Author') or
+    """self::*[contains(@data-component, 'Byline') or contains(@itemprop, 'author') or contains(@id, 'Author') or
     contains(@id, 'author') or contains(@class, 'author') or contains(@class, 'Author') or
     contains(@class, 'screenname') or contains(@class, 'writer') or contains(@class, 'byline') or
     contains(@class, 'Byline')]""",
-)]
+)
+BYLINE_MATCHES = [etree.XPath(f"boolean({selector})") for selector in BYLINE_SELECTORS]
+# Apart from <author>, every selector asks for one of its quoted strings in an attribute
+# value, so an element whose attributes hold none of them matches no selector. Run over
+# the whole tree, the selectors would test every element (milliseconds a page); they test
+# only the few elements that hold one of the strings. (A selector term without a quoted
+# string would break this; tests/test_extract.py checks it.)
+BYLINE_HINT = re.compile("|".join(
+    re.escape(word) for word in sorted(set(re.findall(r"'([^']*)'", "".join(BYLINE_SELECTORS))))))
+
+
+def byline_candidates(root) -> list:
+    """The elements a byline selector may match, in document order."""
+    return [el for el in root.iter() if el.tag == "author" or BYLINE_HINT.search(" ".join(el.values()))]
 
 
 def visible_authors(root) -> list[str]:
     """Names from the first visible byline, read in place rather than on a pruned copy."""
     from trafilatura.json_metadata import normalize_authors
 
-    for expression in BYLINE_XPATHS:
-        for el in expression(root):
-            if BYLINE_ELSEWHERE(el):
+    candidates = byline_candidates(root)
+    for matches in BYLINE_MATCHES:
+        for el in candidates:
+            if not matches(el) or BYLINE_ELSEWHERE(el):
                 continue
             content = " ".join(" ".join(el.itertext()).split())
             if 2 < len(content) < 120:

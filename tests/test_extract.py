@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,23 @@ def test_clock_times_found_from_colons_are_the_patterns_matches(text):
 
     assert [(m.span(), m.groups()) for m in _clock_times(text)] == [
         (m.span(), m.groups()) for m in CLOCK.finditer(text)]
+
+
+def test_byline_selectors_find_on_candidates_what_they_find_on_the_tree():
+    from lxml import etree
+
+    from pipelines.extract import BYLINE_SELECTORS, byline_candidates, parse_html
+
+    words = re.findall(r"'([^']*)'", "".join(BYLINE_SELECTORS)) + ["other", "x-author-y", "Writer"]
+    tags = ("a", "div", "span", "p", "h3", "link", "strong", "li", "address")
+    attributes = ("class", "id", "rel", "itemprop", "data-testid", "data-component", "title")
+    body = "".join(f'<{tag} {attribute}="{word}">By Jane Roe</{tag}>' for i, word in enumerate(words)
+                   for tag in tags[i % 3::3] for attribute in attributes)
+    root = parse_html(f"<html><body>{body}<author>Ann Author</author></body></html>")
+    for selector in BYLINE_SELECTORS:
+        on_tree = etree.XPath(f"//*[{selector}]")(root)
+        assert on_tree
+        assert [el for el in byline_candidates(root) if etree.XPath(f"boolean({selector})")(el)] == on_tree
 
 
 def test_shown_text_is_the_body_text_as_itertext_gives_it():
