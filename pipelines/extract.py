@@ -107,12 +107,28 @@ def _first_str(*values):
     return None
 
 
-def _meta(root) -> dict[str, str]:
+# The elements the metadata is read from. One walk of the tree collects them all: each
+# XPath or find() over the page would walk the whole tree again.
+METADATA_TAGS = ("meta", "link", "title", "h1", "time")
+
+
+def _metadata_elements(root, tags: tuple[str, ...] = METADATA_TAGS) -> dict[str, list]:
+    """The page's elements of `tags`, by tag, each list in document order."""
+    found: dict[str, list] = {tag: [] for tag in tags}
+    for el in root.iter(*tags):
+        found[el.tag].append(el)
+    return found
+
+
+def _meta(metas: list) -> dict[str, str]:
     meta: dict[str, str] = {}
-    for el in root.xpath("//meta[@content]"):
+    for el in metas:
+        content = el.get("content")
+        if content is None:
+            continue
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
         if key and key not in meta:
-            meta[key] = el.get("content", "").strip()
+            meta[key] = content.strip()
     return meta
 
 
@@ -126,16 +142,21 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     """Metadata from JSON-LD first, then OpenGraph and meta tags; a visible byline and
     htmldate (visible dates) fill the author and date only where those say nothing."""
     objects = jsonld_objects(root) if objects is None else objects
-    record = _declared_metadata(root, url, hints, objects)
+    elements = _metadata_elements(root)
+    meta = _meta(elements["meta"])
+    record = _declared_metadata(root, elements, meta, hints, objects)
     if not record["authors"]:
         record["authors"] = visible_authors(root)
-    if record["published_at"]:
-        record["published_at"] = page_time.in_page_time_zone(
-            record["published_at"], _declared_datetimes(root, objects), _shown_text(root))
-    else:
+    published = record["published_at"]
+    if not published:
         record["published_at"] = visible_date(root, url)
+    elif page_time.given_in_utc(published):
+        # Only a UTC time moves to the page's own offset: the page's other date-times
+        # and its text are read for that alone.
+        record["published_at"] = page_time.in_page_time_zone(
+            published, _declared_datetimes(meta, elements["time"], objects), _shown_text(root))
     if not record["title"]:
-        record["title"] = _first_str(*(h.text_content() for h in root.xpath("//h1")[:1]))
+        record["title"] = _first_str(*(h.text_content() for h in elements["h1"][:1]))
     return record
 
 
@@ -147,16 +168,21 @@ def visible_date(root, url: str) -> str | None:
             or find_date(root, extensive_search=True, original_date=True, url=url))
 
 
-def _declared_datetimes(root, objects: list[dict]) -> list[str]:
-    values = [v for k, v in _meta(root).items() if ISO_DATE.match(v)]
+def _declared_datetimes(meta: dict[str, str], times: list, objects: list[dict]) -> list[str]:
+    values = [v for v in meta.values() if ISO_DATE.match(v)]
     values += [str(v) for o in objects for k, v in o.items()
                if isinstance(k, str) and k.startswith(("date", "uploadDate")) and isinstance(v, str)]
-    return values + root.xpath("//time/@datetime")
+    return values + [el.get("datetime") for el in times if el.get("datetime") is not None]
+
+
+# Every text node under an element, in document order: what itertext() yields, without
+# a Python-level walk over every element.
+TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
 
 
 def _shown_text(root) -> str:
     body = root.find("body")
-    return " ".join((body if body is not None else root).itertext())
+    return " ".join(TEXT_NODES(body if body is not None else root))
 
 
 # An element that holds a byline inside comments, sidebars, dates or figures names
@@ -171,33 +197,47 @@ BYLINE_ELSEWHERE = etree.XPath(
 )
 
 
-# Where a visible byline sits, most specific first (trafilatura's author selectors,
-# written with contains() because EXSLT regular expressions call back into Python for
-# every element of the page).
-BYLINE_XPATHS = [etree.XPath(x) for x in (
-    """//*[self::a or self::address or self::div or self::link or self::p or self::span or self::strong][
+# Where a visible byline sits, most specific first: trafilatura's author selectors, each
+# a test of one element (written with contains() because EXSLT regular expressions call
+# back into Python for every element).
+BYLINE_SELECTORS = (
+    """self::*[self::a or self::address or self::div or self::link or self::p or self::span or self::strong][
     @rel='author' or @id='author' or @class='author' or @itemprop='author name' or
     @data-testid='AuthorCard' or @data-testid='AuthorURL' or contains(@class, 'author-name') or
     contains(@class, 'authorname') or contains(@class, 'AuthorName') or contains(@class, 'authorName')]
-    | //author""",
-    """//*[self::a or self::div or self::h3 or self::h4 or self::p or self::span][
+    or self::author""",
+    """self::*[self::a or self::div or self::h3 or self::h4 or self::p or self::span][
     @class='byline' or @class='username' or @class='byl' or @class='BBL' or contains(@itemprop, 'author') or
     contains(@id, 'author') or contains(@class, 'author') or contains(@class, 'channel-name') or
     contains(@class, 'submitted-by') or contains(@class, 'posted-by') or contains(@class, 'journalist-name')]""",
-    """//*[contains(@data-component, 'Byline') or contains(@itemprop, 'author') or contains(@id, 'Author') or
+    """self::*[contains(@data-component, 'Byline') or contains(@itemprop, 'author') or contains(@id, 'Author') or
     contains(@id, 'author') or contains(@class, 'author') or contains(@class, 'Author') or
     contains(@class, 'screenname') or contains(@class, 'writer') or contains(@class, 'byline') or
     contains(@class, 'Byline')]""",
-)]
+)
+BYLINE_MATCHES = [etree.XPath(f"boolean({selector})") for selector in BYLINE_SELECTORS]
+# Apart from <author>, every selector asks for one of its quoted strings in an attribute
+# value, so an element whose attributes hold none of them matches no selector. Run over
+# the whole tree, the selectors would test every element (milliseconds a page); they test
+# only the few elements that hold one of the strings. (A selector term without a quoted
+# string would break this; tests/test_extract.py checks it.)
+BYLINE_HINT = re.compile("|".join(
+    re.escape(word) for word in sorted(set(re.findall(r"'([^']*)'", "".join(BYLINE_SELECTORS))))))
+
+
+def byline_candidates(root) -> list:
+    """The elements a byline selector may match, in document order."""
+    return [el for el in root.iter() if el.tag == "author" or BYLINE_HINT.search(" ".join(el.values()))]
 
 
 def visible_authors(root) -> list[str]:
     """Names from the first visible byline, read in place rather than on a pruned copy."""
     from trafilatura.json_metadata import normalize_authors
 
-    for expression in BYLINE_XPATHS:
-        for el in expression(root):
-            if BYLINE_ELSEWHERE(el):
+    candidates = byline_candidates(root)
+    for matches in BYLINE_MATCHES:
+        for el in candidates:
+            if not matches(el) or BYLINE_ELSEWHERE(el):
                 continue
             content = " ".join(" ".join(el.itertext()).split())
             if 2 < len(content) < 120:
@@ -207,23 +247,24 @@ def visible_authors(root) -> list[str]:
     return []
 
 
-def _declared_metadata(root, url: str, hints: dict | None, objects: list[dict]) -> dict:
+def _declared_metadata(root, elements: dict[str, list], meta: dict[str, str], hints: dict | None,
+                       objects: list[dict]) -> dict:
     hints = hints or {}
     by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
     ld = next((o for o in objects if _types(o) & ARTICLE_TYPES), {})
-    meta = _meta(root)
-    canonical = root.xpath('//link[@rel="canonical"]/@href')
+    canonical = next((el.get("href") for el in elements["link"]
+                      if el.get("rel") == "canonical" and el.get("href") is not None), None)
     html_lang = root.get("lang")
     keywords = ld.get("keywords")
     if isinstance(keywords, str):
         keywords = [k.strip() for k in keywords.split(",")]
     tags = [t for t in (keywords or []) if isinstance(t, str) and t.strip()] or [
-        el.get("content") for el in root.xpath('//meta[@property="article:tag"]') if el.get("content")
+        el.get("content") for el in elements["meta"] if el.get("property") == "article:tag" and el.get("content")
     ]
     free = ld.get("isAccessibleForFree")
     if isinstance(free, str):
         free = {"true": True, "false": False}.get(free.strip().lower())
-    title_el = root.find(".//title")
+    title_el = elements["title"][0] if elements["title"] else None
     return {
         "title": _first_str(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"),
                             hints.get("title"), title_el.text_content() if title_el is not None else None),
@@ -240,7 +281,7 @@ def _declared_metadata(root, url: str, hints: dict | None, objects: list[dict]) 
         "section": _first_str(ld.get("articleSection"), meta.get("article:section")),
         "tags": tags,
         "image": _first_str(ld.get("image"), meta.get("og:image")),
-        "canonical_url": _first_str(canonical[0] if canonical else None, meta.get("og:url")),
+        "canonical_url": _first_str(canonical, meta.get("og:url")),
         "paywalled": (not free) if isinstance(free, bool) else None,
     }
 
@@ -349,10 +390,10 @@ def _jsonld_article_body(root, objects: list[dict] | None = None) -> str | None:
 
 
 def _headline_candidates(root, record: dict) -> list[str]:
-    titles = [record.get("title")] + [h.text_content() for h in root.xpath("//h1")[:3]]
-    title_el = root.find(".//title")
-    if title_el is not None:
-        titles.append(title_el.text_content())
+    elements = _metadata_elements(root, ("h1", "title"))
+    titles = [record.get("title")] + [h.text_content() for h in elements["h1"][:3]]
+    if elements["title"]:
+        titles.append(elements["title"][0].text_content())
     return [t for t in titles if t and t.strip()]
 
 

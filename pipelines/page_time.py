@@ -28,6 +28,9 @@ WRITTEN_DATE = re.compile(
     rf"\b{MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})\b|\b(\d{{1,2}})\.?\s+{MONTH},?\s+(\d{{4}})\b", re.I
 )
 CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})(?::\d{2})?\s*([ap])?\.?m?\.?(?![\w:])", re.I)
+# A clock time's first colon with the two digits after it. The colon, a literal, is found
+# far faster than CLOCK's leading word boundary and digits are tried at every character.
+CLOCK_COLON = re.compile(r":\d{2}")
 # How far apart a written date and its clock time may stand ("11:26 pm EST, Tuesday, ...").
 PAIR_DISTANCE = 40
 DATE_SPAN = 40  # "September 30, 2019" and its spacing fit well within this
@@ -77,9 +80,25 @@ def _utc_instant(value: str) -> datetime | None:
         return None
 
 
+def _clock_times(text: str) -> list[re.Match]:
+    """The matches of CLOCK.finditer(text), found from the colons. A clock time begins one
+    or two digits before its first colon, so the pattern is tried there alone, leftmost
+    first and never inside the time found before. (match() at a position still sees the
+    character before it, which the leading word boundary tests.)"""
+    found: list[re.Match] = []
+    resume = 0
+    for colon in CLOCK_COLON.finditer(text):
+        for start in (colon.start() - 2, colon.start() - 1):
+            if start >= resume and (m := CLOCK.match(text, start)):
+                found.append(m)
+                resume = m.end()
+                break
+    return found
+
+
 def _written_datetimes(text: str) -> list[datetime]:
     """Local date-times shown as text: a written date with a clock time next to it."""
-    clocks = list(CLOCK.finditer(text))
+    clocks = _clock_times(text)
     if not clocks:
         return []
     # Only dates that stand near a clock time count: search those stretches alone, not
@@ -152,6 +171,11 @@ def _declared_offset(declared: list[str]) -> timezone | None:
     return None
 
 
+def given_in_utc(published: str) -> bool:
+    """Whether `published` is a UTC date-time, the one kind in_page_time_zone may move."""
+    return _utc_instant(published) is not None
+
+
 def in_page_time_zone(published: str, declared: list[str], shown: str) -> str:
     """`published` moved to the page's own offset when it is given in UTC.
 
@@ -162,7 +186,8 @@ def in_page_time_zone(published: str, declared: list[str], shown: str) -> str:
     if instant is None:
         return published
     others = [i for i in (_utc_instant(v) for v in declared) if i is not None]
-    tz = (_clock_offset([instant], _written_datetimes(shown) + _naive_datetimes(" ".join(declared)))
-          or _clock_offset(others, _written_datetimes(shown))
+    written = _written_datetimes(shown)
+    tz = (_clock_offset([instant], written + _naive_datetimes(" ".join(declared)))
+          or _clock_offset(others, written)
           or _declared_offset(declared))
     return instant.astimezone(tz).isoformat() if tz else published

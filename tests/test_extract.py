@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.metadata_eval import FIELDS, field_correct, title_correct
 from bench.metrics import score_page, shingles, summarise
@@ -91,6 +94,43 @@ def test_utc_date_takes_the_offset_the_page_shows():
     # Nothing on the page gives an offset, or the clock times do not match: UTC stays.
     assert in_page_time_zone("2019-11-19T07:03:25Z", [], "November 18, 2019 11:17 PM") == "2019-11-19T07:03:25Z"
     assert in_page_time_zone("2019-11-19T07:03:25-05:00", [], shown) == "2019-11-19T07:03:25-05:00"
+
+
+CLOCK_PIECES = ("1", "12", "123", "7:05", "11:26", "123:45", ":", ":30", ":3", " ", "  ", "pm", "A.M.", "a", "x", "\n", ".")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(CLOCK_PIECES), max_size=30).map("".join))
+def test_clock_times_found_from_colons_are_the_patterns_matches(text):
+    from pipelines.page_time import CLOCK, _clock_times
+
+    assert [(m.span(), m.groups()) for m in _clock_times(text)] == [
+        (m.span(), m.groups()) for m in CLOCK.finditer(text)]
+
+
+def test_byline_selectors_find_on_candidates_what_they_find_on_the_tree():
+    from lxml import etree
+
+    from pipelines.extract import BYLINE_SELECTORS, byline_candidates, parse_html
+
+    words = re.findall(r"'([^']*)'", "".join(BYLINE_SELECTORS)) + ["other", "x-author-y", "Writer"]
+    tags = ("a", "div", "span", "p", "h3", "link", "strong", "li", "address")
+    attributes = ("class", "id", "rel", "itemprop", "data-testid", "data-component", "title")
+    body = "".join(f'<{tag} {attribute}="{word}">By Jane Roe</{tag}>' for i, word in enumerate(words)
+                   for tag in tags[i % 3::3] for attribute in attributes)
+    root = parse_html(f"<html><body>{body}<author>Ann Author</author></body></html>")
+    for selector in BYLINE_SELECTORS:
+        on_tree = etree.XPath(f"//*[{selector}]")(root)
+        assert on_tree
+        assert [el for el in byline_candidates(root) if etree.XPath(f"boolean({selector})")(el)] == on_tree
+
+
+def test_shown_text_is_the_body_text_as_itertext_gives_it():
+    from pipelines.extract import _shown_text, parse_html
+
+    root = parse_html("<html><head><title>T</title></head><body>lead<p>a<!-- c -->b<b>bold</b>tail</p>"
+                      "<script>var t = '10:30';</script>after &amp; more<div><span></span>x</div></body></html>")
+    assert _shown_text(root) == " ".join(root.find("body").itertext())
 
 
 def test_javascript_date_strings_are_read_as_iso():
