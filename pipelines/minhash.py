@@ -42,15 +42,15 @@ def signature(hashes: bytes, num_perm: int = NUM_PERM) -> np.ndarray:
     hv = np.frombuffer(hashes, dtype="<u4").astype(np.uint32).reshape(-1, 1)
     if not len(hv):
         return np.full(num_perm, MAX_HASH, dtype=np.uint32)
+    # uint32 array arithmetic wraps silently: that is the modulo 2**32.
     s1, m1, s2, m2, s3 = _FMIX32
-    with np.errstate(over="ignore"):  # uint32 arithmetic wraps: that is the modulo 2**32
-        hv = hv ^ (hv >> s1)
-        hv = hv * m1
-        hv = hv ^ (hv >> s2)
-        hv = hv * m2
-        hv = hv ^ (hv >> s3)
-        a, b = permutations(num_perm)
-        return (hv * a + b).min(axis=0)
+    hv = hv ^ (hv >> s1)
+    hv = hv * m1
+    hv = hv ^ (hv >> s2)
+    hv = hv * m2
+    hv = hv ^ (hv >> s3)
+    a, b = permutations(num_perm)
+    return (hv * a + b).min(axis=0)
 
 
 def similarity(first: np.ndarray, second: np.ndarray) -> float:
