@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import ftfy
 import ftfy.badness
+import ftfy.chardata
 from dateutil import parser as date_parser
 
 from newscrawl import __version__ as PIPELINE_VERSION
@@ -47,20 +48,63 @@ _INVISIBLE_TABLE = {ord(c): None for c in _INVISIBLE}
 _INVISIBLE_TABLE.update({c: None for c in range(0x20) if chr(c) not in "\t\n\r"})
 _INVISIBLE_TABLE.update({c: None for c in range(0x7F, 0xA0)})
 _INVISIBLE_TABLE.update({0x2028: "\n", 0x2029: "\n\n", 0x0B: "\n", 0x0C: "\n\n"})
+_INVISIBLE_RE = re.compile("[" + "".join(f"\\U{code:08x}" for code in _INVISIBLE_TABLE) + "]")
+
+
+def _remove_invisibles(text: str) -> str:
+    # str.translate looks every character up in the table (0.3 ms for an article), and
+    # most texts have nothing to remove: one regex scan says whether to.
+    return text.translate(_INVISIBLE_TABLE) if _INVISIBLE_RE.search(text) else text
+
 
 _HSPACE_RE = re.compile(r"[^\S\n]+")  # whitespace other than newline (incl. NBSP, thin spaces)
 _BLANKS_RE = re.compile(r"\n\s*\n")
 
 
-# What ftfy would change in a text that is_bad() finds clean: ligatures, HTML entities,
-# terminal escapes, lone surrogates, C1 controls and the other invisibles handled below.
-_FTFY_NEEDED_RE = re.compile("[\ufb00-\ufb06&\x1b\ud800-\udfff\x80-\x9f]")
+# What ftfy would change in a text that is_bad() finds clean: ligatures, terminal escapes,
+# lone surrogates, C1 controls (the other invisibles are handled below)...
+_FTFY_NEEDED_RE = re.compile("[\ufb00-\ufb06\x1b\ud800-\udfff\x80-\x9f]")
+# ...and HTML entities, in a text with an "&". There ftfy's first pass could also
+# change the line breaks, control characters and ligatures it replaces.
+_FTFY_FIRST_PASS_RE = re.compile(ftfy.chardata.HTML_ENTITY_RE.pattern + "|[\r\u2028\u2029\x85" + "".join(
+    f"\\U{code:08x}" for code in (*ftfy.chardata.CONTROL_CHARS, *ftfy.chardata.LIGATURES)) + "]")
+
+
+# ftfy's badness test is one regex of some forty alternatives, none with a literal first
+# character, so Python's regex engine tries every alternative at every position (about
+# 1 ms for an article). Each alternative needs at least one of these characters, and no
+# match is longer than seven characters: searching six characters either side of each
+# such character gives is_bad's answer. Which characters: ftfy's categories of letters
+# and signs that are rare in clean text, plus those its few literal patterns need
+# (tests/test_normalise.py checks that every alternative needs one of them).
+_MOJIBAKE_MARK_RE = re.compile("[" + "".join(ftfy.badness.MOJIBAKE_CATEGORIES[name] for name in (
+    "c1", "bad", "law", "currency", "numeric", "upper_accented", "lower_accented", "box",
+)) + "Ù‚ЂВГРСΒΓΞΟ]")
+_MOJIBAKE_MAX_LEN = 7
+
+
+def _looks_like_mojibake(text: str) -> bool:
+    """ftfy.badness.is_bad(text), searched only around the characters it needs."""
+    reach = _MOJIBAKE_MAX_LEN - 1
+    return any(ftfy.badness.BADNESS_RE.search(text, max(0, mark.start() - reach), mark.end() + reach)
+               for mark in _MOJIBAKE_MARK_RE.finditer(text))
+
+
+def _needs_ftfy(text: str) -> bool:
+    """Whether the text goes to ftfy: it has mojibake, or something else ftfy fixes."""
+    if _FTFY_NEEDED_RE.search(text) or _looks_like_mojibake(text):
+        return True
+    # An "&" may begin an HTML entity. ftfy repeats its fixes until a pass changes nothing:
+    # when the first pass has nothing to change (no entity, nothing else it replaces,
+    # already NFC), ftfy returns the text as it is.
+    return "&" in text and (_FTFY_FIRST_PASS_RE.search(text) is not None
+                            or not unicodedata.is_normalized("NFC", text))
 
 
 def _fix_text(text: str) -> str:
     # ftfy examines a text line by line (about 2 ms for an article); a clean text is the
-    # common case, and ftfy's own badness test (one regex) says when to skip it.
-    if not _FTFY_NEEDED_RE.search(text) and not ftfy.badness.is_bad(text):
+    # common case, and one that ftfy would leave as NFC leaves it.
+    if not _needs_ftfy(text):
         return unicodedata.normalize("NFC", text)
     # uncurl_quotes and fix_character_width off: curly quotes and full-width CJK
     # punctuation are the author's, not encoding damage.
@@ -77,7 +121,7 @@ def normalise_inline(text: str | None) -> str:
     """A one-line field (title, author, section): fixed, invisibles removed, one line."""
     if not text:
         return ""
-    text = _fix_text(str(text)).translate(_INVISIBLE_TABLE)
+    text = _remove_invisibles(_fix_text(str(text)))
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
@@ -89,7 +133,7 @@ def normalise_text(text: str | None) -> str:
         return ""
     # Paragraph separators first: ftfy would make them single line breaks.
     text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n\n")
-    text = _fix_text(text).translate(_INVISIBLE_TABLE)
+    text = _remove_invisibles(_fix_text(text))
     paragraphs = []
     for para in _BLANKS_RE.split(text):
         lines = [_HSPACE_RE.sub(" ", line).strip() for line in para.split("\n")]

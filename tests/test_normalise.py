@@ -29,6 +29,64 @@ def test_mojibake_is_repaired(broken, fixed):
     assert normalise_text(broken) == fixed
 
 
+@pytest.mark.parametrize("raw, expected", [
+    ("Tom &amp; Jerry", "Tom & Jerry"),
+    ("caf&eacute; &#x2019;", "café ’"),
+    ("AT&T and R&D", "AT&T and R&D"),  # no entity: nothing for ftfy to do
+    ("a &amp\x00; b", "a & b"),  # ftfy removes the NUL, then decodes the entity it leaves
+])
+def test_html_entities_are_decoded(raw, expected):
+    assert normalise_text(raw) == expected
+
+
+MOJIBAKE_SAMPLES = [
+    "CafÃ© au lait", "Itâ€™s a â€œtestâ€\x9d", "Ã\xa0 la carte", "Ø³Ù„Ø§Ù…", "вЂ™", "Ð¼Ð¾Ñ\x81ÐºÐ²Ð°",
+    "ÃƒÂ©tÃƒÂ©", "Î¼ÎµÏ„Î¬", "the 25Â° mark", "Â£5", "â\x80\x94", "ГўВЂВњquoteГўВЂВќ",
+    "naïve café, Zürich, 5 × 3 ½, £5 and €3, “quoted” — fine", "São Paulo; Ça va? Øresund",
+    "В Москве «сегодня» — 5 °C", "Ω ≈ 3 √2 ≠ 1", "ÀÉÎÕÜ ñ ß œ Œ",
+]
+
+
+@pytest.mark.parametrize("text", MOJIBAKE_SAMPLES + [getattr(texts, name) for name in (
+    "URDU", "ARABIC", "PERSIAN", "HINDI", "MARATHI", "NEPALI", "BENGALI", "CHINESE", "ENGLISH")])
+def test_mojibake_check_agrees_with_ftfy(text):
+    import ftfy.badness
+
+    from pipelines.normalise import _looks_like_mojibake
+
+    for variant in (text, f"x{text}y", f"{text} {text}", text[3:], text[:-3]):
+        assert _looks_like_mojibake(variant) == ftfy.badness.is_bad(variant), variant
+
+
+def test_every_pattern_of_ftfys_mojibake_check_needs_a_marked_character():
+    """_looks_like_mojibake searches ftfy's badness regex only within _MOJIBAKE_MAX_LEN
+    characters of a character of _MOJIBAKE_MARK_RE. That gives is_bad's answer while each
+    alternative of the regex needs one such character and matches no more than that."""
+    import ftfy.badness
+    from re import _constants as sre
+    from re import _parser
+
+    from pipelines.normalise import _MOJIBAKE_MARK_RE, _MOJIBAKE_MAX_LEN
+
+    def chars(op, av) -> set[str] | None:
+        """The characters one regex item matches, or None when that is not a plain set."""
+        if op is sre.LITERAL:
+            return {chr(av)}
+        if op is not sre.IN or any(item_op not in (sre.LITERAL, sre.RANGE) for item_op, _ in av):
+            return None
+        return {chr(c) for item_op, item in av
+                for c in ([item] if item_op is sre.LITERAL else range(item[0], item[1] + 1))}
+
+    (mark_op, mark_av), = _parser.parse(_MOJIBAKE_MARK_RE.pattern).data
+    marks = chars(mark_op, mark_av)
+    (op, (_, alternatives)), = _parser.parse(ftfy.badness.BADNESS_RE.pattern, ftfy.badness.BADNESS_RE.flags).data
+    assert op is sre.BRANCH and len(alternatives) > 30
+    for alternative in alternatives:
+        assert alternative.getwidth()[1] <= _MOJIBAKE_MAX_LEN
+        assert any((found := chars(item_op, item_av)) is not None and found <= marks
+                   for item_op, item_av in alternative.data), alternative
+
+
 def test_invisible_and_control_characters_are_removed():
     text = "Zero\u200bwidth\ufeff word\u2060join, soft\u00adhyphen, \u202eevil\u202c \u2066iso\u2069\x07\x00 end\u200f"
     assert normalise_text(text) == "Zerowidth wordjoin, softhyphen, evil iso end"
