@@ -154,10 +154,15 @@ SHINGLE_HASHES = "_shingle_hashes"  # record field: shingle_hashes of the text, 
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
-    words = tokens(text)
+    return word_shingles(tokens(text), size)
+
+
+def word_shingles(words: list[str], size: int = SHINGLE_WORDS) -> set[bytes]:
+    """The distinct runs of `size` consecutive words, UTF-8; the whole text when shorter."""
     if len(words) <= size:
         return {" ".join(words).encode("utf-8")} if words else set()
-    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+    # zip of the list and its shifted copies: each run of `size` consecutive words
+    return {" ".join(run).encode("utf-8") for run in zip(*(words[i:] for i in range(size)))}
 
 
 def shingle_hashes(text: str) -> bytes:
@@ -165,20 +170,31 @@ def shingle_hashes(text: str) -> bytes:
     the first four bytes of SHA-1, little-endian), packed as uint32. Computed with the
     normalised text, in a worker; the crawl process only applies the MinHash permutations
     (pipelines.dedupe.minhash_from_hashes), so workers need not load datasketch."""
-    return b"".join(hashlib.sha1(s).digest()[:4] for s in sorted(shingles(text)))
+    return hash_shingles(shingles(text))
+
+
+def hash_shingles(shingle_set: set[bytes]) -> bytes:
+    """shingle_hashes of a text, from its shingles."""
+    return b"".join(hashlib.sha1(s).digest()[:4] for s in sorted(shingle_set))
+
+
+_WORD_EDGE_PUNCTUATION = ".,;:!?\"'()[]{}«»“”‘’—–-…،۔।"
 
 
 def tokens(text: str) -> list[str]:
     """Words of a normalised text, lower-cased: whitespace-separated runs that hold a
     letter or digit (punctuation stripped at the ends), each CJK character on its own."""
+    lowered = text.lower()
+    if not _CJK_RE.search(lowered):  # most texts: no word to cut into characters
+        return [raw.strip(_WORD_EDGE_PUNCTUATION) for raw in lowered.split() if _WORD_PART_RE.search(raw)]
     out: list[str] = []
-    for raw in text.lower().split():
+    for raw in lowered.split():
         if _CJK_RE.search(raw):
             for part in _CJK_RE.sub(lambda m: f" {m.group(0)} ", raw).split():
                 if _WORD_PART_RE.search(part):
                     out.append(part)
         elif _WORD_PART_RE.search(raw):
-            out.append(raw.strip(".,;:!?\"'()[]{}«»“”‘’—–-…،۔।"))
+            out.append(raw.strip(_WORD_EDGE_PUNCTUATION))
     return out
 
 
@@ -471,9 +487,11 @@ def _clean_http_url(value, base: str) -> str | None:
     return absolute
 
 
-def normalise_record(record: dict, outlet: Outlet) -> tuple[dict, list[str]]:
+def normalise_record(record: dict, outlet: Outlet, *, with_shingle_hashes: bool = False) -> tuple[dict, list[str]]:
     """The record with normalised text and metadata and the computed fields, and the
-    warnings raised on the way (dropped dates, ignored canonical links...)."""
+    warnings raised on the way (dropped dates, ignored canonical links...). With
+    `with_shingle_hashes`, also the text's shingle_hashes for the dedupe stage
+    (SHINGLE_HASHES), from the same words as word_count."""
     rec = dict(record)
     warns: list[str] = []
     url = str(rec.get("url") or "")
@@ -522,8 +540,11 @@ def normalise_record(record: dict, outlet: Outlet) -> tuple[dict, list[str]]:
     rec["duplicate_of"] = rec.get("duplicate_of")
     rec["schema_version"] = SCHEMA_VERSION
     rec["id"] = record_id(rec["canonical_url"])
-    rec["word_count"] = word_count(rec["text"])
+    words = tokens(rec["text"])
+    rec["word_count"] = len(words)
     rec["content_hash"] = content_hash(rec["text"])
+    if with_shingle_hashes:
+        rec[SHINGLE_HASHES] = hash_shingles(word_shingles(words))
     return rec, warns
 
 

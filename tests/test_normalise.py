@@ -9,6 +9,7 @@ from pipelines.normalise import (
     normalise_record,
     normalise_text,
     parse_datetime,
+    tokens,
     word_count,
 )
 from tests import texts
@@ -115,6 +116,24 @@ def test_word_count_counts_cjk_characters_and_indic_words():
     assert word_count("Hello, world — again!") == 3
     assert word_count("国务院总理") == 5
     assert word_count("प्रधानमंत्री ने आज") == 3
+
+
+@pytest.mark.parametrize("text, words", [
+    ("“Hello,” he said — 3.5% x_y _", ["hello", "he", "said", "3.5%", "x_y"]),
+    ("国务院 (abc中) said.", ["国", "务", "院", "(abc", "中", "said"]),  # a word with CJK is cut, not stripped
+])
+def test_tokens(text, words):
+    assert tokens(text) == words
+
+
+def test_worker_shingle_hashes_and_word_count_are_those_of_the_normalised_text():
+    from pipelines.jobs import normalise_job
+    from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
+
+    for text in (texts.WIRE_STORY, texts.CHINESE, "Too short."):
+        record, _ = normalise_job(raw_record("https://daily-a.test/n/1", text, "daily-a"), KARACHI)
+        assert record[SHINGLE_HASHES] == shingle_hashes(record["text"])
+        assert record["word_count"] == word_count(record["text"])
 
 
 # --- dates -----------------------------------------------------------------------------
