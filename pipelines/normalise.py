@@ -57,7 +57,6 @@ def _remove_invisibles(text: str) -> str:
     return text.translate(_INVISIBLE_TABLE) if _INVISIBLE_RE.search(text) else text
 
 
-_HSPACE_RE = re.compile(r"[^\S\n]+")  # whitespace other than newline (incl. NBSP, thin spaces)
 _BLANKS_RE = re.compile(r"\n\s*\n")
 
 
@@ -136,7 +135,8 @@ def normalise_text(text: str | None) -> str:
     text = _remove_invisibles(_fix_text(text))
     paragraphs = []
     for para in _BLANKS_RE.split(text):
-        lines = [_HSPACE_RE.sub(" ", line).strip() for line in para.split("\n")]
+        # runs of whitespace (NBSP and thin spaces too) made one space, the ends trimmed
+        lines = [" ".join(line.split()) for line in para.split("\n")]
         lines = [line for line in lines if line]
         if lines:
             paragraphs.append("\n".join(lines))
@@ -186,7 +186,10 @@ def tokens(text: str) -> list[str]:
     letter or digit (punctuation stripped at the ends), each CJK character on its own."""
     lowered = text.lower()
     if not _CJK_RE.search(lowered):  # most texts: no word to cut into characters
-        return [raw.strip(_WORD_EDGE_PUNCTUATION) for raw in lowered.split() if _WORD_PART_RE.search(raw)]
+        # The punctuation stripped holds no letter or digit, so a run holds one if what is
+        # left does; isalnum() settles most words without the regex.
+        words = (raw.strip(_WORD_EDGE_PUNCTUATION) for raw in lowered.split())
+        return [word for word in words if word.isalnum() or _WORD_PART_RE.search(word)]
     out: list[str] = []
     for raw in lowered.split():
         if _CJK_RE.search(raw):
@@ -448,11 +451,14 @@ def detect_language(text: str) -> str | None:
 _LATIN_LANGS = {"en", "fr", "es", "de", "pt", "id", "ms", "tr", "it", "nl", "sw"}
 
 
+_NON_LATIN_RE = re.compile("[^\x00-\u024f]")  # characters beyond Latin Extended-B
+
+
 def _mostly_non_latin(text: str) -> bool:
-    letters = [ch for ch in text[:3000] if ch.isalpha()]
+    letters = "".join(filter(str.isalpha, text[:3000]))
     if len(letters) < 200:
         return False
-    latin = sum(ch < "\u0250" for ch in letters)
+    latin = len(letters) - len(_NON_LATIN_RE.findall(letters))
     return latin < len(letters) / 2
 
 
