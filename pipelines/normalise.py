@@ -254,6 +254,28 @@ EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 FUTURE_TOLERANCE = timedelta(days=2)
 
 
+# The forms most pages use: date, or date and time to the second with a fraction and an
+# offset. Python's own parser reads them as dateutil's isoparse does, some fifty times
+# faster; anything else, or anything it refuses, goes to dateutil.
+_PLAIN_ISO_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+
+
+def _parse_date_text(text: str) -> datetime:
+    if _PLAIN_ISO_RE.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    with warnings.catch_warnings():
+        # An unknown zone name ("IST" is three different zones) leaves the time
+        # naive, which is then read in the outlet's zone: the best guess there is.
+        warnings.simplefilter("ignore")
+        try:
+            return date_parser.isoparse(text)
+        except (ValueError, OverflowError):
+            return date_parser.parse(text)
+
+
 def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str | None, str | None]:
     """ISO 8601 with offset, seconds precision. A naive time is read in the outlet time
     zone `tz`; a date alone is midnight there. Values before 1990 or more than two days
@@ -269,15 +291,7 @@ def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str 
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, timezone.utc)
         else:
-            text = str(value).strip()
-            with warnings.catch_warnings():
-                # An unknown zone name ("IST" is three different zones) leaves the time
-                # naive, which is then read in the outlet's zone: the best guess there is.
-                warnings.simplefilter("ignore")
-                try:
-                    dt = date_parser.isoparse(text)
-                except (ValueError, OverflowError):
-                    dt = date_parser.parse(text)
+            dt = _parse_date_text(str(value).strip())
     except (ValueError, OverflowError, TypeError, date_parser.ParserError) as exc:
         return None, f"unparseable date {value!r}: {exc}"
     if dt.tzinfo is None or dt.utcoffset() is None:

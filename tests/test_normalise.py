@@ -151,9 +151,45 @@ NOW = __import__("datetime").datetime.fromisoformat("2025-08-04T09:30:00+00:00")
     ("August 1, 2025 10:15 AM", "2025-08-01T10:15:00+05:00"),
     ("2025-08-01", "2025-08-01T00:00:00+05:00"),  # date only: midnight in outlet zone
     ("2025-08-05T10:00:00+05:00", "2025-08-05T10:00:00+05:00"),  # a day ahead: clock skew, kept
+    ("2025-08-01T10:15:00.123Z", "2025-08-01T10:15:00+00:00"),
+    ("2025-08-01T10:15:00+0530", "2025-08-01T10:15:00+05:30"),
+    ("2025-08-01T10:15:00.1234567+02:00", "2025-08-01T10:15:00+02:00"),  # 7 digits: dateutil's
+    ("2025-08-01T24:00:00+05:00", "2025-08-02T00:00:00+05:00"),  # 24:00: dateutil's
 ])
 def test_dates_are_iso_8601_with_offset(value, expected):
     assert parse_datetime(value, "Asia/Karachi", now=NOW) == (expected, None)
+
+
+DAYS = ("2025-08-01", "2024-02-29", "1999-12-31")
+
+
+@pytest.mark.parametrize("value", [*DAYS, *(
+    f"{day}{time}{fraction}{offset}"
+    for day in DAYS
+    for time in ("T00:00:00", "T10:15:59", "T23:59:59", "T24:00:00")
+    for fraction in ("", ".0", ".123", ".123456")
+    for offset in ("", "Z", "+00:00", "-00:00", "+0000", "+05:30", "-0800", "+14:00")
+)])
+def test_plain_iso_dates_read_as_dateutil_reads_them(value):
+    from dateutil import parser
+
+    from pipelines.normalise import _PLAIN_ISO_RE, _parse_date_text
+
+    def reading(parse):
+        try:
+            dt = parse(value)
+            return dt, dt.utcoffset()
+        except (ValueError, OverflowError) as exc:
+            return type(exc)
+
+    def dateutils(text):
+        try:
+            return parser.isoparse(text)
+        except (ValueError, OverflowError):
+            return parser.parse(text)
+
+    assert _PLAIN_ISO_RE.fullmatch(value)
+    assert reading(_parse_date_text) == reading(dateutils)
 
 
 @pytest.mark.parametrize("value, warning", [
