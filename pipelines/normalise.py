@@ -469,11 +469,13 @@ _NON_LATIN_RE = re.compile("[^\x00-\u024f]")  # characters beyond Latin Extended
 
 
 def _mostly_non_latin(text: str) -> bool:
-    letters = "".join(filter(str.isalpha, text[:3000]))
-    if len(letters) < 200:
+    """Whether the text's first 3000 characters hold 200 letters or more, mostly not Latin."""
+    sample = text[:3000]
+    non_latin = "".join(_NON_LATIN_RE.findall(sample))
+    if len(non_latin) <= 100:  # too few for a majority of 200 letters or more: a Latin text
         return False
-    latin = len(letters) - len(_NON_LATIN_RE.findall(letters))
-    return latin < len(letters) / 2
+    letters = sum(map(str.isalpha, sample))
+    return letters >= 200 and sum(map(str.isalpha, non_latin)) > letters / 2
 
 
 def choose_language(declared, text: str) -> tuple[str | None, str | None]:
