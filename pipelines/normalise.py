@@ -257,7 +257,8 @@ FUTURE_TOLERANCE = timedelta(days=2)
 # The forms most pages use: date, or date and time to the second with a fraction and an
 # offset. Python's own parser reads them as dateutil's isoparse does, some fifty times
 # faster; anything else, or anything it refuses, goes to dateutil.
-_PLAIN_ISO_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+_PLAIN_ISO_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                           r"(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
 
 
 def _parse_date_text(text: str) -> datetime:
@@ -509,7 +510,8 @@ def _clean_http_url(value, base: str) -> str | None:
     return absolute
 
 
-def normalise_record(record: dict, outlet: Outlet, *, with_shingle_hashes: bool = False) -> tuple[dict, list[str]]:
+def normalise_record(record: dict, outlet: Outlet, *,
+                     with_shingle_hashes: bool = False) -> tuple[dict, list[str]]:
     """The record with normalised text and metadata and the computed fields, and the
     warnings raised on the way (dropped dates, ignored canonical links...). With
     `with_shingle_hashes`, also the text's shingle_hashes for the dedupe stage
