@@ -19,7 +19,7 @@ from newscrawl.html import parse_html
 from pipelines.decruft import (BLOCK_KEY, LEARNED, NORMALISED_AHEAD, PRE_LEARNING, apply_cleaning, block_key,
                                pre_learning_clean)
 from pipelines.extract import extract_raw
-from pipelines.normalise import SHINGLE_HASHES, normalise_record, shingle_hashes
+from pipelines.normalise import normalise_record
 from pipelines.validate import VALIDATION, check_record, public_fields
 
 
@@ -45,8 +45,7 @@ def normalise_job(record: dict, outlet, min_words: int | None = None) -> tuple[d
     """Normalise stage, plus the hashes of the normalised text's shingles for the dedupe
     stage's MinHash and, given `min_words`, the validate stage's verdict on the normalised
     record (its problems, in `_validation`)."""
-    record, warnings = normalise_record(record, outlet)
-    record[SHINGLE_HASHES] = shingle_hashes(record.get("text") or "")
+    record, warnings = normalise_record(record, outlet, with_shingle_hashes=True)
     if min_words is not None:
         record[VALIDATION] = check_record(public_fields(record), min_words)
     return record, warnings

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import ftfy
 import ftfy.badness
+import ftfy.chardata
 from dateutil import parser as date_parser
 
 from newscrawl import __version__ as PIPELINE_VERSION
@@ -47,20 +48,62 @@ _INVISIBLE_TABLE = {ord(c): None for c in _INVISIBLE}
 _INVISIBLE_TABLE.update({c: None for c in range(0x20) if chr(c) not in "\t\n\r"})
 _INVISIBLE_TABLE.update({c: None for c in range(0x7F, 0xA0)})
 _INVISIBLE_TABLE.update({0x2028: "\n", 0x2029: "\n\n", 0x0B: "\n", 0x0C: "\n\n"})
+_INVISIBLE_RE = re.compile("[" + "".join(f"\\U{code:08x}" for code in _INVISIBLE_TABLE) + "]")
 
-_HSPACE_RE = re.compile(r"[^\S\n]+")  # whitespace other than newline (incl. NBSP, thin spaces)
+
+def _remove_invisibles(text: str) -> str:
+    # str.translate looks every character up in the table (0.3 ms for an article), and
+    # most texts have nothing to remove: one regex scan says whether to.
+    return text.translate(_INVISIBLE_TABLE) if _INVISIBLE_RE.search(text) else text
+
+
 _BLANKS_RE = re.compile(r"\n\s*\n")
 
 
-# What ftfy would change in a text that is_bad() finds clean: ligatures, HTML entities,
-# terminal escapes, lone surrogates, C1 controls and the other invisibles handled below.
-_FTFY_NEEDED_RE = re.compile("[\ufb00-\ufb06&\x1b\ud800-\udfff\x80-\x9f]")
+# What ftfy would change in a text that is_bad() finds clean: ligatures, terminal escapes,
+# lone surrogates, C1 controls (the other invisibles are handled below)...
+_FTFY_NEEDED_RE = re.compile("[\ufb00-\ufb06\x1b\ud800-\udfff\x80-\x9f]")
+# ...and HTML entities, in a text with an "&". There ftfy's first pass could also
+# change the line breaks, control characters and ligatures it replaces.
+_FTFY_FIRST_PASS_RE = re.compile(ftfy.chardata.HTML_ENTITY_RE.pattern + "|[\r\u2028\u2029\x85" + "".join(
+    f"\\U{code:08x}" for code in (*ftfy.chardata.CONTROL_CHARS, *ftfy.chardata.LIGATURES)) + "]")
+
+
+# ftfy's badness test is one regex of some forty alternatives, none with a literal first
+# character, so Python's regex engine tries every alternative at every position (about
+# 1 ms for an article). Each alternative needs at least one of these characters, and no
+# match is longer than seven characters: searching six characters either side of each
+# such character gives is_bad's answer. Which characters: ftfy's categories of letters
+# and signs that are rare in clean text, plus those its few literal patterns need
+# (tests/test_normalise.py checks that every alternative needs one of them).
+_MOJIBAKE_MARK_RE = re.compile("[" + "".join(ftfy.badness.MOJIBAKE_CATEGORIES[name] for name in (
+    "c1", "bad", "law", "currency", "numeric", "upper_accented", "lower_accented", "box",
+)) + "Ù‚ЂВГРСΒΓΞΟ]")
+_MOJIBAKE_MAX_LEN = 7
+
+
+def _looks_like_mojibake(text: str) -> bool:
+    """ftfy.badness.is_bad(text), searched only around the characters it needs."""
+    reach = _MOJIBAKE_MAX_LEN - 1
+    return any(ftfy.badness.BADNESS_RE.search(text, max(0, mark.start() - reach), mark.end() + reach)
+               for mark in _MOJIBAKE_MARK_RE.finditer(text))
+
+
+def _needs_ftfy(text: str) -> bool:
+    """Whether the text goes to ftfy: it has mojibake, or something else ftfy fixes."""
+    if _FTFY_NEEDED_RE.search(text) or _looks_like_mojibake(text):
+        return True
+    # An "&" may begin an HTML entity. ftfy repeats its fixes until a pass changes nothing:
+    # when the first pass has nothing to change (no entity, nothing else it replaces,
+    # already NFC), ftfy returns the text as it is.
+    return "&" in text and (_FTFY_FIRST_PASS_RE.search(text) is not None
+                            or not unicodedata.is_normalized("NFC", text))
 
 
 def _fix_text(text: str) -> str:
     # ftfy examines a text line by line (about 2 ms for an article); a clean text is the
-    # common case, and ftfy's own badness test (one regex) says when to skip it.
-    if not _FTFY_NEEDED_RE.search(text) and not ftfy.badness.is_bad(text):
+    # common case, and one that ftfy would leave as NFC leaves it.
+    if not _needs_ftfy(text):
         return unicodedata.normalize("NFC", text)
     # uncurl_quotes and fix_character_width off: curly quotes and full-width CJK
     # punctuation are the author's, not encoding damage.
@@ -77,7 +120,7 @@ def normalise_inline(text: str | None) -> str:
     """A one-line field (title, author, section): fixed, invisibles removed, one line."""
     if not text:
         return ""
-    text = _fix_text(str(text)).translate(_INVISIBLE_TABLE)
+    text = _remove_invisibles(_fix_text(str(text)))
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
@@ -89,10 +132,11 @@ def normalise_text(text: str | None) -> str:
         return ""
     # Paragraph separators first: ftfy would make them single line breaks.
     text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n\n")
-    text = _fix_text(text).translate(_INVISIBLE_TABLE)
+    text = _remove_invisibles(_fix_text(text))
     paragraphs = []
     for para in _BLANKS_RE.split(text):
-        lines = [_HSPACE_RE.sub(" ", line).strip() for line in para.split("\n")]
+        # runs of whitespace (NBSP and thin spaces too) made one space, the ends trimmed
+        lines = [" ".join(line.split()) for line in para.split("\n")]
         lines = [line for line in lines if line]
         if lines:
             paragraphs.append("\n".join(lines))
@@ -110,10 +154,15 @@ SHINGLE_HASHES = "_shingle_hashes"  # record field: shingle_hashes of the text, 
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
-    words = tokens(text)
+    return word_shingles(tokens(text), size)
+
+
+def word_shingles(words: list[str], size: int = SHINGLE_WORDS) -> set[bytes]:
+    """The distinct runs of `size` consecutive words, UTF-8; the whole text when shorter."""
     if len(words) <= size:
         return {" ".join(words).encode("utf-8")} if words else set()
-    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+    # zip of the list and its shifted copies: each run of `size` consecutive words
+    return {" ".join(run).encode("utf-8") for run in zip(*(words[i:] for i in range(size)))}
 
 
 def shingle_hashes(text: str) -> bytes:
@@ -121,20 +170,34 @@ def shingle_hashes(text: str) -> bytes:
     the first four bytes of SHA-1, little-endian), packed as uint32. Computed with the
     normalised text, in a worker; the crawl process only applies the MinHash permutations
     (pipelines.dedupe.minhash_from_hashes), so workers need not load datasketch."""
-    return b"".join(hashlib.sha1(s).digest()[:4] for s in sorted(shingles(text)))
+    return hash_shingles(shingles(text))
+
+
+def hash_shingles(shingle_set: set[bytes]) -> bytes:
+    """shingle_hashes of a text, from its shingles."""
+    return b"".join(hashlib.sha1(s).digest()[:4] for s in sorted(shingle_set))
+
+
+_WORD_EDGE_PUNCTUATION = ".,;:!?\"'()[]{}«»“”‘’—–-…،۔।"
 
 
 def tokens(text: str) -> list[str]:
     """Words of a normalised text, lower-cased: whitespace-separated runs that hold a
     letter or digit (punctuation stripped at the ends), each CJK character on its own."""
+    lowered = text.lower()
+    if not _CJK_RE.search(lowered):  # most texts: no word to cut into characters
+        # The punctuation stripped holds no letter or digit, so a run holds one if what is
+        # left does; isalnum() settles most words without the regex.
+        words = (raw.strip(_WORD_EDGE_PUNCTUATION) for raw in lowered.split())
+        return [word for word in words if word.isalnum() or _WORD_PART_RE.search(word)]
     out: list[str] = []
-    for raw in text.lower().split():
+    for raw in lowered.split():
         if _CJK_RE.search(raw):
             for part in _CJK_RE.sub(lambda m: f" {m.group(0)} ", raw).split():
                 if _WORD_PART_RE.search(part):
                     out.append(part)
         elif _WORD_PART_RE.search(raw):
-            out.append(raw.strip(".,;:!?\"'()[]{}«»“”‘’—–-…،۔।"))
+            out.append(raw.strip(_WORD_EDGE_PUNCTUATION))
     return out
 
 
@@ -191,6 +254,29 @@ EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 FUTURE_TOLERANCE = timedelta(days=2)
 
 
+# The forms most pages use: date, or date and time to the second with a fraction and an
+# offset. Python's own parser reads them as dateutil's isoparse does, some fifty times
+# faster; anything else, or anything it refuses, goes to dateutil.
+_PLAIN_ISO_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                           r"(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+
+
+def _parse_date_text(text: str) -> datetime:
+    if _PLAIN_ISO_RE.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    with warnings.catch_warnings():
+        # An unknown zone name ("IST" is three different zones) leaves the time
+        # naive, which is then read in the outlet's zone: the best guess there is.
+        warnings.simplefilter("ignore")
+        try:
+            return date_parser.isoparse(text)
+        except (ValueError, OverflowError):
+            return date_parser.parse(text)
+
+
 def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str | None, str | None]:
     """ISO 8601 with offset, seconds precision. A naive time is read in the outlet time
     zone `tz`; a date alone is midnight there. Values before 1990 or more than two days
@@ -206,15 +292,7 @@ def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str 
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, timezone.utc)
         else:
-            text = str(value).strip()
-            with warnings.catch_warnings():
-                # An unknown zone name ("IST" is three different zones) leaves the time
-                # naive, which is then read in the outlet's zone: the best guess there is.
-                warnings.simplefilter("ignore")
-                try:
-                    dt = date_parser.isoparse(text)
-                except (ValueError, OverflowError):
-                    dt = date_parser.parse(text)
+            dt = _parse_date_text(str(value).strip())
     except (ValueError, OverflowError, TypeError, date_parser.ParserError) as exc:
         return None, f"unparseable date {value!r}: {exc}"
     if dt.tzinfo is None or dt.utcoffset() is None:
@@ -388,12 +466,17 @@ def detect_language(text: str) -> str | None:
 _LATIN_LANGS = {"en", "fr", "es", "de", "pt", "id", "ms", "tr", "it", "nl", "sw"}
 
 
+_NON_LATIN_RE = re.compile("[^\x00-\u024f]")  # characters beyond Latin Extended-B
+
+
 def _mostly_non_latin(text: str) -> bool:
-    letters = [ch for ch in text[:3000] if ch.isalpha()]
-    if len(letters) < 200:
+    """Whether the text's first 3000 characters hold 200 letters or more, mostly not Latin."""
+    sample = text[:3000]
+    non_latin = "".join(_NON_LATIN_RE.findall(sample))
+    if len(non_latin) <= 100:  # too few for a majority of 200 letters or more: a Latin text
         return False
-    latin = sum(ch < "\u0250" for ch in letters)
-    return latin < len(letters) / 2
+    letters = sum(map(str.isalpha, sample))
+    return letters >= 200 and sum(map(str.isalpha, non_latin)) > letters / 2
 
 
 def choose_language(declared, text: str) -> tuple[str | None, str | None]:
@@ -427,9 +510,12 @@ def _clean_http_url(value, base: str) -> str | None:
     return absolute
 
 
-def normalise_record(record: dict, outlet: Outlet) -> tuple[dict, list[str]]:
+def normalise_record(record: dict, outlet: Outlet, *,
+                     with_shingle_hashes: bool = False) -> tuple[dict, list[str]]:
     """The record with normalised text and metadata and the computed fields, and the
-    warnings raised on the way (dropped dates, ignored canonical links...)."""
+    warnings raised on the way (dropped dates, ignored canonical links...). With
+    `with_shingle_hashes`, also the text's shingle_hashes for the dedupe stage
+    (SHINGLE_HASHES), from the same words as word_count."""
     rec = dict(record)
     warns: list[str] = []
     url = str(rec.get("url") or "")
@@ -478,8 +564,11 @@ def normalise_record(record: dict, outlet: Outlet) -> tuple[dict, list[str]]:
     rec["duplicate_of"] = rec.get("duplicate_of")
     rec["schema_version"] = SCHEMA_VERSION
     rec["id"] = record_id(rec["canonical_url"])
-    rec["word_count"] = word_count(rec["text"])
+    words = tokens(rec["text"])
+    rec["word_count"] = len(words)
     rec["content_hash"] = content_hash(rec["text"])
+    if with_shingle_hashes:
+        rec[SHINGLE_HASHES] = hash_shingles(word_shingles(words))
     return rec, warns
 
 

@@ -9,6 +9,7 @@ from pipelines.normalise import (
     normalise_record,
     normalise_text,
     parse_datetime,
+    tokens,
     word_count,
 )
 from tests import texts
@@ -27,6 +28,64 @@ KARACHI = outlet("daily-a", "Asia/Karachi")
 ])
 def test_mojibake_is_repaired(broken, fixed):
     assert normalise_text(broken) == fixed
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Tom &amp; Jerry", "Tom & Jerry"),
+    ("caf&eacute; &#x2019;", "café ’"),
+    ("AT&T and R&D", "AT&T and R&D"),  # no entity: nothing for ftfy to do
+    ("a &amp\x00; b", "a & b"),  # ftfy removes the NUL, then decodes the entity it leaves
+])
+def test_html_entities_are_decoded(raw, expected):
+    assert normalise_text(raw) == expected
+
+
+MOJIBAKE_SAMPLES = [
+    "CafÃ© au lait", "Itâ€™s a â€œtestâ€\x9d", "Ã\xa0 la carte", "Ø³Ù„Ø§Ù…", "вЂ™", "Ð¼Ð¾Ñ\x81ÐºÐ²Ð°",
+    "ÃƒÂ©tÃƒÂ©", "Î¼ÎµÏ„Î¬", "the 25Â° mark", "Â£5", "â\x80\x94", "ГўВЂВњquoteГўВЂВќ",
+    "naïve café, Zürich, 5 × 3 ½, £5 and €3, “quoted” — fine", "São Paulo; Ça va? Øresund",
+    "В Москве «сегодня» — 5 °C", "Ω ≈ 3 √2 ≠ 1", "ÀÉÎÕÜ ñ ß œ Œ",
+]
+
+
+@pytest.mark.parametrize("text", MOJIBAKE_SAMPLES + [getattr(texts, name) for name in (
+    "URDU", "ARABIC", "PERSIAN", "HINDI", "MARATHI", "NEPALI", "BENGALI", "CHINESE", "ENGLISH")])
+def test_mojibake_check_agrees_with_ftfy(text):
+    import ftfy.badness
+
+    from pipelines.normalise import _looks_like_mojibake
+
+    for variant in (text, f"x{text}y", f"{text} {text}", text[3:], text[:-3]):
+        assert _looks_like_mojibake(variant) == ftfy.badness.is_bad(variant), variant
+
+
+def test_every_pattern_of_ftfys_mojibake_check_needs_a_marked_character():
+    """_looks_like_mojibake searches ftfy's badness regex only within _MOJIBAKE_MAX_LEN
+    characters of a character of _MOJIBAKE_MARK_RE. That gives is_bad's answer while each
+    alternative of the regex needs one such character and matches no more than that."""
+    import ftfy.badness
+    from re import _constants as sre
+    from re import _parser
+
+    from pipelines.normalise import _MOJIBAKE_MARK_RE, _MOJIBAKE_MAX_LEN
+
+    def chars(op, av) -> set[str] | None:
+        """The characters one regex item matches, or None when that is not a plain set."""
+        if op is sre.LITERAL:
+            return {chr(av)}
+        if op is not sre.IN or any(item_op not in (sre.LITERAL, sre.RANGE) for item_op, _ in av):
+            return None
+        return {chr(c) for item_op, item in av
+                for c in ([item] if item_op is sre.LITERAL else range(item[0], item[1] + 1))}
+
+    (mark_op, mark_av), = _parser.parse(_MOJIBAKE_MARK_RE.pattern).data
+    marks = chars(mark_op, mark_av)
+    (op, (_, alternatives)), = _parser.parse(ftfy.badness.BADNESS_RE.pattern, ftfy.badness.BADNESS_RE.flags).data
+    assert op is sre.BRANCH and len(alternatives) > 30
+    for alternative in alternatives:
+        assert alternative.getwidth()[1] <= _MOJIBAKE_MAX_LEN
+        assert any((found := chars(item_op, item_av)) is not None and found <= marks
+                   for item_op, item_av in alternative.data), alternative
 
 
 def test_invisible_and_control_characters_are_removed():
@@ -59,6 +118,27 @@ def test_word_count_counts_cjk_characters_and_indic_words():
     assert word_count("प्रधानमंत्री ने आज") == 3
 
 
+@pytest.mark.parametrize("text, words", [
+    ("“Hello,” he said — 3.5% x_y _", ["hello", "he", "said", "3.5%", "x_y"]),
+    ("国务院 (abc中) said.", ["国", "务", "院", "(abc", "中", "said"]),  # a word with CJK is cut, not stripped
+])
+def test_tokens(text, words):
+    from pipelines.normalise import _WORD_EDGE_PUNCTUATION
+
+    assert tokens(text) == words
+    assert not any(ch.isalnum() for ch in _WORD_EDGE_PUNCTUATION)  # tokens() relies on it
+
+
+def test_worker_shingle_hashes_and_word_count_are_those_of_the_normalised_text():
+    from pipelines.jobs import normalise_job
+    from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
+
+    for text in (texts.WIRE_STORY, texts.CHINESE, "Too short."):
+        record, _ = normalise_job(raw_record("https://daily-a.test/n/1", text, "daily-a"), KARACHI)
+        assert record[SHINGLE_HASHES] == shingle_hashes(record["text"])
+        assert record["word_count"] == word_count(record["text"])
+
+
 # --- dates -----------------------------------------------------------------------------
 
 NOW = __import__("datetime").datetime.fromisoformat("2025-08-04T09:30:00+00:00")
@@ -71,9 +151,45 @@ NOW = __import__("datetime").datetime.fromisoformat("2025-08-04T09:30:00+00:00")
     ("August 1, 2025 10:15 AM", "2025-08-01T10:15:00+05:00"),
     ("2025-08-01", "2025-08-01T00:00:00+05:00"),  # date only: midnight in outlet zone
     ("2025-08-05T10:00:00+05:00", "2025-08-05T10:00:00+05:00"),  # a day ahead: clock skew, kept
+    ("2025-08-01T10:15:00.123Z", "2025-08-01T10:15:00+00:00"),
+    ("2025-08-01T10:15:00+0530", "2025-08-01T10:15:00+05:30"),
+    ("2025-08-01T10:15:00.1234567+02:00", "2025-08-01T10:15:00+02:00"),  # 7 digits: dateutil's
+    ("2025-08-01T24:00:00+05:00", "2025-08-02T00:00:00+05:00"),  # 24:00: dateutil's
 ])
 def test_dates_are_iso_8601_with_offset(value, expected):
     assert parse_datetime(value, "Asia/Karachi", now=NOW) == (expected, None)
+
+
+DAYS = ("2025-08-01", "2024-02-29", "1999-12-31")
+
+
+@pytest.mark.parametrize("value", [*DAYS, *(
+    f"{day}{time}{fraction}{offset}"
+    for day in DAYS
+    for time in ("T00:00:00", "T10:15:59", "T23:59:59", "T24:00:00")
+    for fraction in ("", ".0", ".123", ".123456")
+    for offset in ("", "Z", "+00:00", "-00:00", "+0000", "+05:30", "-0800", "+14:00")
+)])
+def test_plain_iso_dates_read_as_dateutil_reads_them(value):
+    from dateutil import parser
+
+    from pipelines.normalise import _PLAIN_ISO_RE, _parse_date_text
+
+    def reading(parse):
+        try:
+            dt = parse(value)
+            return dt, dt.utcoffset()
+        except (ValueError, OverflowError) as exc:
+            return type(exc)
+
+    def dateutils(text):
+        try:
+            return parser.isoparse(text)
+        except (ValueError, OverflowError):
+            return parser.parse(text)
+
+    assert _PLAIN_ISO_RE.fullmatch(value)
+    assert reading(_parse_date_text) == reading(dateutils)
 
 
 @pytest.mark.parametrize("value, warning", [
