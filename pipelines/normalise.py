@@ -169,7 +169,7 @@ def shingle_hashes(text: str) -> bytes:
     """The 32-bit hashes of the text's distinct word shingles (datasketch's sha1_hash32:
     the first four bytes of SHA-1, little-endian), packed as uint32. Computed with the
     normalised text, in a worker; the crawl process only applies the MinHash permutations
-    (pipelines.dedupe.minhash_from_hashes), so workers need not load datasketch."""
+    (pipelines.minhash.signature), so workers need not load numpy."""
     return hash_shingles(shingles(text))
 
 
