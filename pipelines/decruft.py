@@ -73,7 +73,7 @@ def fold(text: str) -> str:
         return " ".join(text.split()).lower()
     text = _JOINERS.sub("", unicodedata.normalize("NFKD", text))
     text = _FOLD_CHARS.sub(lambda m: _FOLD_MAP[m.group()], unicodedata.normalize("NFC", text))
-    return _SPACE.sub(" ", text).strip().casefold()
+    return " ".join(text.split()).casefold()  # str.split's whitespace is the regex \s
 
 
 # --------------------------------------------------------------------------- rules
@@ -110,11 +110,47 @@ def _anchored_body(pattern: str) -> str | None:
     return pattern[1:]
 
 
+try:  # the parser behind re.compile (CPython): lets `_needs_non_ascii` read a pattern's structure
+    from re import _parser as _regex_parser
+except ImportError:  # elsewhere every pattern counts as able to match ASCII text
+    _regex_parser = None
+
+
+def _needs_non_ascii(pattern: str) -> bool:
+    """True when every string the pattern matches holds a non-ASCII character: a non-ASCII
+    literal that no alternative, optional part or case-insensitive flag can do without.
+    Such a pattern never matches ASCII text. False when unsure."""
+    if _regex_parser is None:
+        return False
+    try:
+        parsed = _regex_parser.parse(pattern)
+    except Exception:
+        return False
+    return not parsed.state.flags & re.IGNORECASE and _items_need_non_ascii(parsed)
+
+
+def _items_need_non_ascii(items) -> bool:
+    p = _regex_parser
+    for op, av in items:
+        if op is p.LITERAL and av > 127:
+            return True
+        if op is p.SUBPATTERN and not av[1] & re.IGNORECASE and _items_need_non_ascii(av[3]):
+            return True
+        if op is p.BRANCH and all(_items_need_non_ascii(branch) for branch in av[1]):
+            return True
+        if op in (p.MAX_REPEAT, p.MIN_REPEAT, p.POSSESSIVE_REPEAT) and av[0] >= 1 and _items_need_non_ascii(av[2]):
+            return True
+        if op is p.ATOMIC_GROUP and _items_need_non_ascii(av):
+            return True
+    return False
+
+
 class AnyOf:
     """Says whether any of many patterns matches, fast. One alternation of hundreds of
     unlike branches makes the regex engine try each branch at each position; so patterns
     anchored at the start share one alternation tried once, and the others are grouped
-    by the script they start in (each group scans quickly)."""
+    by whether they can match ASCII text at all (each group scans quickly, and text in
+    English skips the scan of the Urdu and Hindi phrasings)."""
 
     def __init__(self, patterns: list[re.Pattern]):
         anchored, groups = [], {}
@@ -123,13 +159,14 @@ class AnyOf:
             if body is not None:
                 anchored.append(body)
                 continue
-            literal = p.pattern.removeprefix("\\b").lstrip("(?:")
-            groups.setdefault(literal[:1].isascii(), []).append(p)
-        self.scans = ([re.compile("^(?:" + "|".join(f"(?:{b})" for b in anchored) + ")")] if anchored else [])
-        self.scans += [_alternation(group) for group in groups.values()]
+            groups.setdefault(_needs_non_ascii(p.pattern), []).append(p)
+        anchored_scan = [re.compile("^(?:" + "|".join(f"(?:{b})" for b in anchored) + ")")] if anchored else []
+        # Scans for any text, and the fewer that can match ASCII text.
+        self.scans = anchored_scan + [_alternation(group) for group in groups.values()]
+        self.ascii_scans = anchored_scan + ([_alternation(groups[False])] if False in groups else [])
 
     def search(self, text: str) -> bool:
-        for scan in self.scans:
+        for scan in self.ascii_scans if text.isascii() else self.scans:
             if scan.search(text):
                 return True
         return False
@@ -207,9 +244,13 @@ class Rules:
     any_strong: AnyOf | None = None
     any_heading: AnyOf | None = None
     max_strong_chars: int = 0
-    # Hrefs that can match a link rule at all: a listed host (or prefix host) bounded by
-    # the start, "/", "." or "@", or a listed scheme.
-    link_candidate: re.Pattern | None = None
+    # Hrefs that can match a link rule at all: a listed scheme, or a listed host (or
+    # prefix host) bounded by the start, "/", "." or "@". In two patterns, what may
+    # start the href and what may follow one of those characters: the regex engine
+    # skips fast to where a pattern's set of first characters occurs, but it cannot
+    # when a pattern may also start with "^".
+    link_start: re.Pattern | None = None
+    link_inside: re.Pattern | None = None
     _href_cache: dict = field(default_factory=dict, repr=False)
     _text_cache: dict = field(default_factory=dict, repr=False)
 
@@ -222,13 +263,15 @@ class Rules:
         hosts = {h for r in self.links.values() for h in r.hosts}
         hosts |= {p.split("/", 1)[0] for r in self.links.values() for p in r.prefixes}
         schemes = [s for r in self.links.values() for s in r.schemes]
-        alternatives = []
-        if schemes:
-            alternatives.append("^(?:" + "|".join(map(re.escape, schemes)) + ")")
-        if hosts:
-            alternatives.append("(?:^|[/.@])(?:" + "|".join(map(re.escape, sorted(hosts, key=len, reverse=True))) + ")")
-        self.link_candidate = re.compile("|".join(alternatives)) if alternatives else None
+        hosts_alternation = "|".join(map(re.escape, sorted(hosts, key=len, reverse=True)))
+        starts = [re.escape(s) for s in schemes] + ([hosts_alternation] if hosts else [])
+        self.link_start = re.compile("|".join(starts)) if starts else None
+        self.link_inside = re.compile(f"[/.@](?:{hosts_alternation})") if hosts else None
         return self
+
+    def _may_match_link(self, lowered: str) -> bool:
+        return bool((self.link_start is not None and self.link_start.match(lowered))
+                    or (self.link_inside is not None and self.link_inside.search(lowered)))
 
     def href_category(self, href: str) -> str | None:
         """The link category of one href (LINK_ORDER decides between several), cached:
@@ -239,7 +282,7 @@ class Rules:
             pass
         category = None
         lowered = (href or "").strip().lower()
-        if self.link_candidate is not None and self.link_candidate.search(lowered):
+        if self._may_match_link(lowered):
             for name in LINK_ORDER:
                 host_rules = self.links.get(name)
                 if host_rules and host_rules.matches(lowered):
@@ -375,25 +418,26 @@ STORY_PARAGRAPH_CHARS = 120
 AUDIT_MAX_CHARS = 300
 
 
-def _attr_tokens(el) -> set[str]:
-    return _tokens_of(f"{el.get('class', '')} {el.get('id', '')}".lower())
-
-
-@lru_cache(maxsize=4096)
-def _tokens_of(raw: str) -> frozenset[str]:
-    tokens = set(_TOKEN_SPLIT.split(raw)) - {""}
-    # "related-posts-widget" names a related list as well as the whole token does.
-    parts = {p for t in tokens for p in t.split("-")}
-    return frozenset(tokens | parts)
+# Each token's category, the first in ATTR_TOKENS that names it, with that order's rank
+# (the order decides between the categories of several tokens).
+_TOKEN_CATEGORY: dict[str, tuple[int, str]] = {}
+for _rank, (_category, _names) in enumerate(ATTR_TOKENS.items()):
+    for _name in _names:
+        _TOKEN_CATEGORY.setdefault(_name, (_rank, _category))
 
 
 @lru_cache(maxsize=4096)
 def _category_of_attrs(raw: str) -> str | None:
-    tokens = _tokens_of(raw)
-    for category, names in ATTR_TOKENS.items():
-        if tokens & names:
-            return category
-    return None
+    """The category the tokens of a (lower-cased) class and id name, or None. A token
+    names one as a whole and by its "-" parts: "related-posts-widget" names a related
+    list as well as "related-posts" does."""
+    found = None
+    for token in _TOKEN_SPLIT.split(raw):
+        for name in (token, *token.split("-")) if "-" in token else (token,):
+            hit = _TOKEN_CATEGORY.get(name)
+            if hit is not None and (found is None or hit < found):
+                found = hit
+    return found[1] if found is not None else None
 
 
 def _attr_category(el) -> str | None:
@@ -743,6 +787,8 @@ def _drop_weak_neighbours(dropped: list, rules: Rules, info: dict, audit: list) 
     removed: Counter = Counter()
     while dropped:
         prev, nxt, category = dropped.pop()
+        if rules.text.get(category) is None or rules.text[category].weak_re is None:
+            continue  # the category has no weak phrasing to look for in the neighbours
         for sib, step in ((prev, "getprevious"), (nxt, "getnext")):
             if sib is None or not isinstance(sib.tag, str) or sib.getparent() is None:
                 continue

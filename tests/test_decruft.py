@@ -21,6 +21,8 @@ from pipelines.decruft import (
     DOM_MAX_CHARS,
     FIGURES,
     BoilerplateLearner,
+    _category_of_attrs,
+    _needs_non_ascii,
     clean_blocks,
     decruft_in_order,
     dom_blocks,
@@ -28,6 +30,7 @@ from pipelines.decruft import (
     load_rules,
     pre_learning_clean,
     preclean_dom,
+    text_category,
 )
 from pipelines.extract import extract_article
 from pipelines.write import read_records
@@ -518,6 +521,24 @@ def test_dom_entries_match_what_each_elements_own_subtree_says():
     assert info[first][FIGURES].hits == Counter({"app-promo": 2})
     assert info[second][FIGURES].hits == Counter({"app-promo": 1})
     assert info[root][FIGURES].hits == Counter({"app-promo": 3})
+
+
+def test_patterns_that_need_other_scripts_are_not_tried_on_ascii_text():
+    assert _needs_non_ascii("ایپ ڈاؤن ?لوڈ کریں") and _needs_non_ascii("(?:ऐप स्टोर|गूगल प्ले) (?:से|पर)")
+    assert _needs_non_ascii("x(?:ऐप){1,3}") and _needs_non_ascii("[ऐ]")
+    for pattern in ("(?:ऐप)?x", "ऐप|x", "(?i)ऐप", "x(?:ऐ|p)", "(?=ऐ)x", "(?!ऐ)x", "\\w+", "(?:ऐप)*"):
+        assert not _needs_non_ascii(pattern), pattern
+    rules = load_rules()
+    assert text_category("Download our app", rules) == "app-promo"
+    assert text_category("ایپ ڈاؤن لوڈ کریں", rules) == "app-promo"
+    assert text_category("Follow us on Google News “today”", rules) == "follow-us"
+
+
+def test_class_and_id_tokens_name_the_first_category_in_order():
+    assert _category_of_attrs("related-posts-widget") == "related-list"
+    assert _category_of_attrs("sidebar widget share") == "share-bar"
+    assert _category_of_attrs("post_ad-slot") == "advertisement"
+    assert _category_of_attrs("header main--wide") is None
 
 
 # --------------------------------------------------------------------------- pipeline hold
