@@ -492,48 +492,74 @@ NO_FIGURES = DomFigures()
 # What the walk over the page records for each element, as a plain tuple (an entry per
 # element of every page; plain tuples of plain values are the cheapest objects to make
 # and the garbage collector stops tracking them):
-#   (chars, lead, trail, text, figures, index)
+#   (chars, lead, trail, text, figures, index, end)
 # `chars` is the length of the element's text with whitespace collapsed and stripped
-# (as `_collapse(el.text_content())`); `lead`/`trail` say whether that text starts or
-# ends with whitespace, so that a parent's length follows from its children's. `text`
-# is that text itself for blocks short enough for the rules to read (at most
-# DOM_MAX_CHARS), built from the children's, so that no element's subtree is walked
-# again to judge it; None for longer ones. `figures` is a DomFigures or None; `index`
-# is the document order, for the audit.
-CHARS, TEXT, FIGURES, INDEX = 0, 3, 4, 5
+# (as `_collapse(el.text_content())`), exact up to CHARS_EXACT_UP_TO and beyond it only
+# known to be larger; `lead`/`trail` say whether that text starts or ends with
+# whitespace, so that a parent's length follows from its children's. `text` is that
+# text itself for blocks short enough for the rules to read (at most DOM_MAX_CHARS),
+# built from the children's, so that no element's subtree is walked again to judge it;
+# None for longer ones. `figures` is a DomFigures or None, kept for those short blocks
+# only (`judge` reads no figures of a longer one); `index` is the element's position in
+# document order (for the audit) and `end` that of the last element it holds (itself
+# when none), so that a walk in document order can step over a whole subtree.
+CHARS, TEXT, FIGURES, INDEX, END = 0, 3, 4, 5, 6
+# No rule reads an exact length past DOM_MAX_CHARS but the page's own, which is only
+# compared with twice the length of a block the rules judge (the "wrapper" test in
+# `preclean_dom`): lengths past this one need not be exact. So the walk collapses
+# no more of a long text (an inline script, often tens of kilobytes) than it takes
+# to pass it.
+CHARS_EXACT_UP_TO = 2 * DOM_MAX_CHARS
+
+
+def _collapse_piece(s: str) -> str:
+    """" ".join(s.split()), or for a piece too long for an exact length to matter, the
+    collapsed text of enough of its start to be longer than CHARS_EXACT_UP_TO."""
+    if len(s) > 2 * CHARS_EXACT_UP_TO:
+        start = " ".join(s[:2 * CHARS_EXACT_UP_TO].split())
+        if len(start) > CHARS_EXACT_UP_TO:
+            return start
+    return " ".join(s.split())
 
 
 _ELEMENTS = lxml.etree.Element
 
 
 def dom_blocks(root, rules: Rules) -> dict:
-    """The entry of every element under (and including) `root`, children before parents.
+    """The entry of every element under (and including) `root`."""
+    return page_entries(root, rules)[1]
+
+
+def page_entries(root, rules: Rules) -> tuple[list, dict]:
+    """The elements under (and including) `root` in document order, and the entry of
+    each, computed children before parents.
 
     The collapsed text is followed as (chars, lead, trail, text): each raw piece (an
     element's text, a child's tail) or child's text joins with one space when either side
     of the seam has whitespace, as " ".join(whole.split()) would. The text is dropped
-    (None) once it is longer than DOM_MAX_CHARS: no rule reads a longer block's text.
-    Written as one loop that calls helpers only for the few elements that add figures
-    (links, paragraphs, badges, form fields): it runs for every element of every page."""
+    (None) once it is longer than DOM_MAX_CHARS, and so are the figures: no rule reads
+    a longer block's. Written as one loop that calls helpers only for the few elements
+    that add figures (links, paragraphs, badges, form fields): it runs for every element
+    of every page."""
     order = list(root.iter(_ELEMENTS))  # elements only: no comments or processing instructions
     info: dict = {}
     get = info.get
     limit = DOM_MAX_CHARS
     for index in range(len(order) - 1, -1, -1):
         el = order[index]
-        chars, lead, trail, text, figures, shared = 0, False, False, "", None, False
+        chars, lead, trail, text, figures, shared, end = 0, False, False, "", None, False, index
         s = el.text
         if s:
             if s.isspace():
                 lead = trail = True
             else:
-                text = " ".join(s.split())
+                text = _collapse_piece(s)
                 chars = len(text)
                 lead, trail = s[0].isspace(), s[-1].isspace()
         for child in el:
             c = get(child)
-            if c is not None:
-                n, clead, ctrail, ctext, cfigures, _ = c
+            if c is not None:  # not a comment or a processing instruction
+                n, clead, ctrail, ctext, cfigures, _, end = c
                 if n:
                     if chars:
                         if trail or clead:
@@ -552,7 +578,7 @@ def dom_blocks(root, rules: Rules) -> dict:
                     trail = True
                     if not chars:
                         lead = True
-                if cfigures is not None:
+                if cfigures is not None and chars <= limit:
                     if figures is None:
                         figures, shared = cfigures, True
                     else:
@@ -566,7 +592,7 @@ def dom_blocks(root, rules: Rules) -> dict:
                     if not chars:
                         lead = True
                 else:
-                    piece = " ".join(s.split())
+                    piece = _collapse_piece(s)
                     if chars:
                         if trail or s[0].isspace():
                             chars += len(piece) + 1
@@ -580,6 +606,9 @@ def dom_blocks(root, rules: Rules) -> dict:
                         chars, text = len(piece), piece
                         lead = lead or s[0].isspace()
                     trail = s[-1].isspace()
+        if chars > limit:
+            info[el] = (chars, lead, trail, None, None, index, end)
+            continue
         tag = el.tag
         if tag in _FIGURE_TAGS:
             own = _own_figures(el, tag, chars, rules)
@@ -590,8 +619,8 @@ def dom_blocks(root, rules: Rules) -> dict:
                     if shared:
                         figures = figures.copy()
                     figures.add(own)
-        info[el] = (chars, lead, trail, text if chars <= limit else None, figures, index)
-    return info
+        info[el] = (chars, lead, trail, text, figures, index, end)
+    return order, info
 
 
 _FIGURE_TAGS = frozenset(("a", "p", "img", "input", "textarea"))
@@ -633,7 +662,7 @@ def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | Non
     the block as a whole: where its links go, how much of its text is links, form
     fields, store badges, its class/id, and, for short blocks, its words. `info` (the
     page's entries) saves walking the subtree again for its first text."""
-    chars, _, _, text, figures, _ = entry
+    chars, _, _, text, figures, _, _ = entry
     f = figures or NO_FIGURES
     # A block holding several real paragraphs is a container of the story, not cruft.
     if f.paragraphs >= 2 or chars > DOM_MAX_CHARS:
@@ -742,39 +771,42 @@ def preclean_dom(tree, outlet) -> DomRemovals:
     removed = DomRemovals(_outlet_selectors(tree, outlet, audit))
     body = tree.find(".//body")
     root = body if body is not None else tree
-    info = dom_blocks(root, rules)
-    total_chars = info[root][CHARS] or 1
-    # Elements are judged top-down; a removal only changes the text of elements already
-    # judged (its ancestors), so every entry is still exact when its element's turn comes.
-    stack = list(root)
-    dropped: list = []
-    get = info.get
-    half = 0.5 * total_chars
-    while stack:
-        el = stack.pop()
-        entry = get(el)
-        if entry is None:  # not an element: a comment or a processing instruction
-            continue
+    order, info = page_entries(root, rules)
+    # Never judge a block that holds most of the page: it is a wrapper.
+    half = 0.5 * (info[root][CHARS] or 1)
+    # Elements are judged in document order, each before what it holds, and the blocks
+    # found to be cruft are removed once all are judged: every entry is exact when its
+    # element is judged, and nothing inside a block found to be cruft is judged.
+    found: list = []  # (element, entry, category), in document order
+    index, count = 1, len(order)  # order[0] is the root, never judged
+    while index < count:
+        el = order[index]
+        entry = info[el]
         tag = el.tag.lower()
         if tag in JUDGED_TAGS:
-            # Never judge a block that holds most of the page: it is a wrapper.
             category = judge(el, entry, rules, info) if entry[CHARS] < half or tag in ("p", "li") else None
         elif tag == "img":
             figures = entry[FIGURES]
             category = "app-promo" if figures is not None and figures.badges else None
         elif tag in UNREAD_TAGS:
+            index = entry[END] + 1
             continue
         else:
             category = None
         if category:
-            if el.getparent() is not None:
-                text = entry[TEXT] if tag != "img" else _collapse(el.get("alt") or el.get("src") or "")
-                audit.append((entry[INDEX], category, text))
-                dropped.append((el.getprevious(), el.getnext(), category))
-                el.drop_tree()
-                removed[category] += 1
-            continue
-        stack.extend(el)
+            found.append((el, entry, category))
+            index = entry[END] + 1
+        else:
+            index += 1
+    # Removed from the last back, so that each records the neighbours it has once the
+    # blocks after it are gone, which `_drop_weak_neighbours` then reads.
+    dropped: list = []
+    for el, entry, category in reversed(found):
+        text = entry[TEXT] if el.tag.lower() != "img" else _collapse(el.get("alt") or el.get("src") or "")
+        audit.append((entry[INDEX], category, text))
+        dropped.append((el.getprevious(), el.getnext(), category))
+        el.drop_tree()
+        removed[category] += 1
     removed.update(_drop_weak_neighbours(dropped, rules, info, audit))
     audit.sort(key=lambda entry: entry[0])
     removed.texts = [audit_entry(category, text) for _, category, text in audit]
