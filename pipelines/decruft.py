@@ -726,11 +726,19 @@ def _first_text(el, info: dict | None = None) -> str:
     return ""
 
 
+@lru_cache(maxsize=1024)
+def _css_selector(selector: str):
+    """A drop selector compiled once (to XPath), not on every page, as `tree.cssselect` would."""
+    from lxml.cssselect import CSSSelector
+
+    return CSSSelector(selector, translator="html")
+
+
 def _outlet_selectors(tree, outlet, audit: list) -> Counter:
     removed: Counter = Counter()
     for selector in getattr(outlet, "drop_selectors", ()) or ():
         try:
-            found = tree.cssselect(selector)
+            found = _css_selector(selector)(tree)
         except Exception as exc:  # a malformed selector must not stop the crawl
             logger.warning("outlet %s: bad drop selector %r: %s", getattr(outlet, "name", "?"), selector, exc)
             continue

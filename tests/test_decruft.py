@@ -25,6 +25,7 @@ from pipelines.decruft import (
     TEXT,
     BoilerplateLearner,
     _category_of_attrs,
+    _css_selector,
     _needs_non_ascii,
     clean_blocks,
     decruft_in_order,
@@ -238,6 +239,9 @@ def test_outlet_selector_and_pattern_layers():
     assert "spring festival" not in text and "20% off" not in text
     assert removed["outlet-selector"] == 1 and removed["outlet-pattern"] == 1
     assert_story_intact(text)
+    compiled = _css_selector.cache_info().hits
+    assert run(html, outlet) == (text, removed)
+    assert _css_selector.cache_info().hits == compiled + 1  # compiled once, not on every page
     # Without the outlet's rules, both stay: they are the outlet layer's doing.
     text, _ = run(html)
     assert "spring festival" in text and "20% off" in text
