@@ -74,7 +74,7 @@ def fold(text: str) -> str:
         return " ".join(text.split()).lower()
     text = _JOINERS.sub("", unicodedata.normalize("NFKD", text))
     text = _FOLD_CHARS.sub(lambda m: _FOLD_MAP[m.group()], unicodedata.normalize("NFC", text))
-    return _SPACE.sub(" ", text).strip().casefold()
+    return " ".join(text.split()).casefold()  # str.split's whitespace is the regex \s
 
 
 # --------------------------------------------------------------------------- rules
@@ -111,11 +111,47 @@ def _anchored_body(pattern: str) -> str | None:
     return pattern[1:]
 
 
+try:  # the parser behind re.compile (CPython): lets `_needs_non_ascii` read a pattern's structure
+    from re import _parser as _regex_parser
+except ImportError:  # elsewhere every pattern counts as able to match ASCII text
+    _regex_parser = None
+
+
+def _needs_non_ascii(pattern: str) -> bool:
+    """True when every string the pattern matches holds a non-ASCII character: a non-ASCII
+    literal that no alternative, optional part or case-insensitive flag can do without.
+    Such a pattern never matches ASCII text. False when unsure."""
+    if _regex_parser is None:
+        return False
+    try:
+        parsed = _regex_parser.parse(pattern)
+    except Exception:
+        return False
+    return not parsed.state.flags & re.IGNORECASE and _items_need_non_ascii(parsed)
+
+
+def _items_need_non_ascii(items) -> bool:
+    p = _regex_parser
+    for op, av in items:
+        if op is p.LITERAL and av > 127:
+            return True
+        if op is p.SUBPATTERN and not av[1] & re.IGNORECASE and _items_need_non_ascii(av[3]):
+            return True
+        if op is p.BRANCH and all(_items_need_non_ascii(branch) for branch in av[1]):
+            return True
+        if op in (p.MAX_REPEAT, p.MIN_REPEAT, p.POSSESSIVE_REPEAT) and av[0] >= 1 and _items_need_non_ascii(av[2]):
+            return True
+        if op is p.ATOMIC_GROUP and _items_need_non_ascii(av):
+            return True
+    return False
+
+
 class AnyOf:
     """Says whether any of many patterns matches, fast. One alternation of hundreds of
     unlike branches makes the regex engine try each branch at each position; so patterns
     anchored at the start share one alternation tried once, and the others are grouped
-    by the script they start in (each group scans quickly)."""
+    by whether they can match ASCII text at all (each group scans quickly, and text in
+    English skips the scan of the Urdu and Hindi phrasings)."""
 
     def __init__(self, patterns: list[re.Pattern]):
         anchored, groups = [], {}
@@ -124,13 +160,14 @@ class AnyOf:
             if body is not None:
                 anchored.append(body)
                 continue
-            literal = p.pattern.removeprefix("\\b").lstrip("(?:")
-            groups.setdefault(literal[:1].isascii(), []).append(p)
-        self.scans = ([re.compile("^(?:" + "|".join(f"(?:{b})" for b in anchored) + ")")] if anchored else [])
-        self.scans += [_alternation(group) for group in groups.values()]
+            groups.setdefault(_needs_non_ascii(p.pattern), []).append(p)
+        anchored_scan = [re.compile("^(?:" + "|".join(f"(?:{b})" for b in anchored) + ")")] if anchored else []
+        # Scans for any text, and the fewer that can match ASCII text.
+        self.scans = anchored_scan + [_alternation(group) for group in groups.values()]
+        self.ascii_scans = anchored_scan + ([_alternation(groups[False])] if False in groups else [])
 
     def search(self, text: str) -> bool:
-        for scan in self.scans:
+        for scan in self.ascii_scans if text.isascii() else self.scans:
             if scan.search(text):
                 return True
         return False
@@ -208,9 +245,13 @@ class Rules:
     any_strong: AnyOf | None = None
     any_heading: AnyOf | None = None
     max_strong_chars: int = 0
-    # Hrefs that can match a link rule at all: a listed host (or prefix host) bounded by
-    # the start, "/", "." or "@", or a listed scheme.
-    link_candidate: re.Pattern | None = None
+    # Hrefs that can match a link rule at all: a listed scheme, or a listed host (or
+    # prefix host) bounded by the start, "/", "." or "@". In two patterns, what may
+    # start the href and what may follow one of those characters: the regex engine
+    # skips fast to where a pattern's set of first characters occurs, but it cannot
+    # when a pattern may also start with "^".
+    link_start: re.Pattern | None = None
+    link_inside: re.Pattern | None = None
     _href_cache: dict = field(default_factory=dict, repr=False)
     _text_cache: dict = field(default_factory=dict, repr=False)
 
@@ -223,13 +264,15 @@ class Rules:
         hosts = {h for r in self.links.values() for h in r.hosts}
         hosts |= {p.split("/", 1)[0] for r in self.links.values() for p in r.prefixes}
         schemes = [s for r in self.links.values() for s in r.schemes]
-        alternatives = []
-        if schemes:
-            alternatives.append("^(?:" + "|".join(map(re.escape, schemes)) + ")")
-        if hosts:
-            alternatives.append("(?:^|[/.@])(?:" + "|".join(map(re.escape, sorted(hosts, key=len, reverse=True))) + ")")
-        self.link_candidate = re.compile("|".join(alternatives)) if alternatives else None
+        hosts_alternation = "|".join(map(re.escape, sorted(hosts, key=len, reverse=True)))
+        starts = [re.escape(s) for s in schemes] + ([hosts_alternation] if hosts else [])
+        self.link_start = re.compile("|".join(starts)) if starts else None
+        self.link_inside = re.compile(f"[/.@](?:{hosts_alternation})") if hosts else None
         return self
+
+    def _may_match_link(self, lowered: str) -> bool:
+        return bool((self.link_start is not None and self.link_start.match(lowered))
+                    or (self.link_inside is not None and self.link_inside.search(lowered)))
 
     def href_category(self, href: str) -> str | None:
         """The link category of one href (LINK_ORDER decides between several), cached:
@@ -240,7 +283,7 @@ class Rules:
             pass
         category = None
         lowered = (href or "").strip().lower()
-        if self.link_candidate is not None and self.link_candidate.search(lowered):
+        if self._may_match_link(lowered):
             for name in LINK_ORDER:
                 host_rules = self.links.get(name)
                 if host_rules and host_rules.matches(lowered):
@@ -376,25 +419,26 @@ STORY_PARAGRAPH_CHARS = 120
 AUDIT_MAX_CHARS = 300
 
 
-def _attr_tokens(el) -> set[str]:
-    return _tokens_of(f"{el.get('class', '')} {el.get('id', '')}".lower())
-
-
-@lru_cache(maxsize=4096)
-def _tokens_of(raw: str) -> frozenset[str]:
-    tokens = set(_TOKEN_SPLIT.split(raw)) - {""}
-    # "related-posts-widget" names a related list as well as the whole token does.
-    parts = {p for t in tokens for p in t.split("-")}
-    return frozenset(tokens | parts)
+# Each token's category, the first in ATTR_TOKENS that names it, with that order's rank
+# (the order decides between the categories of several tokens).
+_TOKEN_CATEGORY: dict[str, tuple[int, str]] = {}
+for _rank, (_category, _names) in enumerate(ATTR_TOKENS.items()):
+    for _name in _names:
+        _TOKEN_CATEGORY.setdefault(_name, (_rank, _category))
 
 
 @lru_cache(maxsize=4096)
 def _category_of_attrs(raw: str) -> str | None:
-    tokens = _tokens_of(raw)
-    for category, names in ATTR_TOKENS.items():
-        if tokens & names:
-            return category
-    return None
+    """The category the tokens of a (lower-cased) class and id name, or None. A token
+    names one as a whole and by its "-" parts: "related-posts-widget" names a related
+    list as well as "related-posts" does."""
+    found = None
+    for token in _TOKEN_SPLIT.split(raw):
+        for name in (token, *token.split("-")) if "-" in token else (token,):
+            hit = _TOKEN_CATEGORY.get(name)
+            if hit is not None and (found is None or hit < found):
+                found = hit
+    return found[1] if found is not None else None
 
 
 def _attr_category(el) -> str | None:
@@ -449,48 +493,74 @@ NO_FIGURES = DomFigures()
 # What the walk over the page records for each element, as a plain tuple (an entry per
 # element of every page; plain tuples of plain values are the cheapest objects to make
 # and the garbage collector stops tracking them):
-#   (chars, lead, trail, text, figures, index)
+#   (chars, lead, trail, text, figures, index, end)
 # `chars` is the length of the element's text with whitespace collapsed and stripped
-# (as `_collapse(el.text_content())`); `lead`/`trail` say whether that text starts or
-# ends with whitespace, so that a parent's length follows from its children's. `text`
-# is that text itself for blocks short enough for the rules to read (at most
-# DOM_MAX_CHARS), built from the children's, so that no element's subtree is walked
-# again to judge it; None for longer ones. `figures` is a DomFigures or None; `index`
-# is the document order, for the audit.
-CHARS, TEXT, FIGURES, INDEX = 0, 3, 4, 5
+# (as `_collapse(el.text_content())`), exact up to CHARS_EXACT_UP_TO and beyond it only
+# known to be larger; `lead`/`trail` say whether that text starts or ends with
+# whitespace, so that a parent's length follows from its children's. `text` is that
+# text itself for blocks short enough for the rules to read (at most DOM_MAX_CHARS),
+# built from the children's, so that no element's subtree is walked again to judge it;
+# None for longer ones. `figures` is a DomFigures or None, kept for those short blocks
+# only (`judge` reads no figures of a longer one); `index` is the element's position in
+# document order (for the audit) and `end` that of the last element it holds (itself
+# when none), so that a walk in document order can step over a whole subtree.
+CHARS, TEXT, FIGURES, INDEX, END = 0, 3, 4, 5, 6
+# No rule reads an exact length past DOM_MAX_CHARS but the page's own, which is only
+# compared with twice the length of a block the rules judge (the "wrapper" test in
+# `preclean_dom`): lengths past this one need not be exact. So the walk collapses
+# no more of a long text (an inline script, often tens of kilobytes) than it takes
+# to pass it.
+CHARS_EXACT_UP_TO = 2 * DOM_MAX_CHARS
+
+
+def _collapse_piece(s: str) -> str:
+    """" ".join(s.split()), or for a piece too long for an exact length to matter, the
+    collapsed text of enough of its start to be longer than CHARS_EXACT_UP_TO."""
+    if len(s) > 2 * CHARS_EXACT_UP_TO:
+        start = " ".join(s[:2 * CHARS_EXACT_UP_TO].split())
+        if len(start) > CHARS_EXACT_UP_TO:
+            return start
+    return " ".join(s.split())
 
 
 _ELEMENTS = lxml.etree.Element
 
 
 def dom_blocks(root, rules: Rules) -> dict:
-    """The entry of every element under (and including) `root`, children before parents.
+    """The entry of every element under (and including) `root`."""
+    return page_entries(root, rules)[1]
+
+
+def page_entries(root, rules: Rules) -> tuple[list, dict]:
+    """The elements under (and including) `root` in document order, and the entry of
+    each, computed children before parents.
 
     The collapsed text is followed as (chars, lead, trail, text): each raw piece (an
     element's text, a child's tail) or child's text joins with one space when either side
     of the seam has whitespace, as " ".join(whole.split()) would. The text is dropped
-    (None) once it is longer than DOM_MAX_CHARS: no rule reads a longer block's text.
-    Written as one loop that calls helpers only for the few elements that add figures
-    (links, paragraphs, badges, form fields): it runs for every element of every page."""
+    (None) once it is longer than DOM_MAX_CHARS, and so are the figures: no rule reads
+    a longer block's. Written as one loop that calls helpers only for the few elements
+    that add figures (links, paragraphs, badges, form fields): it runs for every element
+    of every page."""
     order = list(root.iter(_ELEMENTS))  # elements only: no comments or processing instructions
     info: dict = {}
     get = info.get
     limit = DOM_MAX_CHARS
     for index in range(len(order) - 1, -1, -1):
         el = order[index]
-        chars, lead, trail, text, figures, shared = 0, False, False, "", None, False
+        chars, lead, trail, text, figures, shared, end = 0, False, False, "", None, False, index
         s = el.text
         if s:
             if s.isspace():
                 lead = trail = True
             else:
-                text = " ".join(s.split())
+                text = _collapse_piece(s)
                 chars = len(text)
                 lead, trail = s[0].isspace(), s[-1].isspace()
         for child in el:
             c = get(child)
-            if c is not None:
-                n, clead, ctrail, ctext, cfigures, _ = c
+            if c is not None:  # not a comment or a processing instruction
+                n, clead, ctrail, ctext, cfigures, _, end = c
                 if n:
                     if chars:
                         if trail or clead:
@@ -509,7 +579,7 @@ def dom_blocks(root, rules: Rules) -> dict:
                     trail = True
                     if not chars:
                         lead = True
-                if cfigures is not None:
+                if cfigures is not None and chars <= limit:
                     if figures is None:
                         figures, shared = cfigures, True
                     else:
@@ -523,7 +593,7 @@ def dom_blocks(root, rules: Rules) -> dict:
                     if not chars:
                         lead = True
                 else:
-                    piece = " ".join(s.split())
+                    piece = _collapse_piece(s)
                     if chars:
                         if trail or s[0].isspace():
                             chars += len(piece) + 1
@@ -537,6 +607,9 @@ def dom_blocks(root, rules: Rules) -> dict:
                         chars, text = len(piece), piece
                         lead = lead or s[0].isspace()
                     trail = s[-1].isspace()
+        if chars > limit:
+            info[el] = (chars, lead, trail, None, None, index, end)
+            continue
         tag = el.tag
         if tag in _FIGURE_TAGS:
             own = _own_figures(el, tag, chars, rules)
@@ -547,8 +620,8 @@ def dom_blocks(root, rules: Rules) -> dict:
                     if shared:
                         figures = figures.copy()
                     figures.add(own)
-        info[el] = (chars, lead, trail, text if chars <= limit else None, figures, index)
-    return info
+        info[el] = (chars, lead, trail, text, figures, index, end)
+    return order, info
 
 
 _FIGURE_TAGS = frozenset(("a", "p", "img", "input", "textarea"))
@@ -590,7 +663,7 @@ def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | Non
     the block as a whole: where its links go, how much of its text is links, form
     fields, store badges, its class/id, and, for short blocks, its words. `info` (the
     page's entries) saves walking the subtree again for its first text."""
-    chars, _, _, text, figures, _ = entry
+    chars, _, _, text, figures, _, _ = entry
     f = figures or NO_FIGURES
     # A block holding several real paragraphs is a container of the story, not cruft.
     if f.paragraphs >= 2 or chars > DOM_MAX_CHARS:
@@ -654,11 +727,19 @@ def _first_text(el, info: dict | None = None) -> str:
     return ""
 
 
+@lru_cache(maxsize=1024)
+def _css_selector(selector: str):
+    """A drop selector compiled once (to XPath), not on every page, as `tree.cssselect` would."""
+    from lxml.cssselect import CSSSelector
+
+    return CSSSelector(selector, translator="html")
+
+
 def _outlet_selectors(tree, outlet, audit: list) -> Counter:
     removed: Counter = Counter()
     for selector in getattr(outlet, "drop_selectors", ()) or ():
         try:
-            found = tree.cssselect(selector)
+            found = _css_selector(selector)(tree)
         except Exception as exc:  # a malformed selector must not stop the crawl
             logger.warning("outlet %s: bad drop selector %r: %s", getattr(outlet, "name", "?"), selector, exc)
             continue
@@ -699,39 +780,42 @@ def preclean_dom(tree, outlet) -> DomRemovals:
     removed = DomRemovals(_outlet_selectors(tree, outlet, audit))
     body = tree.find(".//body")
     root = body if body is not None else tree
-    info = dom_blocks(root, rules)
-    total_chars = info[root][CHARS] or 1
-    # Elements are judged top-down; a removal only changes the text of elements already
-    # judged (its ancestors), so every entry is still exact when its element's turn comes.
-    stack = list(root)
-    dropped: list = []
-    get = info.get
-    half = 0.5 * total_chars
-    while stack:
-        el = stack.pop()
-        entry = get(el)
-        if entry is None:  # not an element: a comment or a processing instruction
-            continue
+    order, info = page_entries(root, rules)
+    # Never judge a block that holds most of the page: it is a wrapper.
+    half = 0.5 * (info[root][CHARS] or 1)
+    # Elements are judged in document order, each before what it holds, and the blocks
+    # found to be cruft are removed once all are judged: every entry is exact when its
+    # element is judged, and nothing inside a block found to be cruft is judged.
+    found: list = []  # (element, entry, category), in document order
+    index, count = 1, len(order)  # order[0] is the root, never judged
+    while index < count:
+        el = order[index]
+        entry = info[el]
         tag = el.tag.lower()
         if tag in JUDGED_TAGS:
-            # Never judge a block that holds most of the page: it is a wrapper.
             category = judge(el, entry, rules, info) if entry[CHARS] < half or tag in ("p", "li") else None
         elif tag == "img":
             figures = entry[FIGURES]
             category = "app-promo" if figures is not None and figures.badges else None
         elif tag in UNREAD_TAGS:
+            index = entry[END] + 1
             continue
         else:
             category = None
         if category:
-            if el.getparent() is not None:
-                text = entry[TEXT] if tag != "img" else _collapse(el.get("alt") or el.get("src") or "")
-                audit.append((entry[INDEX], category, text))
-                dropped.append((el.getprevious(), el.getnext(), category))
-                el.drop_tree()
-                removed[category] += 1
-            continue
-        stack.extend(el)
+            found.append((el, entry, category))
+            index = entry[END] + 1
+        else:
+            index += 1
+    # Removed from the last back, so that each records the neighbours it has once the
+    # blocks after it are gone, which `_drop_weak_neighbours` then reads.
+    dropped: list = []
+    for el, entry, category in reversed(found):
+        text = entry[TEXT] if el.tag.lower() != "img" else _collapse(el.get("alt") or el.get("src") or "")
+        audit.append((entry[INDEX], category, text))
+        dropped.append((el.getprevious(), el.getnext(), category))
+        el.drop_tree()
+        removed[category] += 1
     removed.update(_drop_weak_neighbours(dropped, rules, info, audit))
     audit.sort(key=lambda entry: entry[0])
     removed.texts = [audit_entry(category, text) for _, category, text in audit]
@@ -744,6 +828,8 @@ def _drop_weak_neighbours(dropped: list, rules: Rules, info: dict, audit: list) 
     removed: Counter = Counter()
     while dropped:
         prev, nxt, category = dropped.pop()
+        if rules.text.get(category) is None or rules.text[category].weak_re is None:
+            continue  # the category has no weak phrasing to look for in the neighbours
         for sib, step in ((prev, "getprevious"), (nxt, "getnext")):
             if sib is None or not isinstance(sib.tag, str) or sib.getparent() is None:
                 continue

@@ -20,16 +20,24 @@ import pytest
 from newscrawl.outlets import Outlet, generic_outlet
 from newscrawl.state import SQLiteStateStore, StateStore
 from pipelines.decruft import (
+    CHARS,
+    CHARS_EXACT_UP_TO,
     DOM_MAX_CHARS,
     FIGURES,
+    TEXT,
     BoilerplateLearner,
+    _category_of_attrs,
+    _css_selector,
+    _needs_non_ascii,
     clean_blocks,
     decruft_in_order,
     dom_blocks,
     fold,
     load_rules,
+    page_entries,
     pre_learning_clean,
     preclean_dom,
+    text_category,
 )
 from pipelines.extract import extract_article
 from pipelines.write import read_records
@@ -233,6 +241,9 @@ def test_outlet_selector_and_pattern_layers():
     assert "spring festival" not in text and "20% off" not in text
     assert removed["outlet-selector"] == 1 and removed["outlet-pattern"] == 1
     assert_story_intact(text)
+    compiled = _css_selector.cache_info().hits
+    assert run(html, outlet) == (text, removed)
+    assert _css_selector.cache_info().hits == compiled + 1  # compiled once, not on every page
     # Without the outlet's rules, both stay: they are the outlet layer's doing.
     text, _ = run(html)
     assert "spring festival" in text and "20% off" in text
@@ -498,7 +509,8 @@ def test_story_sentences_with_footer_words_survive():
 def test_dom_entries_match_what_each_elements_own_subtree_says():
     """The one bottom-up pass gives every element what a walk of its own subtree would:
     its collapsed text (kept up to DOM_MAX_CHARS), its links and link text, its links by
-    category; figures shared between elements are never changed by their ancestors."""
+    category (kept for those short blocks), the last element it holds; figures shared
+    between elements are never changed by their ancestors."""
     root = lxml.html.fromstring(
         "<div> Lead\xa0in <b> </b><i>x</i>y <!-- note -->z<span>\u2003q </span>  <p></p>\n"
         "<ul><li><a href='https://apps.apple.com/app/x'>App Store</a></li>"
@@ -507,19 +519,56 @@ def test_dom_entries_match_what_each_elements_own_subtree_says():
         "<ul id='second'><li><a href='https://apps.apple.com/app/x'>App Store</a></li></ul>"
         f"<p>{'long story text ' * 120}</p></div>"
     )
-    info = dom_blocks(root, load_rules())
-    for el in root.iter(lxml.etree.Element):
-        chars, _, _, text, figures, _ = info[el]
+    order, info = page_entries(root, load_rules())
+    assert order == list(root.iter(lxml.etree.Element))
+    for index, el in enumerate(order):
+        chars, _, _, text, figures, position, end = info[el]
         full = " ".join(el.text_content().split())
         assert chars == len(full), (el.tag, full)
         assert text == (full if len(full) <= DOM_MAX_CHARS else None)
+        assert position == index and order[end] is list(el.iter(lxml.etree.Element))[-1]
+        if len(full) > DOM_MAX_CHARS:
+            assert figures is None
+            continue
         links = el.xpath("descendant-or-self::a")
         assert (figures.links if figures else 0) == sum(1 for a in links if a.get("href"))
         assert (figures.link_chars if figures else 0) == sum(len(" ".join(a.text_content().split())) for a in links)
     first, second = root.findall(".//ul")
     assert info[first][FIGURES].hits == Counter({"app-promo": 2})
     assert info[second][FIGURES].hits == Counter({"app-promo": 1})
-    assert info[root][FIGURES].hits == Counter({"app-promo": 3})
+    assert list(dom_blocks(root, load_rules())) == list(info)
+
+
+def test_dom_entries_collapse_only_enough_of_a_long_script_to_pass_the_exact_lengths():
+    """A long inline script counts in its containers' lengths as in their text: exactly
+    while that length is one the rules compare, and as "longer" past CHARS_EXACT_UP_TO,
+    without collapsing all of it."""
+    script = "var x = 1;\n" * 3000
+    short = "a" + " \n" * 6000 + "b"  # long in the source, short once collapsed
+    root = lxml.html.fromstring(f"<div><div class='ad'><script>{script}</script></div><p>{short}</p></div>")
+    info = dom_blocks(root, load_rules())
+    ad, p = root[0], root[1]
+    assert CHARS_EXACT_UP_TO < info[ad][CHARS] < len(" ".join(script.split()))
+    assert info[root][CHARS] > CHARS_EXACT_UP_TO
+    assert info[p][CHARS] == 3 and info[p][TEXT] == "a b"
+
+
+def test_patterns_that_need_other_scripts_are_not_tried_on_ascii_text():
+    assert _needs_non_ascii("ایپ ڈاؤن ?لوڈ کریں") and _needs_non_ascii("(?:ऐप स्टोर|गूगल प्ले) (?:से|पर)")
+    assert _needs_non_ascii("x(?:ऐप){1,3}") and _needs_non_ascii("[ऐ]")
+    for pattern in ("(?:ऐप)?x", "ऐप|x", "(?i)ऐप", "x(?:ऐ|p)", "(?=ऐ)x", "(?!ऐ)x", "\\w+", "(?:ऐप)*"):
+        assert not _needs_non_ascii(pattern), pattern
+    rules = load_rules()
+    assert text_category("Download our app", rules) == "app-promo"
+    assert text_category("ایپ ڈاؤن لوڈ کریں", rules) == "app-promo"
+    assert text_category("Follow us on Google News “today”", rules) == "follow-us"
+
+
+def test_class_and_id_tokens_name_the_first_category_in_order():
+    assert _category_of_attrs("related-posts-widget") == "related-list"
+    assert _category_of_attrs("sidebar widget share") == "share-bar"
+    assert _category_of_attrs("post_ad-slot") == "advertisement"
+    assert _category_of_attrs("header main--wide") is None
 
 
 # --------------------------------------------------------------------------- pipeline hold
