@@ -345,8 +345,11 @@ def text_category(text: str, rules: Rules | None = None) -> str | None:
     return category
 
 
-def _remember(cache: dict, key, value, limit: int = 50_000) -> None:
-    if len(cache) >= limit:  # bounded over a long crawl
+def _remember(cache: dict, key, value, limit: int = 8_000) -> None:
+    # Bounded over a long crawl, and small: story paragraphs never repeat, so most entries
+    # are dead weight in every worker (~12 MB each at 50,000); the template blocks that do
+    # repeat are a few hundred per outlet and come straight back.
+    if len(cache) >= limit:
         cache.clear()
     cache[key] = value
 
