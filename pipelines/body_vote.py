@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 
 import trafilatura
+from lxml import etree
 
 TOKEN = re.compile(r"\w+")
 SHINGLE = 4
@@ -61,15 +62,31 @@ def doubtful(blocks: list[dict]) -> bool:
     return link_share > LISTING_LINK_SHARE or item_share > LISTING_ITEM_SHARE
 
 
+# What readability-lxml deletes before it reads a page: its cleaner kills scripts, styles,
+# links, comments and processing instructions, then summary() drops noscript elements.
+# Deleted before its cleaner runs, they are not searched for links to rewrite (a page's
+# inline CSS alone can be hundreds of kilobytes). Each deletion keeps the element's tail,
+# so deleting them earlier leaves the same tree.
+READABILITY_DELETES = ("script", "style", "link", "noscript", etree.Comment, etree.ProcessingInstruction)
+
+
 def readability_text(root) -> str:
-    """readability-lxml's article text, or "" when it finds none."""
+    """readability-lxml's article text, or "" when it finds none.
+
+    readability reads its own parse of the serialised page: parsed here the way it
+    parses it (readability.htmls.build_doc), its deletions made, and handed over as a
+    tree (readability-lxml 0.9 takes one)."""
     import lxml.html
     from readability import Document
+    from readability.htmls import build_doc
     from readability.readability import Unparseable
 
     try:
-        summary = Document(lxml.html.tostring(root, encoding="unicode")).summary(html_partial=True)
-    except (Unparseable, ValueError, TypeError):
+        page, _ = build_doc(lxml.html.tostring(root, encoding="unicode"))
+        for el in list(page.iter(*READABILITY_DELETES)):
+            el.drop_tree()
+        summary = Document(page).summary(html_partial=True)
+    except (Unparseable, ValueError, TypeError, etree.LxmlError):
         return ""
     return lxml.html.fromstring(summary).text_content() if summary.strip() else ""
 
