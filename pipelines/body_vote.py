@@ -11,7 +11,7 @@ copy of the text) is the last resort.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import trafilatura
 from lxml import etree
@@ -101,15 +101,16 @@ def _versioned(name: str) -> str:
     return name
 
 
-def vote(primary: list[dict], wide: list[dict], readability_text: str,
+def vote(primary: list[dict], wide: list[dict], readability_text: Callable[[], str],
          jsonld_body: str | None) -> tuple[list[dict], str]:
     """Blocks of the wider trafilatura result that a second extractor agrees on.
 
     `primary` (precision mode) and the readability text are the two other voters; the
     wider result provides the blocks, so the output keeps its kinds and links.
+    `readability_text` gives that text; it is asked for only when some block's fate
+    depends on it (readability takes tens of milliseconds on a large page).
     """
     primary_set = shingle_set(b["text"] for b in primary)
-    readability_set = shingle_set([readability_text])
     in_primary = [supported(b["text"], primary_set) for b in wide]
     # Readability's word alone adds a block only inside the stretch the precision run
     # kept (a paragraph it dropped mid-article), or when that run found almost nothing;
@@ -117,12 +118,15 @@ def vote(primary: list[dict], wide: list[dict], readability_text: str,
     first = in_primary.index(True) if any(in_primary) else len(wide)
     last = len(wide) - 1 - in_primary[::-1].index(True) if any(in_primary) else -1
     starved = word_count(primary) < SHORT_WORDS
+    readability_decides = [
+        not in_primary[i]
+        and (starved or (first < i < last and b["link_chars"] <= LINK_BLOCK_SHARE * len(b["text"])))
+        for i, b in enumerate(wide)
+    ]
+    readability_set = shingle_set([readability_text()]) if any(readability_decides) else set()
     voted = [
         b for i, b in enumerate(wide)
-        if in_primary[i] or (
-            supported(b["text"], readability_set)
-            and (starved or (first < i < last and b["link_chars"] <= LINK_BLOCK_SHARE * len(b["text"])))
-        )
+        if in_primary[i] or (readability_decides[i] and supported(b["text"], readability_set))
     ]
     # Precision-mode blocks the wider run lost (it can pick another container) stay.
     wide_set = shingle_set(b["text"] for b in voted)

@@ -336,7 +336,7 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
         blocks, producer = body_vote.vote(
             primary=blocks,
             wide=_trafilatura_blocks(root, url, BALANCED),
-            readability_text=body_vote.readability_text(root),
+            readability_text=lambda: body_vote.readability_text(root),
             jsonld_body=jsonld_body,
         )
     return body_vote.drop_repeated_headline(blocks, titles), producer

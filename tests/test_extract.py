@@ -192,6 +192,27 @@ def test_readability_reads_the_page_as_it_reads_it_from_a_string():
     assert text == lxml.html.fromstring(summary).text_content()
     assert "body text number 11" in text and "Turn on scripts" not in text
 
+
+def test_the_vote_asks_readability_only_for_a_block_that_depends_on_it():
+    from pipelines.body_vote import text_blocks, vote
+
+    paragraphs = [f"Paragraph {i} of the article carries enough words to count as prose, so it stays."
+                  for i in range(12)]
+    dropped = "A paragraph the precision run dropped in the middle of the article text."
+    asked = []
+
+    def readability(text):
+        return lambda: asked.append(text) or text
+
+    primary = text_blocks("\n".join(paragraphs))
+    blocks, _ = vote(primary, text_blocks("\n".join(paragraphs)), readability(""), None)
+    assert blocks == primary and asked == []  # every block carried by the precision run
+    wide = text_blocks("\n".join(paragraphs[:6] + [dropped] + paragraphs[6:]))
+    blocks, _ = vote(primary, wide, readability(dropped), None)
+    assert asked == [dropped] and [b["text"] for b in blocks] == [b["text"] for b in wide]
+    blocks, _ = vote(primary, wide, readability("other words entirely"), None)
+    assert blocks == primary
+
 @pytest.fixture(scope="module")
 def aeb_results():
     from bench.extraction import extract_ours, load_pages
