@@ -298,8 +298,12 @@ def _absolute(base: str | None, href: str) -> str:
 
 def _block_from(el, base_url: str | None = None) -> dict:
     text = " ".join(" ".join(el.itertext()).split())
-    links = [_absolute(base_url, r.get("target")) for r in el.iter("ref") if r.get("target")]
-    link_chars = sum(len(" ".join(" ".join(r.itertext()).split())) for r in el.iter("ref"))
+    links, link_chars = [], 0
+    for ref in el.iter("ref"):
+        target = ref.get("target")
+        if target:
+            links.append(_absolute(base_url, target))
+        link_chars += len(" ".join(" ".join(ref.itertext()).split()))
     return {"kind": BLOCK_KINDS.get(el.tag, "p"), "text": text, "links": links, "link_chars": link_chars}
 
 
