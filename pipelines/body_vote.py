@@ -11,9 +11,10 @@ copy of the text) is the last resort.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import trafilatura
+from lxml import etree
 
 TOKEN = re.compile(r"\w+")
 SHINGLE = 4
@@ -61,15 +62,31 @@ def doubtful(blocks: list[dict]) -> bool:
     return link_share > LISTING_LINK_SHARE or item_share > LISTING_ITEM_SHARE
 
 
+# What readability-lxml deletes before it reads a page: its cleaner kills scripts, styles,
+# links, comments and processing instructions, then summary() drops noscript elements.
+# Deleted before its cleaner runs, they are not searched for links to rewrite (a page's
+# inline CSS alone can be hundreds of kilobytes). Each deletion keeps the element's tail,
+# so deleting them earlier leaves the same tree.
+READABILITY_DELETES = ("script", "style", "link", "noscript", etree.Comment, etree.ProcessingInstruction)
+
+
 def readability_text(root) -> str:
-    """readability-lxml's article text, or "" when it finds none."""
+    """readability-lxml's article text, or "" when it finds none.
+
+    readability reads its own parse of the serialised page: parsed here the way it
+    parses it (readability.htmls.build_doc), its deletions made, and handed over as a
+    tree (readability-lxml 0.9 takes one)."""
     import lxml.html
     from readability import Document
+    from readability.htmls import build_doc
     from readability.readability import Unparseable
 
     try:
-        summary = Document(lxml.html.tostring(root, encoding="unicode")).summary(html_partial=True)
-    except (Unparseable, ValueError, TypeError):
+        page, _ = build_doc(lxml.html.tostring(root, encoding="unicode"))
+        for el in list(page.iter(*READABILITY_DELETES)):
+            el.drop_tree()
+        summary = Document(page).summary(html_partial=True)
+    except (Unparseable, ValueError, TypeError, etree.LxmlError):
         return ""
     return lxml.html.fromstring(summary).text_content() if summary.strip() else ""
 
@@ -84,15 +101,16 @@ def _versioned(name: str) -> str:
     return name
 
 
-def vote(primary: list[dict], wide: list[dict], readability_text: str,
+def vote(primary: list[dict], wide: list[dict], readability_text: Callable[[], str],
          jsonld_body: str | None) -> tuple[list[dict], str]:
     """Blocks of the wider trafilatura result that a second extractor agrees on.
 
     `primary` (precision mode) and the readability text are the two other voters; the
     wider result provides the blocks, so the output keeps its kinds and links.
+    `readability_text` gives that text; it is asked for only when some block's fate
+    depends on it (readability takes tens of milliseconds on a large page).
     """
     primary_set = shingle_set(b["text"] for b in primary)
-    readability_set = shingle_set([readability_text])
     in_primary = [supported(b["text"], primary_set) for b in wide]
     # Readability's word alone adds a block only inside the stretch the precision run
     # kept (a paragraph it dropped mid-article), or when that run found almost nothing;
@@ -100,12 +118,15 @@ def vote(primary: list[dict], wide: list[dict], readability_text: str,
     first = in_primary.index(True) if any(in_primary) else len(wide)
     last = len(wide) - 1 - in_primary[::-1].index(True) if any(in_primary) else -1
     starved = word_count(primary) < SHORT_WORDS
+    readability_decides = [
+        not in_primary[i]
+        and (starved or (first < i < last and b["link_chars"] <= LINK_BLOCK_SHARE * len(b["text"])))
+        for i, b in enumerate(wide)
+    ]
+    readability_set = shingle_set([readability_text()]) if any(readability_decides) else set()
     voted = [
         b for i, b in enumerate(wide)
-        if in_primary[i] or (
-            supported(b["text"], readability_set)
-            and (starved or (first < i < last and b["link_chars"] <= LINK_BLOCK_SHARE * len(b["text"])))
-        )
+        if in_primary[i] or (readability_decides[i] and supported(b["text"], readability_set))
     ]
     # Precision-mode blocks the wider run lost (it can pick another container) stay.
     wide_set = shingle_set(b["text"] for b in voted)

@@ -16,6 +16,7 @@ import lxml.html
 from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Extractor
 
 from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks
 from pipelines import page_time
@@ -297,8 +298,12 @@ def _absolute(base: str | None, href: str) -> str:
 
 def _block_from(el, base_url: str | None = None) -> dict:
     text = " ".join(" ".join(el.itertext()).split())
-    links = [_absolute(base_url, r.get("target")) for r in el.iter("ref") if r.get("target")]
-    link_chars = sum(len(" ".join(" ".join(r.itertext()).split())) for r in el.iter("ref"))
+    links, link_chars = [], 0
+    for ref in el.iter("ref"):
+        target = ref.get("target")
+        if target:
+            links.append(_absolute(base_url, target))
+        link_chars += len(" ".join(" ".join(ref.itertext()).split()))
     return {"kind": BLOCK_KINDS.get(el.tag, "p"), "text": text, "links": links, "link_chars": link_chars}
 
 
@@ -327,15 +332,15 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
     from pipelines import body_vote
 
     repair_for_precision(root)
-    blocks = _trafilatura_blocks(root, url, favor_precision=True, fast=True)
+    blocks = _trafilatura_blocks(root, url, PRECISION_FAST)
     producer = f"trafilatura-{trafilatura.__version__}:precision"
     if body_vote.doubtful(blocks):
-        blocks = _trafilatura_blocks(root, url, favor_precision=True)
+        blocks = _trafilatura_blocks(root, url, PRECISION)
     if body_vote.doubtful(blocks):
         blocks, producer = body_vote.vote(
             primary=blocks,
-            wide=_trafilatura_blocks(root, url),
-            readability_text=body_vote.readability_text(root),
+            wide=_trafilatura_blocks(root, url, BALANCED),
+            readability_text=lambda: body_vote.readability_text(root),
             jsonld_body=jsonld_body,
         )
     return body_vote.drop_repeated_headline(blocks, titles), producer
@@ -371,13 +376,25 @@ def _between_paragraphs(el) -> bool:
     return before is not None and after is not None and before.tag == "p" and after.tag == "p"
 
 
-def _trafilatura_blocks(root, url: str, **options) -> list[dict]:
-    # No url for trafilatura: it would resolve every link of the page, most of which it
-    # then drops; only the kept ones are resolved, here.
-    doc = trafilatura.bare_extraction(
-        root, url=None, with_metadata=False, include_comments=False, include_tables=True,
-        include_links=True, include_images=False, output_format="python", **options,
-    )
+def _trafilatura_options(**mode) -> Extractor:
+    """trafilatura's options for one step of the cascade, built once rather than read from
+    its configuration on every call. The body tree is all that is read of the result:
+    with the "python" output format trafilatura would also render it as text. No url:
+    trafilatura would resolve every link of the page, most of which it then drops; only
+    the kept ones are resolved, in body_blocks."""
+    return Extractor(output_format="txt", with_metadata=False, comments=False, tables=True, links=True,
+                     images=False, **mode)
+
+
+# The cascade's steps: precision mode without trafilatura's own fallback extractors, with
+# them, and its default (balanced) mode with them.
+PRECISION_FAST = _trafilatura_options(precision=True, fast=True)
+PRECISION = _trafilatura_options(precision=True)
+BALANCED = _trafilatura_options()
+
+
+def _trafilatura_blocks(root, url: str, options: Extractor) -> list[dict]:
+    doc = trafilatura.bare_extraction(root, options=options)
     return body_blocks(doc.body if doc is not None else None, url)
 
 

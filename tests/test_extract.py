@@ -172,6 +172,47 @@ def test_text_after_an_empty_anchor_or_spacer_and_div_subheads_are_kept():
     assert texts.count(" ".join(first.split())) == 3  # every copy, the anchored one too
 
 
+
+def test_readability_reads_the_page_as_it_reads_it_from_a_string():
+    # The elements readability deletes anyway are deleted before it reads the page (a
+    # tree, which readability-lxml takes from 0.9 on): its text stays what readability
+    # reads from the serialised page.
+    import lxml.html
+    from readability import Document
+
+    from pipelines.body_vote import readability_text
+    from pipelines.extract import parse_html
+
+    body = ('<style>p { background: url( "a.png" ) }</style><!-- a note --><p>First words</p>'
+            '<script>var a = 1;</script> after a script <noscript><p>Turn on scripts</p></noscript> after'
+            ' noscript <link rel="stylesheet" href="x.css"> after a link <div hidden><p>Hidden</p></div>' + PARAS)
+    root = parse_html(PAGE.format(lang="en", jsonld="", body=body))
+    summary = Document(lxml.html.tostring(root, encoding="unicode")).summary(html_partial=True)
+    text = readability_text(root)
+    assert text == lxml.html.fromstring(summary).text_content()
+    assert "body text number 11" in text and "Turn on scripts" not in text
+
+
+def test_the_vote_asks_readability_only_for_a_block_that_depends_on_it():
+    from pipelines.body_vote import text_blocks, vote
+
+    paragraphs = [f"Paragraph {i} of the article carries enough words to count as prose, so it stays."
+                  for i in range(12)]
+    dropped = "A paragraph the precision run dropped in the middle of the article text."
+    asked = []
+
+    def readability(text):
+        return lambda: asked.append(text) or text
+
+    primary = text_blocks("\n".join(paragraphs))
+    blocks, _ = vote(primary, text_blocks("\n".join(paragraphs)), readability(""), None)
+    assert blocks == primary and asked == []  # every block carried by the precision run
+    wide = text_blocks("\n".join(paragraphs[:6] + [dropped] + paragraphs[6:]))
+    blocks, _ = vote(primary, wide, readability(dropped), None)
+    assert asked == [dropped] and [b["text"] for b in blocks] == [b["text"] for b in wide]
+    blocks, _ = vote(primary, wide, readability("other words entirely"), None)
+    assert blocks == primary
+
 @pytest.fixture(scope="module")
 def aeb_results():
     from bench.extraction import extract_ours, load_pages
