@@ -15,9 +15,9 @@ pool.run(fn, *args)` with a module-level function and picklable arguments.
   the pool is rebuilt and the call tried once more; a second crash raises WorkerCrash,
   which the stage turns into a counted rejection. Nothing waits forever on a dead worker.
 
-Workers start from a fork server that has imported the stages and built the language
-detector once, so each worker starts warm and the detector's models are shared between
-them rather than loaded once per worker.
+Workers start from a fork server that has imported the stages and loaded their rules
+once, so each worker starts warm; each builds its own language detector
+(pipelines/pool_warmup.py says why).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _context():
 def _warm_worker(crawl_pid: int | None = None, crawl_started: float | None = None) -> None:
     import importlib
 
-    importlib.import_module(WARMUP_MODULE)
+    importlib.import_module(WARMUP_MODULE).in_worker()
     if crawl_pid is not None:
         exit_with(crawl_pid, crawl_started)
 
