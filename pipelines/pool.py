@@ -136,6 +136,17 @@ class WorkerPool:
             self._generation += 1
         return self._executor
 
+    def start(self, *_args, **_kwargs) -> None:
+        """Starts the workers now rather than at the first call: a crawl's first pages
+        arrive after robots.txt and a sitemap, and the workers' start-up (the fork server's
+        imports, each worker's language models) overlaps those fetches instead of
+        delaying the first extraction while a core idles."""
+        if self.inline or self.closed:
+            return
+        executor = self._pool()
+        for _ in range(self.workers):  # the executor starts a worker per call waiting
+            executor.submit(os.getpid)
+
     def _crashed(self, fn, generation: int, attempt: int) -> None:
         """Counts a dead worker and replaces the broken executor: once per breakage,
         however many calls in flight saw it."""
@@ -223,13 +234,14 @@ def pool_from_settings(settings, stats=None) -> WorkerPool:
 
 
 def pool_for(crawler) -> WorkerPool:
-    """The crawler's pool, built on first use and shut down when the spider has closed
-    (after the item pipelines have finished every item)."""
+    """The crawler's pool, built on first use, started when the spider opens and shut
+    down when the spider has closed (after the item pipelines have finished every item)."""
     pool = _POOLS.get(crawler)
     if pool is None:
         from scrapy import signals
 
         pool = pool_from_settings(crawler.settings, crawler.stats)
         _POOLS[crawler] = pool
+        crawler.signals.connect(pool.start, signal=signals.spider_opened, weak=False)
         crawler.signals.connect(pool.close, signal=signals.spider_closed, weak=False)
     return pool
