@@ -1117,17 +1117,24 @@ class BoilerplateLearner:
     def filter(self, blocks: list[dict]) -> tuple[list[dict], Counter]:
         """The blocks that are not learned boilerplate, and the count removed."""
         bad = self.boilerplate_keys(blocks)
-        kept, removed = [], Counter()
-        for b in blocks:
-            if bad and key_of(b) in bad:
-                removed[LEARNED] += 1
-                b["_removed"] = LEARNED
-            else:
-                kept.append(b)
+        kept, gone = split_learned(blocks, bad)
+        for b in gone:
+            b["_removed"] = LEARNED
+        removed = Counter({LEARNED: len(gone)}) if gone else Counter()
         # What the next pages' worker calls assume (see pipelines.jobs.page_job): the
         # keys found to be boilerplate, less those just found not to be any more.
         self.known = (self.known - {key_of(b) for b in blocks}) | bad
         return kept, removed
+
+
+def split_learned(blocks: list[dict], bad) -> tuple[list[dict], list[dict]]:
+    """(kept, removed): the blocks whose key is not, and is, among the boilerplate keys
+    `bad`, each in order. The learned layer's one rule, in the crawl process
+    (BoilerplateLearner.filter) and in a worker's guess at it (pipelines.jobs)."""
+    kept, gone = [], []
+    for b in blocks:
+        (gone if bad and key_of(b) in bad else kept).append(b)
+    return kept, gone
 
 
 def learner_from_settings(store, outlet_name: str, settings) -> BoilerplateLearner:

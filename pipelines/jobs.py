@@ -17,7 +17,7 @@ from newscrawl import discovery
 from newscrawl.gate import classify_page
 from newscrawl.html import parse_html
 from pipelines.decruft import (BLOCK_KEY, LEARNED, NORMALISED_AHEAD, PRE_LEARNING, apply_cleaning, block_key,
-                               pre_learning_clean)
+                               pre_learning_clean, split_learned)
 from pipelines.extract import extract_raw
 from pipelines.normalise import normalise_record
 from pipelines.validate import VALIDATION, check_record, public_fields
@@ -92,14 +92,12 @@ def normalise_ahead(record: dict, outlet, learned: frozenset, min_words: int | N
     the learned boilerplate were exactly `learned`, and which blocks that removes."""
     blocks = record["_blocks"]
     done = record[PRE_LEARNING]
-    kept, removed = [], Counter(done["removed"])
-    dropped = []
-    for i in done["kept"]:
-        if blocks[i][BLOCK_KEY] in learned:
-            dropped.append(i)
-            removed[LEARNED] += 1
-        else:
-            kept.append(blocks[i])
+    kept, gone = split_learned([blocks[i] for i in done["kept"]], learned)
+    removed = Counter(done["removed"])
+    if gone:
+        removed[LEARNED] += len(gone)
+    gone_ids = {id(b) for b in gone}
+    dropped = [i for i in done["kept"] if id(blocks[i]) in gone_ids]
     ahead = {k: v for k, v in record.items() if k not in ("_blocks", PRE_LEARNING)}
     ahead["cleaning"] = dict(record.get("cleaning") or {})  # apply_cleaning replaces its counts
     ahead = apply_cleaning(ahead, blocks, kept, removed)
