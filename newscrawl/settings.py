@@ -47,6 +47,7 @@ EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
     "newscrawl.lock.OutletLockExtension": 10,
+    "pipelines.pool.StartWorkerPool": 20,
     "newscrawl.runreport.RunReport": 500,
 }
 

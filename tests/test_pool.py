@@ -37,3 +37,26 @@ def test_start_is_a_no_op_for_an_inline_pool_and_after_close():
     closed.close()
     closed.start()  # a spider that opens after its crawl was stopped starts nothing
     assert _workers_alive(psutil.Process()) == 0
+
+
+def test_the_extension_starts_the_workers_as_the_crawler_is_set_up():
+    """Extensions are built before the engine: the workers come up while the crawl
+    process builds its middlewares and pipelines, before any spider has opened."""
+    from scrapy.utils.project import get_project_settings
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.pool import pool_for
+
+    settings = get_project_settings()
+    extensions = {**settings.getdict("EXTENSIONS"), "newscrawl.lock.OutletLockExtension": None}
+    crawler = get_crawler(settings_dict={"EXTENSIONS": extensions, "NEWSCRAWL_WORKERS": 2})
+    me = psutil.Process()
+    pool = pool_for(crawler)
+    try:
+        deadline = time.monotonic() + 60
+        while _workers_alive(me) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _workers_alive(me) == 2
+    finally:
+        pool.close()
+    assert _workers_alive(me) == 0
