@@ -9,17 +9,22 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import lxml.html
-
-from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
-import trafilatura
 from lxml import etree
-from trafilatura.settings import Extractor
 
 from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks
+from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 from pipelines import page_time
+
+# trafilatura and htmldate are imported where they are used, not here: the crawl process
+# imports this module for ExtractPipeline alone, and extraction runs in the workers, whose
+# fork server imports them once (warm_up, called by pipelines/pool_warmup.py).
+if TYPE_CHECKING:
+    from trafilatura.settings import Extractor
 
 BLOCK_KINDS = {"p": "p", "head": "h", "item": "li", "quote": "quote", "code": "pre", "table": "table"}
 
@@ -163,6 +168,7 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
 
 def visible_date(root, url: str) -> str | None:
     """The publication day as htmldate finds it on the page; the cheap search first."""
+    import trafilatura  # noqa: F401 (importing it sets htmldate's log level to WARNING)
     from htmldate import find_date
 
     return (find_date(root, extensive_search=False, original_date=True, url=url)
@@ -329,6 +335,8 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
     extractors; the same with them; then the wider extractors run and vote. A leading
     block that repeats the headline is dropped either way.
     """
+    import trafilatura
+
     from pipelines import body_vote
 
     repair_for_precision(root)
@@ -376,26 +384,42 @@ def _between_paragraphs(el) -> bool:
     return before is not None and after is not None and before.tag == "p" and after.tag == "p"
 
 
-def _trafilatura_options(**mode) -> Extractor:
+# The cascade's steps: precision mode without trafilatura's own fallback extractors, with
+# them, and its default (balanced) mode with them.
+PRECISION_FAST = "precision-fast"
+PRECISION = "precision"
+BALANCED = "balanced"
+CASCADE_MODES = {PRECISION_FAST: {"precision": True, "fast": True}, PRECISION: {"precision": True}, BALANCED: {}}
+
+
+@lru_cache(maxsize=None)
+def _trafilatura_options(step: str) -> Extractor:
     """trafilatura's options for one step of the cascade, built once rather than read from
     its configuration on every call. The body tree is all that is read of the result:
     with the "python" output format trafilatura would also render it as text. No url:
     trafilatura would resolve every link of the page, most of which it then drops; only
     the kept ones are resolved, in body_blocks."""
+    from trafilatura.settings import Extractor
+
     return Extractor(output_format="txt", with_metadata=False, comments=False, tables=True, links=True,
-                     images=False, **mode)
+                     images=False, **CASCADE_MODES[step])
 
 
-# The cascade's steps: precision mode without trafilatura's own fallback extractors, with
-# them, and its default (balanced) mode with them.
-PRECISION_FAST = _trafilatura_options(precision=True, fast=True)
-PRECISION = _trafilatura_options(precision=True)
-BALANCED = _trafilatura_options()
+def _trafilatura_blocks(root, url: str, step: str) -> list[dict]:
+    import trafilatura
 
-
-def _trafilatura_blocks(root, url: str, options: Extractor) -> list[dict]:
-    doc = trafilatura.bare_extraction(root, options=options)
+    doc = trafilatura.bare_extraction(root, options=_trafilatura_options(step))
     return body_blocks(doc.body if doc is not None else None, url)
+
+
+def warm_up() -> None:
+    """Imports the libraries extraction uses and builds the cascade's options: what the
+    worker pool's fork server does once for all its workers."""
+    import htmldate  # noqa: F401
+    import trafilatura.json_metadata  # noqa: F401
+
+    for step in CASCADE_MODES:
+        _trafilatura_options(step)
 
 
 def _jsonld_article_body(root, objects: list[dict] | None = None) -> str | None:

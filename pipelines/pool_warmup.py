@@ -9,6 +9,7 @@ for no gain in CPU (the build takes a fraction of a second)."""
 from pipelines import decruft, extract, jobs, normalise, validate  # noqa: F401
 
 decruft.load_rules()
+extract.warm_up()
 validate._validator()
 
 
