@@ -17,14 +17,14 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import ftfy
-import ftfy.badness
-import ftfy.chardata
-from dateutil import parser as date_parser
-
 from newscrawl import __version__ as PIPELINE_VERSION
 from newscrawl.outlets import Outlet
 from newscrawl.urls import canonicalize_url
+
+# ftfy, dateutil and lingua are imported where they are used, not here: the crawl process
+# imports this module for NormalisePipeline (and the dedupe stage for the shingle hashes)
+# alone, and normalisation runs in the workers, whose fork server imports them once
+# (warm_up, called by pipelines/pool_warmup.py).
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,16 @@ _BLANKS_RE = re.compile(r"\n\s*\n")
 # What ftfy would change in a text that is_bad() finds clean: ligatures, terminal escapes,
 # lone surrogates, C1 controls (the other invisibles are handled below)...
 _FTFY_NEEDED_RE = re.compile("[\ufb00-\ufb06\x1b\ud800-\udfff\x80-\x9f]")
+
+
 # ...and HTML entities, in a text with an "&". There ftfy's first pass could also
 # change the line breaks, control characters and ligatures it replaces.
-_FTFY_FIRST_PASS_RE = re.compile(ftfy.chardata.HTML_ENTITY_RE.pattern + "|[\r\u2028\u2029\x85" + "".join(
-    f"\\U{code:08x}" for code in (*ftfy.chardata.CONTROL_CHARS, *ftfy.chardata.LIGATURES)) + "]")
+@lru_cache(maxsize=1)
+def _ftfy_first_pass_re() -> re.Pattern:
+    import ftfy.chardata
+
+    return re.compile(ftfy.chardata.HTML_ENTITY_RE.pattern + "|[\r\u2028\u2029\x85" + "".join(
+        f"\\U{code:08x}" for code in (*ftfy.chardata.CONTROL_CHARS, *ftfy.chardata.LIGATURES)) + "]")
 
 
 # ftfy's badness test is one regex of some forty alternatives, none with a literal first
@@ -76,17 +82,25 @@ _FTFY_FIRST_PASS_RE = re.compile(ftfy.chardata.HTML_ENTITY_RE.pattern + "|[\r\u2
 # such character gives is_bad's answer. Which characters: ftfy's categories of letters
 # and signs that are rare in clean text, plus those its few literal patterns need
 # (tests/test_normalise.py checks that every alternative needs one of them).
-_MOJIBAKE_MARK_RE = re.compile("[" + "".join(ftfy.badness.MOJIBAKE_CATEGORIES[name] for name in (
-    "c1", "bad", "law", "currency", "numeric", "upper_accented", "lower_accented", "box",
-)) + "Ù‚ЂВГРСΒΓΞΟ]")
 _MOJIBAKE_MAX_LEN = 7
+
+
+@lru_cache(maxsize=1)
+def _mojibake_mark_re() -> re.Pattern:
+    import ftfy.badness
+
+    return re.compile("[" + "".join(ftfy.badness.MOJIBAKE_CATEGORIES[name] for name in (
+        "c1", "bad", "law", "currency", "numeric", "upper_accented", "lower_accented", "box",
+    )) + "Ù‚ЂВГРСΒΓΞΟ]")
 
 
 def _looks_like_mojibake(text: str) -> bool:
     """ftfy.badness.is_bad(text), searched only around the characters it needs."""
+    from ftfy.badness import BADNESS_RE
+
     reach = _MOJIBAKE_MAX_LEN - 1
-    return any(ftfy.badness.BADNESS_RE.search(text, max(0, mark.start() - reach), mark.end() + reach)
-               for mark in _MOJIBAKE_MARK_RE.finditer(text))
+    return any(BADNESS_RE.search(text, max(0, mark.start() - reach), mark.end() + reach)
+               for mark in _mojibake_mark_re().finditer(text))
 
 
 def _needs_ftfy(text: str) -> bool:
@@ -96,7 +110,7 @@ def _needs_ftfy(text: str) -> bool:
     # An "&" may begin an HTML entity. ftfy repeats its fixes until a pass changes nothing:
     # when the first pass has nothing to change (no entity, nothing else it replaces,
     # already NFC), ftfy returns the text as it is.
-    return "&" in text and (_FTFY_FIRST_PASS_RE.search(text) is not None
+    return "&" in text and (_ftfy_first_pass_re().search(text) is not None
                             or not unicodedata.is_normalized("NFC", text))
 
 
@@ -105,6 +119,8 @@ def _fix_text(text: str) -> str:
     # common case, and one that ftfy would leave as NFC leaves it.
     if not _needs_ftfy(text):
         return unicodedata.normalize("NFC", text)
+    import ftfy
+
     # uncurl_quotes and fix_character_width off: curly quotes and full-width CJK
     # punctuation are the author's, not encoding damage.
     return ftfy.fix_text(
@@ -114,6 +130,17 @@ def _fix_text(text: str) -> str:
         fix_latin_ligatures=True,
         normalization="NFC",
     )
+
+
+def warm_up() -> None:
+    """Imports the libraries normalisation uses and builds the patterns made from ftfy's
+    data: what the worker pool's fork server does once for all its workers. (Each worker
+    builds its own language detector: pipelines/pool_warmup.py says why.)"""
+    import dateutil.parser  # noqa: F401
+    import ftfy  # noqa: F401
+
+    _ftfy_first_pass_re()
+    _mojibake_mark_re()
 
 
 def normalise_inline(text: str | None) -> str:
@@ -267,6 +294,8 @@ def _parse_date_text(text: str) -> datetime:
             return datetime.fromisoformat(text)
         except ValueError:
             pass
+    from dateutil import parser as date_parser
+
     with warnings.catch_warnings():
         # An unknown zone name ("IST" is three different zones) leaves the time
         # naive, which is then read in the outlet's zone: the best guess there is.
@@ -293,7 +322,7 @@ def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str 
             dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, timezone.utc)
         else:
             dt = _parse_date_text(str(value).strip())
-    except (ValueError, OverflowError, TypeError, date_parser.ParserError) as exc:
+    except (ValueError, OverflowError, TypeError) as exc:  # dateutil's ParserError is a ValueError
         return None, f"unparseable date {value!r}: {exc}"
     if dt.tzinfo is None or dt.utcoffset() is None:
         dt = dt.replace(tzinfo=zone)

@@ -10,6 +10,7 @@ from pipelines import decruft, extract, jobs, normalise, validate  # noqa: F401
 
 decruft.load_rules()
 extract.warm_up()
+normalise.warm_up()
 validate._validator()
 
 

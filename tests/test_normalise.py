@@ -61,13 +61,13 @@ def test_mojibake_check_agrees_with_ftfy(text):
 
 def test_every_pattern_of_ftfys_mojibake_check_needs_a_marked_character():
     """_looks_like_mojibake searches ftfy's badness regex only within _MOJIBAKE_MAX_LEN
-    characters of a character of _MOJIBAKE_MARK_RE. That gives is_bad's answer while each
+    characters of a character of _mojibake_mark_re(). That gives is_bad's answer while each
     alternative of the regex needs one such character and matches no more than that."""
     import ftfy.badness
     from re import _constants as sre
     from re import _parser
 
-    from pipelines.normalise import _MOJIBAKE_MARK_RE, _MOJIBAKE_MAX_LEN
+    from pipelines.normalise import _MOJIBAKE_MAX_LEN, _mojibake_mark_re
 
     def chars(op, av) -> set[str] | None:
         """The characters one regex item matches, or None when that is not a plain set."""
@@ -78,7 +78,7 @@ def test_every_pattern_of_ftfys_mojibake_check_needs_a_marked_character():
         return {chr(c) for item_op, item in av
                 for c in ([item] if item_op is sre.LITERAL else range(item[0], item[1] + 1))}
 
-    (mark_op, mark_av), = _parser.parse(_MOJIBAKE_MARK_RE.pattern).data
+    (mark_op, mark_av), = _parser.parse(_mojibake_mark_re().pattern).data
     marks = chars(mark_op, mark_av)
     (op, (_, alternatives)), = _parser.parse(ftfy.badness.BADNESS_RE.pattern, ftfy.badness.BADNESS_RE.flags).data
     assert op is sre.BRANCH and len(alternatives) > 30
