@@ -1,5 +1,8 @@
 """Imported once by the worker pool's fork server, before it forks any worker: the
-stages' modules and their rules are loaded here, so every worker starts warm.
+stages' modules, the libraries they use and their rules are loaded here, so every worker
+starts warm. The stages import their libraries (trafilatura, htmldate, ftfy, dateutil,
+jsonschema) where they use them, as the crawl process imports the same modules for their
+pipeline classes alone: the warm-up calls below load them and build what is made from them.
 
 The language detector's models (~40 MB) are built in each worker instead (`in_worker`,
 run by the pool's initializer). Built here they would be shared, yet resident in the fork

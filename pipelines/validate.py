@@ -13,11 +13,15 @@ import re
 from datetime import datetime, timezone
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 from urllib.parse import urlsplit
 
-import fastjsonschema
-from jsonschema import Draft202012Validator, FormatChecker
+# fastjsonschema and jsonschema are imported where they are used, not here: the crawl
+# process imports this module for ValidatePipeline, which only validates a record no
+# worker has checked (none, in a crawl: pipelines.jobs.normalise_job checks them all),
+# and the workers' fork server builds the validators once (pipelines/pool_warmup.py).
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +31,6 @@ DEFAULT_MIN_WORDS = 50
 # record it returns, so that the crawl's own process does not validate it again.
 VALIDATION = "_validation"
 
-# Our own checks for the two formats the schema uses, so validation does not depend on
-# optional packages jsonschema would otherwise need (and silently skip without).
-FORMATS = FormatChecker(formats=())
-
-
-@FORMATS.checks("date-time", raises=ValueError)
 def _is_datetime(value) -> bool:
     if not isinstance(value, str):
         return True
@@ -42,7 +40,6 @@ def _is_datetime(value) -> bool:
     return True
 
 
-@FORMATS.checks("uri", raises=ValueError)
 def _is_uri(value) -> bool:
     if not isinstance(value, str):
         return True
@@ -66,10 +63,18 @@ class _Validators(NamedTuple):
 
 @lru_cache(maxsize=1)
 def _validator() -> _Validators:
+    import fastjsonschema
+    from jsonschema import Draft202012Validator, FormatChecker
+
     Draft202012Validator.check_schema(schema())
-    quick_formats = {name: partial(FORMATS.conforms, format=name) for name in FORMATS.checkers}
+    # Our own checks for the two formats the schema uses, so validation does not depend on
+    # optional packages jsonschema would otherwise need (and silently skip without).
+    formats = FormatChecker(formats=())
+    formats.checks("date-time", raises=ValueError)(_is_datetime)
+    formats.checks("uri", raises=ValueError)(_is_uri)
+    quick_formats = {name: partial(formats.conforms, format=name) for name in formats.checkers}
     return _Validators(quick=fastjsonschema.compile(schema(), formats=quick_formats),
-                       full=Draft202012Validator(schema(), format_checker=FORMATS))
+                       full=Draft202012Validator(schema(), format_checker=formats))
 
 
 def _holds_tuple(value) -> bool:
