@@ -1,0 +1,74 @@
+"""The crawl process imports none of the libraries that only the workers use (extraction,
+normalisation, validation): at every start of a crawl they would cost over 100 ms of CPU
+and ~9 MB of RSS for nothing. The workers' fork server imports them all instead."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from newscrawl import settings as project_settings
+from newscrawl.demo import serve_fixture_web
+from tests.crawling import ROOT, crawl, scrapy_env
+from tests.worker_libraries import REPORT
+
+
+def _run(code: str):
+    """What `code`, run in a fresh interpreter, prints last, read as JSON."""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=scrapy_env(None), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_loading_the_crawl_components_imports_no_worker_library():
+    """Every component the project's settings name, the spiders and what the spider imports
+    at its first page, loaded as Scrapy loads them."""
+    loaded = _run("""
+from scrapy.utils.misc import load_object
+from newscrawl import settings
+for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"):
+    for path, order in getattr(settings, name).items():
+        if order is not None:
+            load_object(path)
+load_object(settings.LOG_FORMATTER)
+import newscrawl.commands.crawl, newscrawl.spiders.news, newscrawl.spiders.outlets
+import pipelines.decruft, pipelines.jobs, pipelines.pool  # imported by the spider's parse_page
+from tests.worker_libraries import imported
+print(__import__("json").dumps(imported()))
+""")
+    assert loaded == []
+
+
+def test_the_fork_server_imports_and_builds_what_the_workers_use():
+    """pipelines.pool_warmup, which the fork server imports before it forks the workers,
+    imports the stages' libraries and builds what is made from them. Each worker builds
+    its own language detector; readability-lxml is imported at a worker's first vote."""
+    warm = _run("""
+import pipelines.pool_warmup
+from pipelines import extract, normalise, validate
+from tests.worker_libraries import imported
+built = {f.__name__: f.cache_info().currsize for f in (
+    extract._trafilatura_options, normalise._ftfy_first_pass_re, normalise._mojibake_mark_re,
+    validate._validator, normalise.language_detector)}
+print(__import__("json").dumps({"imported": imported(), "built": built}))
+""")
+    assert warm["imported"] == ["dateutil", "fastjsonschema", "ftfy", "htmldate", "jsonschema", "justext",
+                                "trafilatura"]
+    assert warm["built"] == {"_trafilatura_options": 3, "_ftfy_first_pass_re": 1, "_mojibake_mark_re": 1,
+                             "_validator": 1, "language_detector": 0}
+
+
+def test_a_crawl_process_never_imports_a_worker_library(tmp_path):
+    """A real crawl, with its workers: by the end of it, with records written and rejected,
+    the crawl process itself has still imported none of them."""
+    extensions = {**project_settings.EXTENSIONS, "tests.worker_libraries.ReportWorkerLibraries": 1000}
+    with serve_fixture_web() as fixture_web:
+        outlet = fixture_web[0].outlet
+        # Articles under 300 words are rejected: the crawl writes both records and rejects.
+        run = crawl(outlet, tmp_path, settings={"EXTENSIONS": json.dumps(extensions), "NEWSCRAWL_MIN_WORDS": 300})
+        assert run.records(outlet.name) and run.rejects(outlet.name)
+    reports = [line.split(REPORT, 1)[1] for line in run.log.splitlines() if REPORT in line]
+    assert len(reports) == 1, run.log[-3000:]
+    assert json.loads(reports[0]) == []
