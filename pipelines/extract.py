@@ -416,6 +416,7 @@ def warm_up() -> None:
     """Imports the libraries extraction uses and builds the cascade's options: what the
     worker pool's fork server does once for all its workers."""
     import htmldate  # noqa: F401
+    import readability  # noqa: F401 (the body vote's second opinion, on doubtful pages)
     import trafilatura.json_metadata  # noqa: F401
 
     for step in CASCADE_MODES:

@@ -44,7 +44,7 @@ print(__import__("json").dumps(imported()))
 def test_the_fork_server_imports_and_builds_what_the_workers_use():
     """pipelines.pool_warmup, which the fork server imports before it forks the workers,
     imports the stages' libraries and builds what is made from them. Each worker builds
-    its own language detector; readability-lxml is imported at a worker's first vote."""
+    its own language detector."""
     warm = _run("""
 import pipelines.pool_warmup
 from pipelines import extract, normalise, validate
@@ -55,7 +55,7 @@ built = {f.__name__: f.cache_info().currsize for f in (
 print(__import__("json").dumps({"imported": imported(), "built": built}))
 """)
     assert warm["imported"] == ["dateutil", "fastjsonschema", "ftfy", "htmldate", "jsonschema", "justext",
-                                "trafilatura"]
+                                "readability", "trafilatura"]
     assert warm["built"] == {"_trafilatura_options": 3, "_ftfy_first_pass_re": 1, "_mojibake_mark_re": 1,
                              "_validator": 1, "language_detector": 0}
 
