@@ -152,6 +152,8 @@ class WorkerPool:
         if self._started_generation == self._generation:
             return
         self._started_generation = self._generation
+        if self.stats is not None:
+            self.stats.set_value("newscrawl/workers/started", self.workers)
 
         def spawn() -> None:
             try:
@@ -262,19 +264,30 @@ def pool_for(crawler) -> WorkerPool:
 
         pool = pool_from_settings(crawler.settings, crawler.stats)
         _POOLS[crawler] = pool
-        crawler.signals.connect(pool.start, signal=signals.spider_opened, weak=False)
+        crawler.signals.connect(lambda: start_unless_locked_out(crawler), signal=signals.spider_opened,
+                                weak=False)
         crawler.signals.connect(pool.close, signal=signals.spider_closed, weak=False)
     return pool
+
+
+def start_unless_locked_out(crawler) -> None:
+    """Starts the crawler's pool, unless another crawl of its outlet holds the lock: such
+    a run closes at once (newscrawl.lock) and has no page for a worker."""
+    from newscrawl.lock import crawl_lock_held
+
+    if crawl_lock_held(crawler):
+        pool_for(crawler).start()
 
 
 class StartWorkerPool:
     """Extension: starts the crawler's worker pool while the crawler is being set up.
     Extensions are built before the engine, its middlewares and pipelines, so the workers
-    come up while this process builds those; the spider_opened start was half a second
-    later, and a core idled until it."""
+    come up while this process builds those (a start at spider_opened came half a second
+    later, with a core idle until then). Its priority puts it after the lock extension,
+    which by then has taken the outlet's lock or found it held."""
 
     def __init__(self, crawler):
-        pool_for(crawler).start()
+        start_unless_locked_out(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):

@@ -282,10 +282,12 @@ def test_second_crawl_of_a_running_outlet_exits_with_the_lock_code(tmp_path):
         second = run_scrapy(["crawl", busy.outlet.name], tmp_path, write_outlets(tmp_path / "outlets", [busy.outlet]))
         assert second.returncode == exitcodes.LOCKED, second.log[-2000:]
         assert "already being crawled" in second.log
+        assert second.stat("newscrawl/workers/started") == 0  # no worker for a run that cannot crawl
         assert proc.poll() is None, "the first crawl should still be running"
         # Another outlet runs side by side.
         side = crawl(other.outlet, tmp_path)
         assert side.returncode == 0
+        assert side.stat("newscrawl/workers/started") == 2
         assert proc.wait(timeout=120) == 0
     assert len(busy.site.requests) > requests_before
     assert_exactly_once(tmp_path, busy)
