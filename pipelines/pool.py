@@ -85,7 +85,6 @@ def exit_with(pid: int, started: float | None, interval: float = 1.0) -> None:
     liveness pipe open, so it stays too: under cron every killed crawl would leave ~300 MB
     of orphans behind. The start time tells the crawl from a later process given its pid.
     """
-    import threading
     import time
 
     import psutil
@@ -139,7 +138,7 @@ class WorkerPool:
             self._generation += 1
         return self._executor
 
-    def start(self, *_args, **_kwargs) -> None:
+    def start(self) -> None:
         """Starts the workers now rather than at the first call, and without waiting for
         them: the fork server's imports and each worker's language models then load on
         the idle cores while this process builds the engine and fetches robots.txt and
