@@ -24,17 +24,13 @@ from pathlib import Path
 
 import psutil
 
-from bench.throughput import ROOT, SAMPLE_SECONDS, common_settings, count_lines, start_site
+from bench.throughput import ROOT, SAMPLE_SECONDS, count_lines, our_crawl, start_site
 
 
 def crawl_process_cpu(origin: str, tmp: Path, name: str, extra: list[str] = ()) -> dict:
     out = tmp / name
     out.mkdir()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={origin}/", "-a", "outlet=bench",
-               *common_settings(), "-s", "NEWSCRAWL_ALLOWED_NETWORKS=127.0.0.1/32",
-               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={tmp / (name + '-state')}"]
+    command, env = our_crawl(origin, out, tmp / (name + "-state"))
     command += [arg for setting in extra for arg in ("-s", setting)]
     with open(tmp / f"{name}.log", "w") as log:
         start = time.monotonic()

@@ -215,13 +215,19 @@ def crawl_naive(origin: str, tmp: Path) -> dict:
     return run_crawler(command, tmp, env, out)
 
 
-def crawl_ours(origin: str, tmp: Path, name: str = "ours", checkpoints=()) -> dict:
-    out = tmp / name
+def our_crawl(origin: str, out: Path, state: Path) -> tuple[list[str], dict]:
+    """The command and environment of our full crawl of the benchmark site."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={origin}/", "-a", "outlet=bench",
                *common_settings(), "-s", "NEWSCRAWL_ALLOWED_NETWORKS=127.0.0.1/32",
-               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={tmp / (name + '-state')}"]
+               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={state}"]
+    return command, env
+
+
+def crawl_ours(origin: str, tmp: Path, name: str = "ours", checkpoints=()) -> dict:
+    out = tmp / name
+    command, env = our_crawl(origin, out, tmp / (name + "-state"))
     out.mkdir()
     return run_crawler(command, ROOT, env, out, checkpoints)
 

@@ -41,12 +41,6 @@ from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
 logger = logging.getLogger(__name__)
 
 
-def minhash_from_hashes(hashes: bytes, num_perm: int = NUM_PERM) -> np.ndarray:
-    """MinHash signature from the packed 32-bit shingle hashes of
-    pipelines.normalise.shingle_hashes (see pipelines/minhash.py)."""
-    return signature_of(hashes, num_perm)
-
-
 def minhash(text: str, num_perm: int = NUM_PERM) -> np.ndarray:
     """MinHash signature of the word 5-shingles of a normalised text."""
     return signature_of(shingle_hashes(text), num_perm)
@@ -245,7 +239,7 @@ class DedupePipeline:
         # The shingles were hashed by the normalise stage's worker; applying the
         # permutations here is cheap (numpy), and keeps numpy out of the workers.
         hashes = record.pop(SHINGLE_HASHES, None)
-        signature = minhash_from_hashes(hashes, self.dedup.num_perm) if hashes is not None else None
+        signature = signature_of(hashes, self.dedup.num_perm) if hashes is not None else None
         verdict = self.dedup.check(record, signature)
         if verdict.reason:
             self.stats.inc_value(f"newscrawl/duplicates/{verdict.reason}")
