@@ -302,14 +302,48 @@ def _absolute(base: str | None, href: str) -> str:
         return href
 
 
+# Elements of trafilatura's body tree that a browser renders apart from their neighbours
+# (a line break, a table cell, a list item); every other one (ref, hi, del, code inside
+# a paragraph) is inline, and its text runs on from what precedes it with no space added:
+# "changes i<ref>n</ref> their" is "changes in their", not "changes i n their".
+SEPARATE_TAGS = frozenset(("lb", "cell", "row", "item", "list", "p", "head", "quote", "table", "graphic"))
+
+
+def rendered_text(el) -> str:
+    """The text of a body element joined as a browser renders it: inline elements run on,
+    the separate ones (SEPARATE_TAGS) are set apart by a space; whitespace collapsed."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        if node is el:
+            if event == "start" and node.text:
+                parts.append(node.text)
+            continue
+        if not isinstance(node.tag, str):  # a comment or processing instruction: only its tail is text
+            if event == "end" and node.tail:
+                parts.append(node.tail)
+            continue
+        separate = node.tag in SEPARATE_TAGS
+        if event == "start":
+            if separate:
+                parts.append(" ")
+            if node.text:
+                parts.append(node.text)
+        else:
+            if separate:
+                parts.append(" ")
+            if node.tail:
+                parts.append(node.tail)
+    return " ".join("".join(parts).replace(SEAM, " ").split())
+
+
 def _block_from(el, base_url: str | None = None) -> dict:
-    text = " ".join(" ".join(el.itertext()).split())
+    text = rendered_text(el)
     links, link_chars = [], 0
     for ref in el.iter("ref"):
         target = ref.get("target")
         if target:
             links.append(_absolute(base_url, target))
-        link_chars += len(" ".join(" ".join(ref.itertext()).split()))
+        link_chars += len(rendered_text(ref))
     return {"kind": BLOCK_KINDS.get(el.tag, "p"), "text": text, "links": links, "link_chars": link_chars}
 
 
@@ -363,10 +397,23 @@ EMPTY_CUT_TAGS = ("span", "div", "b", "strong", "i", "em", "p", "h1", "h2", "h3"
 SUBHEAD_CLASS = re.compile(r"sub-?head|cross-?head|inter-?tit", re.I)
 
 
+# Inline elements: their text runs on from their neighbours' in a browser.
+INLINE_TAGS = ("a", "span", "b", "strong", "i", "em", "u", "small", "sup", "sub", "abbr", "cite", "code",
+               "mark", "time", "font", "q", "s", "del", "ins", "dfn", "kbd", "var", "bdi", "bdo")
+# trafilatura trims the text around an inline element it takes for a text node of its own
+# (a link in a div of <br>-separated text: "the last <a>MacBook Pro</a> was released"
+# comes back as "MacBook Pro" + "was released"), and the space between the words is lost.
+# Before extraction, whitespace at those seams is marked with a character that no trim
+# removes; rendered_text reads the mark as the space it stands for. (U+2063, INVISIBLE
+# SEPARATOR, has no other use in news text; normalisation drops stray ones anyway.)
+SEAM = "\u2063"
+
+
 def repair_for_precision(root) -> None:
-    """Undoes two losses of trafilatura's precision mode, in one pass over the tree:
+    """Undoes three losses of trafilatura's precision mode, in one pass over the tree:
     an empty element followed by text is unwrapped, so that the text stays where it was;
-    a text-only div named as a subheading, between two paragraphs, becomes a heading."""
+    a text-only div named as a subheading, between two paragraphs, becomes a heading;
+    the spaces around inline elements are marked (SEAM), so that trimming keeps them."""
     empty = []
     for el in root.iter(EMPTY_CUT_TAGS):
         if len(el):
@@ -377,6 +424,45 @@ def repair_for_precision(root) -> None:
             el.tag = "h3"
     for el in empty:
         el.drop_tag()
+    mark_seams(root)
+
+
+# Elements a browser sets apart from the text around them.
+BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "article",
+              "section", "aside", "header", "footer", "nav", "main", "figure", "figcaption", "blockquote",
+              "table", "tr", "td", "th", "pre", "address", "hr", "br", "form", "fieldset", "details", "summary")
+
+
+def _mark_before(el) -> None:
+    """A SEAM after the text just before `el` (its parent's text or its previous
+    sibling's tail)."""
+    prev = el.getprevious()
+    if prev is None:
+        parent = el.getparent()
+        if parent is not None and parent.text and not parent.text.isspace():
+            parent.text += SEAM
+    elif prev.tail and not prev.tail.isspace():
+        prev.tail += SEAM
+
+
+def mark_seams(root) -> None:
+    """Marks where a browser separates words that trafilatura may run together: the
+    whitespace on either side of an inline element, and the edges of a block element
+    that has text beside it (a related-story box inside a link, followed by the story's
+    next sentence)."""
+    for el in root.iter(INLINE_TAGS):
+        tail = el.tail
+        if tail and tail[0].isspace() and not tail.isspace():
+            el.tail = SEAM + tail
+        prev = el.getprevious()
+        before = el.getparent().text if prev is None and el.getparent() is not None else (
+            prev.tail if prev is not None else None)
+        if before and before[-1].isspace() and not before.isspace():
+            _mark_before(el)
+    for el in root.iter(BLOCK_TAGS):
+        if el.tail and not el.tail.isspace():
+            el.tail = SEAM + el.tail
+        _mark_before(el)
 
 
 def _between_paragraphs(el) -> bool:
