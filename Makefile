@@ -22,6 +22,6 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python bench/extraction.py
+	$(BIN)/python -m bench.extraction
 	$(BIN)/python bench/cruft.py
 	$(BIN)/python bench/throughput.py
