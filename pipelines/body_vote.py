@@ -48,6 +48,15 @@ def supported(text: str, other: set[str]) -> bool:
     return bool(own) and sum(s in other for s in own) >= SUPPORT * len(own)
 
 
+def chars(blocks: list[dict]) -> int:
+    return sum(len(b["text"]) for b in blocks)
+
+
+# The precision pass looks truncated when it keeps less than this share of the characters
+# of the page's story-like paragraphs (pipelines.extract.story_paragraph_chars).
+TRUNCATED_SHARE = 0.5
+
+
 def word_count(blocks: list[dict]) -> int:
     return sum(len(_tokens(b["text"])) for b in blocks)
 
@@ -102,13 +111,15 @@ def _versioned(name: str) -> str:
 
 
 def vote(primary: list[dict], wide: list[dict], readability_text: Callable[[], str],
-         jsonld_body: str | None) -> tuple[list[dict], str]:
+         jsonld_body: str | None, truncated: bool = False) -> tuple[list[dict], str]:
     """Blocks of the wider trafilatura result that a second extractor agrees on.
 
     `primary` (precision mode) and the readability text are the two other voters; the
     wider result provides the blocks, so the output keeps its kinds and links.
     `readability_text` gives that text; it is asked for only when some block's fate
     depends on it (readability takes tens of milliseconds on a large page).
+    `truncated`: the precision run looks cut short (a body split by ad slots or a "read
+    more" block); then readability's word adds prose blocks beyond its stretch too.
     """
     primary_set = shingle_set(b["text"] for b in primary)
     in_primary = [supported(b["text"], primary_set) for b in wide]
@@ -120,7 +131,7 @@ def vote(primary: list[dict], wide: list[dict], readability_text: Callable[[], s
     starved = word_count(primary) < SHORT_WORDS
     readability_decides = [
         not in_primary[i]
-        and (starved or (first < i < last and b["link_chars"] <= LINK_BLOCK_SHARE * len(b["text"])))
+        and (starved or ((truncated or first < i < last) and b["link_chars"] <= LINK_BLOCK_SHARE * len(b["text"])))
         for i, b in enumerate(wide)
     ]
     readability_set = shingle_set([readability_text()]) if any(readability_decides) else set()
@@ -128,6 +139,11 @@ def vote(primary: list[dict], wide: list[dict], readability_text: Callable[[], s
         b for i, b in enumerate(wide)
         if in_primary[i] or (readability_decides[i] and supported(b["text"], readability_set))
     ]
+    if truncated and 0 <= last < len(wide) - 1:
+        taken = {id(b) for b in voted}
+        voted += [b for b in continuation(wide[last + 1:]) if id(b) not in taken]
+        order = {id(b): i for i, b in enumerate(wide)}
+        voted.sort(key=lambda b: order[id(b)])
     # Precision-mode blocks the wider run lost (it can pick another container) stay.
     wide_set = shingle_set(b["text"] for b in voted)
     voted += [b for b in primary if not supported(b["text"], wide_set)]
@@ -139,6 +155,36 @@ def vote(primary: list[dict], wide: list[dict], readability_text: Callable[[], s
     if word_count(voted) < word_count(primary):
         return primary, f"{_versioned('trafilatura')}:precision"
     return voted, name
+
+
+# A paragraph of story prose: this long, and not mostly link text.
+PROSE_CHARS = 100
+# A subheading: a short block without links, followed by prose.
+HEADING_CHARS = 90
+
+
+def _prose(block: dict) -> bool:
+    return (block["kind"] in ("p", "quote") and len(block["text"]) >= PROSE_CHARS
+            and block["link_chars"] <= LINK_BLOCK_SHARE * len(block["text"]))
+
+
+def continuation(after: list[dict]) -> list[dict]:
+    """The rest of a story that the precision run cut short: the run of prose paragraphs
+    (and the subheadings between them) that follows its last block in the wider result,
+    up to the first block that is neither (a link list, a teaser, a form's label), where
+    what follows is related stories or comments rather than the article."""
+    out: list[dict] = []
+    pending: list[dict] = []  # subheadings kept only once prose follows them
+    for block in after:
+        if _prose(block):
+            out += pending + [block]
+            pending = []
+        elif (block["kind"] in ("h", "p") and len(block["text"]) <= HEADING_CHARS and not block["link_chars"]
+              and not pending):
+            pending.append(block)
+        else:
+            break
+    return out
 
 
 def text_blocks(text: str) -> list[dict]:

@@ -378,14 +378,39 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
     producer = f"trafilatura-{trafilatura.__version__}:precision"
     if body_vote.doubtful(blocks):
         blocks = _trafilatura_blocks(root, url, PRECISION)
-    if body_vote.doubtful(blocks):
+    # A body split by ad slots or a "read more" continuation: the precision pass keeps
+    # the first part alone, long as it may be.
+    truncated = body_vote.chars(blocks) < body_vote.TRUNCATED_SHARE * story_paragraph_chars(root)
+    if truncated or body_vote.doubtful(blocks):
         blocks, producer = body_vote.vote(
             primary=blocks,
             wide=_trafilatura_blocks(root, url, BALANCED),
             readability_text=lambda: body_vote.readability_text(root),
             jsonld_body=jsonld_body,
+            truncated=truncated,
         )
     return body_vote.drop_repeated_headline(blocks, titles), producer
+
+
+# A paragraph of this many characters, with little of it link text, reads as story text.
+STORY_PARAGRAPH_CHARS = 150
+STORY_LINK_SHARE = 0.3
+PARAGRAPH_TEXT = etree.XPath("string()", smart_strings=False)
+
+
+def story_paragraph_chars(root) -> int:
+    """Characters of the page's story-like paragraphs (long <p> elements that are not
+    mostly links), as they stand after the pre-clean: how much text an article body
+    taken from this page should come close to."""
+    total = 0
+    for p in root.iter("p"):
+        text = PARAGRAPH_TEXT(p)
+        if len(text) < STORY_PARAGRAPH_CHARS:
+            continue
+        links = sum(len(PARAGRAPH_TEXT(a)) for a in p.iter("a"))
+        if links < STORY_LINK_SHARE * len(text):
+            total += len(" ".join(text.split()))
+    return total
 
 
 # Elements that trafilatura's precision mode deletes when empty, together with the text
