@@ -380,7 +380,8 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
         blocks = _trafilatura_blocks(root, url, PRECISION)
     # A body split by ad slots or a "read more" continuation: the precision pass keeps
     # the first part alone, long as it may be.
-    truncated = body_vote.chars(blocks) < body_vote.TRUNCATED_SHARE * story_paragraph_chars(root)
+    paragraphs = story_paragraphs(root)
+    truncated = body_vote.chars(blocks) < body_vote.TRUNCATED_SHARE * story_paragraph_chars(paragraphs)
     if truncated or body_vote.doubtful(blocks):
         blocks, producer = body_vote.vote(
             primary=blocks,
@@ -389,6 +390,8 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
             jsonld_body=jsonld_body,
             truncated=truncated,
         )
+    if truncated:
+        blocks = recover_split_body(root, blocks, paragraphs, url)
     return body_vote.drop_repeated_headline(blocks, titles), producer
 
 
@@ -398,19 +401,84 @@ STORY_LINK_SHARE = 0.3
 PARAGRAPH_TEXT = etree.XPath("string()", smart_strings=False)
 
 
-def story_paragraph_chars(root) -> int:
-    """Characters of the page's story-like paragraphs (long <p> elements that are not
-    mostly links), as they stand after the pre-clean: how much text an article body
-    taken from this page should come close to."""
-    total = 0
+def _dom_text(el) -> str:
+    """An element's text as rendered, after mark_seams (its marks are the spaces)."""
+    return " ".join(PARAGRAPH_TEXT(el).replace(SEAM, " ").split())
+
+
+def story_paragraphs(root) -> list:
+    """The page's story-like paragraphs (long <p> elements that are not mostly links), as
+    they stand after the pre-clean, in document order."""
+    out = []
     for p in root.iter("p"):
         text = PARAGRAPH_TEXT(p)
         if len(text) < STORY_PARAGRAPH_CHARS:
             continue
         links = sum(len(PARAGRAPH_TEXT(a)) for a in p.iter("a"))
         if links < STORY_LINK_SHARE * len(text):
-            total += len(" ".join(text.split()))
-    return total
+            out.append(p)
+    return out
+
+
+def story_paragraph_chars(paragraphs: list) -> int:
+    """How much text an article body taken from the page should come close to."""
+    return sum(len(_dom_text(p)) for p in paragraphs)
+
+
+def _signature(el) -> tuple:
+    return (el.tag, " ".join((el.get("class") or "").split()))
+
+
+# What a split body's further parts hold, besides paragraphs: subheadings and quotes.
+PART_TAGS = ("p", "h2", "h3", "h4", "blockquote")
+
+
+def _dom_block(el, base_url: str | None) -> dict:
+    text = _dom_text(el)
+    links = [_absolute(base_url, a.get("href")) for a in el.iter("a") if a.get("href")]
+    link_chars = sum(len(_dom_text(a)) for a in el.iter("a"))
+    kind = "h" if el.tag in ("h2", "h3", "h4") else "quote" if el.tag == "blockquote" else "p"
+    return {"kind": kind, "text": text, "links": links, "link_chars": link_chars}
+
+
+def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str | None = None) -> list[dict]:
+    """Adds the parts of a body that in-story ads split into several containers, which
+    trafilatura reads one of: story paragraphs the blocks lack, in containers of the same
+    kind (tag and class) as the one the blocks came from, each part in page order."""
+    if not blocks or not paragraphs:
+        return blocks
+    body_text = " ".join(b["text"] for b in blocks)
+    covered = [p for p in paragraphs if _dom_text(p) in body_text]
+    if not covered:
+        return blocks
+    homes = {p.getparent() for p in covered}
+    kinds = {_signature(home) for home in homes if home is not None}
+    parts = []  # further containers of the body, in page order
+    for p in paragraphs:
+        home = p.getparent()
+        if (home is not None and home not in homes and home not in parts and _signature(home) in kinds
+                and _dom_text(p) not in body_text):
+            parts.append(home)
+    if not parts:
+        return blocks
+    position = {el: i for i, el in enumerate(root.iter())}
+    # Each block's place in the page: that of the covered paragraph it holds (blocks
+    # that hold none go with the block before them).
+    placed = []
+    last = -1
+    for block in blocks:
+        where = next((position[p] for p in covered if _dom_text(p) in block["text"]), None)
+        last = where if where is not None else last
+        placed.append((last, 0, block))
+    for order, home in enumerate(parts):
+        for el in home.iter(PART_TAGS):
+            if el is home or (el.getparent() is not home):
+                continue
+            block = _dom_block(el, base_url)
+            if block["text"] and block["text"] not in body_text and block["link_chars"] <= 0.5 * len(block["text"]):
+                placed.append((position[el], 1, block))
+    placed.sort(key=lambda entry: (entry[0], entry[1]))
+    return [block for _, _, block in placed]
 
 
 # Elements that trafilatura's precision mode deletes when empty, together with the text
