@@ -33,10 +33,12 @@ from pipelines.decruft import (
     decruft_in_order,
     dom_blocks,
     fold,
+    key_of,
     load_rules,
     page_entries,
     pre_learning_clean,
     preclean_dom,
+    split_learned,
     text_category,
 )
 from pipelines.extract import extract_article
@@ -274,10 +276,46 @@ def test_learned_boilerplate_two_pages_survive_many_removed_and_persist(tmp_path
     store.close()
     reopened = BoilerplateLearner(SQLiteStateStore(path), "example")
     assert reopened.pages == 10
-    kept, removed = reopened.filter(_blocks("Example Daily is part of the Example Media Group since 1921 ."))
-    assert kept == [] and removed["learned-boilerplate"] == 1
+    kept, removed = reopened.filter(_blocks(f"{_story(5)} {_story(6)}", "Example Daily is part of the Example Media Group since 1921 ."))
+    assert [b["text"] for b in kept] == [f"{_story(5)} {_story(6)}"] and removed["learned-boilerplate"] == 1
     with pytest.raises(ValueError):
         BoilerplateLearner(store, "x", min_pages=2)
+
+
+def test_learned_layer_removes_template_lines_only_and_never_over_a_third_of_the_words():
+    """A block that recurs across the outlet's pages goes only when it behaves like a
+    template (promotional or link-heavy, or short at the body's edge), the most
+    template-like first, while what goes stays within a third of the article's words."""
+
+    def block(text, link_chars=0):
+        return {"kind": "p", "text": text, "links": ["https://news.example/story/1"] if link_chars else [],
+                "link_chars": link_chars}
+
+    def split(blocks):
+        kept, gone = split_learned(blocks, {key_of(b) for b in blocks})  # every block recurs
+        return [b["text"] for b in kept], [b["text"] for b in gone]
+
+    masthead = block("Example Daily | City edition")  # 4 words, short, first
+    more = block("More: Council approves budget after long debate", link_chars=41)  # 7 words, link-heavy
+    follow = block("Follow Example Daily on X and Instagram for breaking news.")  # 10 words, short, last
+    # Story paragraphs that recur (wire copy, a live story's earlier updates) stay; the
+    # template lines go.
+    kept, gone = split([masthead, *map(block, STORY), follow])
+    assert kept == STORY and gone == [masthead["text"], follow["text"]]
+    # A short line in the middle of a long body is not at an edge: it stays.
+    mid = block("Example Daily | Reader note")
+    body = [*map(block, STORY), mid, *map(block, STORY[::-1])]
+    assert split(body) == ([b["text"] for b in body], [])
+    # 59 words: a third is 19.7. The link-heavy line (7) goes first, then the shortest
+    # short edge line (4); the "follow" line would pass the bound (21): it stays.
+    kept, gone = split([masthead, more, block(STORY[0]), follow])
+    assert gone == [masthead["text"], more["text"]] and kept == [STORY[0], follow["text"]]
+    # The most template-like alone is over a third: nothing goes.
+    assert split([follow, block("The council met on Tuesday to vote on the budget.")])[1] == []
+    # A page of nothing but recurring template lines keeps two thirds: never an empty article.
+    assert split([masthead, follow]) == ([follow["text"]], [masthead["text"]])
+    # Nothing recurs: nothing goes, whatever the blocks look like.
+    assert split_learned([masthead, follow], set()) == ([masthead, follow], [])
 
 
 def test_first_crawl_benefits_through_warmup(tmp_path):
@@ -598,7 +636,7 @@ CRAWL = textwrap.dedent(
             for n in range(N):
                 yield {"url": f"https://news.example/{n}", "outlet": "example", "title": None,
                        "cleaning": {"removed": {}}, "_blocks": [
-                           {"kind": "p", "text": f"Story {n} about " + " ".join(["alpha", "bravo", "delta", "kilo", "lima", "oscar", "papa", "tango"][k] for k in range(8) if n >> (k % 4) & 1 or k == n % 8) + ".", "links": [], "link_chars": 0},
+                           {"kind": "p", "text": f"Story {n} about " + " ".join(["alpha", "bravo", "delta", "kilo", "lima", "oscar", "papa", "tango"][k] for k in range(8) if n >> (k % 4) & 1 or k == n % 8) + ", as the city desk reported from the council chamber after a long evening of debate.", "links": [], "link_chars": 0},
                            {"kind": "p", "text": "Example Daily is part of the Example Media Group.", "links": [], "link_chars": 0}]}
 
     process = CrawlerProcess({"ITEM_PIPELINES": {"pipelines.decruft.DecruftPipeline": 200, "__main__.Collect": 900},
