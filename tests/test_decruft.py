@@ -415,8 +415,8 @@ def test_learner_state_stays_bounded_and_keeps_what_matters(tmp_path):
     assert sizes[-1] < sizes[99] + 5  # flat, not growing with the pages crawled
     pruned_now = learner.prune()
     assert store.count(ns) <= 20 * (5 * 2 + 1) + 3 and pruned_now >= 0
-    kept, removed = learner.filter(_blocks(_story(1), promo))
-    assert [b["text"] for b in kept] == [_story(1)] and removed["learned-boilerplate"] == 1
+    kept, removed = learner.filter(_blocks(_story(1), _story(2), promo))
+    assert [b["text"] for b in kept] == [_story(1), _story(2)] and removed["learned-boilerplate"] == 1
     assert not learner.observe("https://news.example/199", _blocks("again"))  # recent: still counted once
     with pytest.raises(ValueError):
         BoilerplateLearner(store, "x", prune_after=0)
