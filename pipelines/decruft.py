@@ -9,7 +9,9 @@ Three layers, each counting what it removed by category:
    "latest" lists, ad slots; then text rules on the extracted blocks in English, Urdu
    and Hindi;
 3. learned per-outlet boilerplate (`BoilerplateLearner`): blocks that recur across
-   many of an outlet's pages, with counts kept in the state store across runs.
+   many of an outlet's pages, with counts kept in the state store across runs, removed
+   where they behave like a template (`split_learned`: short at the body's edge, or
+   link-heavy or promotional), never more than a third of an article's words.
 
 `preclean_dom` and `clean_blocks` are pure functions of their input, so they can run in
 a process pool; only the learner and the pipeline class touch shared state.
@@ -1007,7 +1009,8 @@ class BoilerplateLearner:
     `min_share` of the outlet's pages since it first appeared (so a promotion added last
     week counts as fully as one that has run for years, while a quote shared by two
     stories never qualifies). Counts live in the state store: a cron run starts from
-    what the last one learned.
+    what the last one learned. A block that is boilerplate by its counts is removed
+    from a page only as `split_learned` says: when it behaves like a template there.
     """
 
     NS = "boilerplate"
@@ -1115,7 +1118,8 @@ class BoilerplateLearner:
         return out
 
     def filter(self, blocks: list[dict]) -> tuple[list[dict], Counter]:
-        """The blocks that are not learned boilerplate, and the count removed."""
+        """The blocks that stay once the learned boilerplate is removed (`split_learned`),
+        and the count removed."""
         bad = self.boilerplate_keys(blocks)
         kept, gone = split_learned(blocks, bad)
         for b in gone:
@@ -1127,13 +1131,85 @@ class BoilerplateLearner:
         return kept, removed
 
 
+# What the learned layer may remove of what recurs across an outlet's pages. A block
+# that recurs is only a candidate: it goes when it behaves like a template, and never so
+# much of an article that the article is lost. Long paragraphs shared by several of an
+# outlet's articles (wire copy run again with a new lede, a live story whose pages repeat
+# earlier updates) are content; the dedupe stage marks such near-copies (duplicate_of).
+#
+# A candidate is template-like when it is
+#   promotional: a phrasing the text rules know (strong or weak), or link-heavy (at least
+#     LEARNED_LINK_DENSITY of its text is link text), at any place;
+#   or short (at most STORY_PARAGRAPH_CHARS: not a story paragraph) and at an edge of the
+#     body (among its first or last LEARNED_EDGE_BLOCKS blocks), where mastheads, datelines,
+#     "follow us" lines and publisher notes sit.
+# The template-like candidates go, most template-like first (promotional before short,
+# then the shorter first), as long as what goes stays within LEARNED_MAX_SHARE of the
+# article's words; those past the bound, and every other candidate, stay.
+LEARNED_EDGE_BLOCKS = 3
+LEARNED_LINK_DENSITY = 0.5
+LEARNED_MAX_SHARE = 1 / 3
+
+
+def _learned_words(text: str) -> int:
+    from pipelines.normalise import word_count  # the words `word_count` and validation count
+
+    return word_count(text)
+
+
+def _promotional(block: dict, rules: Rules) -> bool:
+    if _density(block) >= LEARNED_LINK_DENSITY:
+        return True
+    text = block.get("text", "")
+    if text_category(text, rules):
+        return True
+    return any(_weak_match(block, category, rules) for category, cat in rules.text.items() if cat.weak_re is not None)
+
+
+def learned_rank(block: dict, index: int, count: int, rules: Rules | None = None) -> tuple[int, int] | None:
+    """How template-like a recurring block is at position `index` of a body of `count`
+    blocks: a sort key (lower is more template-like), or None when it is not (a story
+    paragraph in the body: content, whatever recurs)."""
+    rules = rules or load_rules()
+    chars = len(block.get("text", "").strip())
+    if _promotional(block, rules):
+        return 0, chars
+    at_edge = index < LEARNED_EDGE_BLOCKS or index >= count - LEARNED_EDGE_BLOCKS
+    if chars <= STORY_PARAGRAPH_CHARS and at_edge:
+        return 1, chars
+    return None
+
+
 def split_learned(blocks: list[dict], bad) -> tuple[list[dict], list[dict]]:
-    """(kept, removed): the blocks whose key is not, and is, among the boilerplate keys
-    `bad`, each in order. The learned layer's one rule, in the crawl process
-    (BoilerplateLearner.filter) and in a worker's guess at it (pipelines.jobs)."""
-    kept, gone = [], []
-    for b in blocks:
-        (gone if bad and key_of(b) in bad else kept).append(b)
+    """(kept, removed): the blocks, in order, that stay and that go as learned
+    boilerplate, given `bad`, the keys of the blocks that recur across the outlet's pages.
+    A recurring block goes only when it is template-like (`learned_rank`), the most
+    template-like first, within LEARNED_MAX_SHARE of the article's words. The learned
+    layer's one rule, in the crawl process (BoilerplateLearner.filter) and in a worker's
+    guess at it (pipelines.jobs): a function of the blocks (their text, links and order)
+    and `bad` only."""
+    if not bad:
+        return list(blocks), []
+    count = len(blocks)
+    candidates = []  # (rank, index)
+    for i, b in enumerate(blocks):
+        if key_of(b) in bad:
+            rank = learned_rank(b, i, count)
+            if rank is not None:
+                candidates.append((rank, i))
+    if not candidates:
+        return list(blocks), []
+    words = [_learned_words(b.get("text", "")) for b in blocks]
+    budget = LEARNED_MAX_SHARE * sum(words)
+    gone_at: set[int] = set()
+    spent = 0
+    for _, i in sorted(candidates):
+        if spent + words[i] > budget:
+            break  # the rest are less template-like: they stay too
+        spent += words[i]
+        gone_at.add(i)
+    kept = [b for i, b in enumerate(blocks) if i not in gone_at]
+    gone = [b for i, b in enumerate(blocks) if i in gone_at]
     return kept, gone
 
 

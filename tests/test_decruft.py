@@ -33,14 +33,17 @@ from pipelines.decruft import (
     decruft_in_order,
     dom_blocks,
     fold,
+    key_of,
     load_rules,
     page_entries,
     pre_learning_clean,
     preclean_dom,
+    split_learned,
     text_category,
 )
 from pipelines.extract import extract_article
 from pipelines.write import read_records
+from tests import texts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -274,10 +277,46 @@ def test_learned_boilerplate_two_pages_survive_many_removed_and_persist(tmp_path
     store.close()
     reopened = BoilerplateLearner(SQLiteStateStore(path), "example")
     assert reopened.pages == 10
-    kept, removed = reopened.filter(_blocks("Example Daily is part of the Example Media Group since 1921 ."))
-    assert kept == [] and removed["learned-boilerplate"] == 1
+    kept, removed = reopened.filter(_blocks(f"{_story(5)} {_story(6)}", "Example Daily is part of the Example Media Group since 1921 ."))
+    assert [b["text"] for b in kept] == [f"{_story(5)} {_story(6)}"] and removed["learned-boilerplate"] == 1
     with pytest.raises(ValueError):
         BoilerplateLearner(store, "x", min_pages=2)
+
+
+def test_learned_layer_removes_template_lines_only_and_never_over_a_third_of_the_words():
+    """A block that recurs across the outlet's pages goes only when it behaves like a
+    template (promotional or link-heavy, or short at the body's edge), the most
+    template-like first, while what goes stays within a third of the article's words."""
+
+    def block(text, link_chars=0):
+        return {"kind": "p", "text": text, "links": ["https://news.example/story/1"] if link_chars else [],
+                "link_chars": link_chars}
+
+    def split(blocks):
+        kept, gone = split_learned(blocks, {key_of(b) for b in blocks})  # every block recurs
+        return [b["text"] for b in kept], [b["text"] for b in gone]
+
+    masthead = block("Example Daily | City edition")  # 4 words, short, first
+    more = block("More: Council approves budget after long debate", link_chars=41)  # 7 words, link-heavy
+    follow = block("Follow Example Daily on X and Instagram for breaking news.")  # 10 words, short, last
+    # Story paragraphs that recur (wire copy, a live story's earlier updates) stay; the
+    # template lines go.
+    kept, gone = split([masthead, *map(block, STORY), follow])
+    assert kept == STORY and gone == [masthead["text"], follow["text"]]
+    # A short line in the middle of a long body is not at an edge: it stays.
+    mid = block("Example Daily | Reader note")
+    body = [*map(block, STORY), mid, *map(block, STORY[::-1])]
+    assert split(body) == ([b["text"] for b in body], [])
+    # 59 words: a third is 19.7. The link-heavy line (7) goes first, then the shortest
+    # short edge line (4); the "follow" line would pass the bound (21): it stays.
+    kept, gone = split([masthead, more, block(STORY[0]), follow])
+    assert gone == [masthead["text"], more["text"]] and kept == [STORY[0], follow["text"]]
+    # The most template-like alone is over a third: nothing goes.
+    assert split([follow, block("The council met on Tuesday to vote on the budget.")])[1] == []
+    # A page of nothing but recurring template lines keeps two thirds: never an empty article.
+    assert split([masthead, follow]) == ([follow["text"]], [masthead["text"]])
+    # Nothing recurs: nothing goes, whatever the blocks look like.
+    assert split_learned([masthead, follow], set()) == ([masthead, follow], [])
 
 
 def test_first_crawl_benefits_through_warmup(tmp_path):
@@ -377,8 +416,8 @@ def test_learner_state_stays_bounded_and_keeps_what_matters(tmp_path):
     assert sizes[-1] < sizes[99] + 5  # flat, not growing with the pages crawled
     pruned_now = learner.prune()
     assert store.count(ns) <= 20 * (5 * 2 + 1) + 3 and pruned_now >= 0
-    kept, removed = learner.filter(_blocks(_story(1), promo))
-    assert [b["text"] for b in kept] == [_story(1)] and removed["learned-boilerplate"] == 1
+    kept, removed = learner.filter(_blocks(_story(1), _story(2), promo))
+    assert [b["text"] for b in kept] == [_story(1), _story(2)] and removed["learned-boilerplate"] == 1
     assert not learner.observe("https://news.example/199", _blocks("again"))  # recent: still counted once
     with pytest.raises(ValueError):
         BoilerplateLearner(store, "x", prune_after=0)
@@ -598,7 +637,7 @@ CRAWL = textwrap.dedent(
             for n in range(N):
                 yield {"url": f"https://news.example/{n}", "outlet": "example", "title": None,
                        "cleaning": {"removed": {}}, "_blocks": [
-                           {"kind": "p", "text": f"Story {n} about " + " ".join(["alpha", "bravo", "delta", "kilo", "lima", "oscar", "papa", "tango"][k] for k in range(8) if n >> (k % 4) & 1 or k == n % 8) + ".", "links": [], "link_chars": 0},
+                           {"kind": "p", "text": f"Story {n} about " + " ".join(["alpha", "bravo", "delta", "kilo", "lima", "oscar", "papa", "tango"][k] for k in range(8) if n >> (k % 4) & 1 or k == n % 8) + ", as the city desk reported from the council chamber after a long evening of debate.", "links": [], "link_chars": 0},
                            {"kind": "p", "text": "Example Daily is part of the Example Media Group.", "links": [], "link_chars": 0}]}
 
     process = CrawlerProcess({"ITEM_PIPELINES": {"pipelines.decruft.DecruftPipeline": 200, "__main__.Collect": 900},
@@ -709,3 +748,164 @@ def test_text_normalised_ahead_in_the_worker_is_used_only_where_learning_agrees(
     second, _ = crawl_pages(later, tmp_path / "ahead", {})
     assert second.stat("newscrawl/normalised_ahead/used") == 20
     assert second.stat("newscrawl/cruft/learned-boilerplate") >= 20
+
+
+# --------------------------------------------------------------------------- shared stories
+
+# A developing story re-run at new URLs: each version a new first paragraph over the same
+# three long background paragraphs (as wire copy is re-sent with a new lede).
+PORT_LEDES = [
+    "Dock workers at the Eastport container terminal walked off the job before dawn on Monday.",
+    "The Eastport dock strike entered its second day on Tuesday, with lorries queued to the ring road.",
+    "Talks to end the Eastport dock strike collapsed on Wednesday after the union rejected a new offer.",
+    "The government asked a mediator on Thursday to step into the Eastport dock dispute.",
+    "Eastport dock workers voted on Friday to accept a pay deal, ending their five-day strike.",
+]
+PORT_BACKGROUND = [
+    "The dispute began in March, when the port authority announced that it would bring in automated "
+    "cranes at two of the terminal's four berths and cut the number of shifts worked by crane operators. "
+    "The union said the plan had been drawn up without consulting the workforce and would put as many as "
+    "four hundred jobs at risk over the next three years, while the authority argued that the terminal "
+    "had lost business to rival ports that had already modernised their equipment and could turn a ship "
+    "around in half the time. Both sides agreed at the time to a review by an independent panel, "
+    "but its report, published in June, was rejected by the union as one-sided within hours of its release.",
+    "Eastport handles roughly a third of the country's container traffic, including most of its imports "
+    "of machinery, medicines and fuel additives, and freight companies have warned that even a short "
+    "stoppage causes delays that take weeks to clear. Shipping lines diverted several vessels to smaller "
+    "harbours along the coast during a one-day walkout last year, and some of them never came back, "
+    "according to figures published by the chamber of commerce in its annual review of the port's "
+    "performance. "
+    "Port officials say the terminal has since won back some of that trade by offering discounts to the "
+    "lines that returned, at a cost the authority has not disclosed.",
+    "Union leaders have said that they are not opposed to new technology as such, but want guarantees "
+    "that no permanent worker will be dismissed, that retraining will be paid for by the authority, and "
+    "that the savings from automation will be shared through higher wages for the staff who remain. The "
+    "port authority has offered a two-year freeze on compulsory redundancies and a training fund, but "
+    "says that it cannot tie future pay rises to productivity figures that depend on world trade and "
+    "the price of fuel. "
+    "Both sides have said that they want an agreement before the harvest season, when exports of fruit "
+    "and grain through the terminal usually double.",
+]
+# A live story: each new page repeats the earlier updates under the newest one.
+CYCLONE_UPDATES = [
+    "06:40 — Welcome to our live coverage of Cyclone Mira, which is expected to reach the southern coast "
+    "tonight. We will bring you the latest warnings, evacuation orders and travel news here through the day. "
+    "The meteorological office has raised its warning for the southern coast to the highest "
+    "level as Cyclone Mira strengthens over the bay. Forecasters expect winds of up to 160 kilometres an "
+    "hour when the storm reaches land late tonight, and fishing boats have been ordered back to harbour.",
+    "09:15 — Evacuations are under way in low-lying districts, where officials say about 80,000 people "
+    "have been moved to schools and cyclone shelters since last night. Buses have been laid on from the "
+    "fishing villages, but some families told reporters they would stay to guard their homes and boats.",
+    "12:30 — The airport has cancelled all flights for the rest of the day and the railway has suspended "
+    "services on the coastal line. Power has been cut pre-emptively in two towns to reduce the risk of "
+    "fires from fallen cables, and the army has moved rescue teams and boats into the region.",
+    "15:05 — Heavy rain has begun to fall across the coast and the first bands of the storm are lashing "
+    "the harbour town of Marapur, where waves have broken over the sea wall. The district chief said the "
+    "shelters were full and asked residents who had not left to move to the upper floors of solid buildings.",
+    "18:50 — Cyclone Mira has made landfall south of Marapur, the meteorological office said, earlier than "
+    "expected and with winds of about 150 kilometres an hour. Trees and power lines are down across the "
+    "district, and rescue teams say they will not be able to reach the worst-hit villages before morning.",
+]
+# Template lines the outlet puts at the end of every article: short, recurring, not story.
+LEDGER_FOLLOW = "Follow The Daily Ledger on X and Instagram for breaking news."
+LEDGER_GROUP = "The Daily Ledger is part of the Ledger Media Group, serving the valley since 1921."
+
+
+def _ledger_page(title: str, paragraphs: list[str]) -> bytes:
+    ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": title,
+                     "datePublished": "2025-06-02T08:00:00+00:00", "author": {"@type": "Person", "name": "Staff Reporter"}})
+    body = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{htmllib.escape(title)} | The Daily Ledger</title><meta property='og:type' content='article'>"
+        f"<script type='application/ld+json'>{ld}</script></head><body>"
+        "<header><a href='/'>The Daily Ledger</a><nav><a href='/world'>World</a> <a href='/business'>Business</a></nav></header>"
+        f"<main><article><h1>{htmllib.escape(title)}</h1><div class='byline'>By Staff Reporter</div>"
+        f"<div class='story-body'>{body}<p>{htmllib.escape(LEDGER_FOLLOW)}</p><p>{htmllib.escape(LEDGER_GROUP)}</p></div>"
+        "</article></main><footer><p>© 2025 The Daily Ledger</p></footer></body></html>"
+    ).encode("utf-8")
+
+
+def _ledger_articles() -> dict[str, tuple[str, list[str]]]:
+    """Path -> (title, true body paragraphs), in publication order: five versions of the
+    port story, five pages of the live cyclone story, and two stories of their own."""
+    articles = {}
+    for n, lede in enumerate(PORT_LEDES, 1):
+        articles[f"/business/eastport-strike-day-{n}"] = (f"Eastport dock strike: day {n}", [lede, *PORT_BACKGROUND])
+    for n in range(1, len(CYCLONE_UPDATES) + 1):
+        articles[f"/live/cyclone-mira-update-{n}"] = (f"Live: Cyclone Mira, update {n}", CYCLONE_UPDATES[:n][::-1])
+    articles["/city/council-approves-budget"] = ("Council approves budget", STORY)
+    articles["/world/floods-northern-valley"] = ("Floods in the northern valley", texts.WIRE_STORY.split("\n\n"))
+    return articles
+
+
+def _serve_ledger(site, paths: list[str], articles: dict) -> None:
+    from newscrawl.webserver import Page as Served
+
+    for path in paths:
+        site.routes[path] = Served(_ledger_page(*articles[path]))
+    urls = "".join(f"<url><loc>{site.url}{path}</loc><lastmod>2025-06-02</lastmod></url>" for path in paths)
+    site.routes["/sitemap.xml"] = Served(
+        f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+        .encode("utf-8"), content_type="application/xml")
+    site.routes["/robots.txt"] = Served(f"User-agent: *\nAllow: /\nSitemap: {site.url}/sitemap.xml\n".encode(),
+                                        content_type="text/plain")
+    site.routes["/"] = Served(b"<!DOCTYPE html><html><head><title>The Daily Ledger</title></head>"
+                              b"<body><h1>The Daily Ledger</h1></body></html>")
+
+
+def test_shared_story_paragraphs_survive_the_learned_layer_in_a_real_crawl(tmp_path):
+    """An outlet whose articles share long paragraphs: five versions of a developing story
+    (a new first paragraph over the same three), a live story whose pages repeat the
+    earlier updates, and two stories of their own, each page ending in the outlet's two
+    template lines. Two runs of `scrapy crawl`: the first holds its 8 pages for the
+    warm-up, so every page is cleaned with all eight counted (the shared paragraphs are
+    boilerplate by their counts, on 4 of 8 pages); the second starts from what the first
+    learned. Every article comes out whole, the template lines go as learned boilerplate
+    (shown in the audit), and the versions of the developing story are marked as
+    near-duplicates by the dedupe stage, not cut by decruft."""
+    from newscrawl.webserver import LocalSite
+    from tests.crawling import crawl
+
+    articles = _ledger_articles()
+    port = [p for p in articles if p.startswith("/business/")]
+    live = [p for p in articles if p.startswith("/live/")]
+    first = port[:4] + live[:3] + ["/city/council-approves-budget"]
+    second = first + [port[4], *live[3:], "/world/floods-northern-valley"]
+    settings = {"NEWSCRAWL_BOILERPLATE_WARMUP": 8}
+    with LocalSite() as site:
+        outlet = Outlet(name="ledger", display_name="The Daily Ledger", domains=(site.host_port,),
+                        homepage=site.url + "/", sitemaps=(site.url + "/sitemap.xml",))
+        _serve_ledger(site, first, articles)
+        run1 = crawl(outlet, tmp_path, {**settings, "NEWSCRAWL_AUDIT_CRUFT": True})
+        records1 = {urlsplit(r["url"]).path: r for r in run1.records("ledger")}
+        _serve_ledger(site, second, articles)
+        run2 = crawl(outlet, tmp_path, {**settings, "NEWSCRAWL_AUDIT_CRUFT_FILE": True})
+    records = {urlsplit(r["url"]).path: r for r in run2.records("ledger")}
+    # The first seven pages waited for the eighth: all were cleaned with eight pages counted.
+    assert run1.stat("newscrawl/cruft_hold/released_warmup") == 7
+    assert set(records1) == set(first) and set(records) == set(second), (run1.rejects("ledger"), run2.rejects("ledger"))
+
+    for path, (_, paragraphs) in articles.items():
+        if path not in records:
+            continue
+        record = records[path]
+        assert record["text"].split("\n\n") == paragraphs, path  # whole, and nothing else
+        assert record["cleaning"]["removed"].get("learned-boilerplate") == 2, (path, record["cleaning"])
+    # The audit shows each learned removal with its text: in the records (first run) ...
+    for path in first:
+        learned = [r["text"] for r in records1[path]["cleaning"]["removed_text"] if r["category"] == "learned-boilerplate"]
+        assert learned == [LEDGER_FOLLOW, LEDGER_GROUP], path
+    # ... and in the run's audit file (second run), where the worker's guess at the
+    # learned layer agreed with the crawl's own decision for every page.
+    audit = [line for f in (tmp_path / "output" / "ledger").glob("cruft-*.jsonl") for line in read_records(f)]
+    assert {urlsplit(a["url"]).path for a in audit} == set(second) - set(first)
+    for line in audit:
+        assert [r["text"] for r in line["removed"] if r["category"] == "learned-boilerplate"] == [LEDGER_FOLLOW, LEDGER_GROUP]
+    assert run2.stat("newscrawl/normalised_ahead/used") == 4 and run2.stat("newscrawl/normalised_ahead/discarded") == 0
+
+    # The versions of the developing story: one original, the others near-copies of it.
+    roots = [records[p]["id"] for p in port if records[p]["duplicate_of"] is None]
+    assert len(roots) == 1
+    assert sorted(records[p]["duplicate_of"] or "" for p in port) == sorted(["", *roots * 4])
+    assert records["/city/council-approves-budget"]["duplicate_of"] is None
