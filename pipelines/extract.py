@@ -426,7 +426,15 @@ def story_paragraph_chars(paragraphs: list) -> int:
 
 
 def _signature(el) -> tuple:
-    return (el.tag, " ".join((el.get("class") or "").split()))
+    return (el.tag, frozenset((el.get("class") or "").split()))
+
+
+def _same_kind(signature: tuple, kinds: set) -> bool:
+    """A container of the same kind as one of `kinds`: the same tag, and the same classes
+    or some of them ("body articleBody" beside "body articleBody -bottom-space"). A
+    container without classes is of no recognisable kind."""
+    tag, classes = signature
+    return bool(classes) and any(tag == t and (classes <= c or c <= classes) and c for t, c in kinds)
 
 
 # What a split body's further parts hold, besides paragraphs: subheadings and quotes.
@@ -456,7 +464,7 @@ def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str
     parts = []  # further containers of the body, in page order
     for p in paragraphs:
         home = p.getparent()
-        if (home is not None and home not in homes and home not in parts and _signature(home) in kinds
+        if (home is not None and home not in homes and home not in parts and _same_kind(_signature(home), kinds)
                 and _dom_text(p) not in body_text):
             parts.append(home)
     if not parts:
