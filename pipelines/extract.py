@@ -390,8 +390,7 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
             jsonld_body=jsonld_body,
             truncated=truncated,
         )
-    if truncated:
-        blocks = recover_split_body(root, blocks, paragraphs, url)
+    blocks = recover_split_body(root, blocks, paragraphs, url, beyond=truncated)
     return body_vote.drop_repeated_headline(blocks, titles), producer
 
 
@@ -430,11 +429,12 @@ def _signature(el) -> tuple:
 
 
 def _same_kind(signature: tuple, kinds: set) -> bool:
-    """A container of the same kind as one of `kinds`: the same tag, and the same classes
-    or some of them ("body articleBody" beside "body articleBody -bottom-space"). A
-    container without classes is of no recognisable kind."""
+    """A container of the same kind as one of `kinds`: the same tag, and the same classes,
+    or two or more of them ("body articleBody" beside "body articleBody -bottom-space").
+    A container without classes is of no recognisable kind."""
     tag, classes = signature
-    return bool(classes) and any(tag == t and (classes <= c or c <= classes) and c for t, c in kinds)
+    return bool(classes) and any(tag == t and (classes == c or (min(len(classes), len(c)) >= 2 and (
+        classes <= c or c <= classes))) for t, c in kinds)
 
 
 # What a split body's further parts hold, besides paragraphs: subheadings and quotes.
@@ -449,10 +449,13 @@ def _dom_block(el, base_url: str | None) -> dict:
     return {"kind": kind, "text": text, "links": links, "link_chars": link_chars}
 
 
-def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str | None = None) -> list[dict]:
-    """Adds the parts of a body that in-story ads split into several containers, which
-    trafilatura reads one of: story paragraphs the blocks lack, in containers of the same
-    kind (tag and class) as the one the blocks came from, each part in page order."""
+def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str | None = None, *,
+                       beyond: bool = False) -> list[dict]:
+    """Adds the parts of a body that in-story ads or embeds split into several containers,
+    of which trafilatura may read only some: containers of the same kind (tag and class)
+    as those the blocks' story paragraphs came from, holding story paragraphs the blocks
+    lack, each part in page order. Only parts between the first and the last paragraph
+    found, unless `beyond` (the body looks cut short): then the parts after it too."""
     if not blocks or not paragraphs:
         return blocks
     body_text = " ".join(b["text"] for b in blocks)
@@ -470,18 +473,20 @@ def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str
     if not parts:
         return blocks
     position = {el: i for i, el in enumerate(root.iter())}
+    first, last = position[covered[0]], position[covered[-1]]
+    parts = [home for home in parts if position[home] > first and (beyond or position[home] < last)]
+    if not parts:
+        return blocks
     # Each block's place in the page: that of the covered paragraph it holds (blocks
     # that hold none go with the block before them).
     placed = []
-    last = -1
+    at = -1
     for block in blocks:
         where = next((position[p] for p in covered if _dom_text(p) in block["text"]), None)
-        last = where if where is not None else last
-        placed.append((last, 0, block))
-    for order, home in enumerate(parts):
-        for el in home.iter(PART_TAGS):
-            if el is home or (el.getparent() is not home):
-                continue
+        at = where if where is not None else at
+        placed.append((at, 0, block))
+    for home in parts:
+        for el in home.iterchildren(PART_TAGS):
             block = _dom_block(el, base_url)
             if block["text"] and block["text"] not in body_text and block["link_chars"] <= 0.5 * len(block["text"]):
                 placed.append((position[el], 1, block))
