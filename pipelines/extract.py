@@ -380,7 +380,7 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
         blocks = _trafilatura_blocks(root, url, PRECISION)
     # A body split by ad slots or a "read more" continuation: the precision pass keeps
     # the first part alone, long as it may be.
-    paragraphs = story_paragraphs(root)
+    paragraphs = prose_paragraphs(root)
     truncated = body_vote.chars(blocks) < body_vote.TRUNCATED_SHARE * story_paragraph_chars(paragraphs)
     if truncated or body_vote.doubtful(blocks):
         blocks, producer = body_vote.vote(
@@ -396,6 +396,8 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
 
 # A paragraph of this many characters, with little of it link text, reads as story text.
 STORY_PARAGRAPH_CHARS = 150
+# Shorter paragraphs still tell where a body's parts are.
+PROSE_PARAGRAPH_CHARS = 50
 STORY_LINK_SHARE = 0.3
 PARAGRAPH_TEXT = etree.XPath("string()", smart_strings=False)
 
@@ -405,13 +407,13 @@ def _dom_text(el) -> str:
     return " ".join(PARAGRAPH_TEXT(el).replace(SEAM, " ").split())
 
 
-def story_paragraphs(root) -> list:
-    """The page's story-like paragraphs (long <p> elements that are not mostly links), as
-    they stand after the pre-clean, in document order."""
+def prose_paragraphs(root, min_chars: int = PROSE_PARAGRAPH_CHARS) -> list:
+    """The page's prose paragraphs (<p> elements of at least `min_chars` that are not
+    mostly links), as they stand after the pre-clean, in document order."""
     out = []
     for p in root.iter("p"):
         text = PARAGRAPH_TEXT(p)
-        if len(text) < STORY_PARAGRAPH_CHARS:
+        if len(text) < min_chars:
             continue
         links = sum(len(PARAGRAPH_TEXT(a)) for a in p.iter("a"))
         if links < STORY_LINK_SHARE * len(text):
@@ -420,8 +422,9 @@ def story_paragraphs(root) -> list:
 
 
 def story_paragraph_chars(paragraphs: list) -> int:
-    """How much text an article body taken from the page should come close to."""
-    return sum(len(_dom_text(p)) for p in paragraphs)
+    """How much text an article body taken from the page should come close to: the
+    characters of its long prose paragraphs."""
+    return sum(n for n in map(len, map(_dom_text, paragraphs)) if n >= STORY_PARAGRAPH_CHARS)
 
 
 def _signature(el) -> tuple:
@@ -453,7 +456,7 @@ def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str
                        beyond: bool = False) -> list[dict]:
     """Adds the parts of a body that in-story ads or embeds split into several containers,
     of which trafilatura may read only some: containers of the same kind (tag and class)
-    as those the blocks' story paragraphs came from, holding story paragraphs the blocks
+    as those the blocks' prose paragraphs came from, holding prose paragraphs the blocks
     lack, each part in page order. Only parts between the first and the last paragraph
     found, unless `beyond` (the body looks cut short): then the parts after it too."""
     if not blocks or not paragraphs:
