@@ -402,9 +402,15 @@ STORY_LINK_SHARE = 0.3
 PARAGRAPH_TEXT = etree.XPath("string()", smart_strings=False)
 
 
+# The text nodes a reader sees: not an icon's <title> inside an <svg>, nor code.
+SHOWN_TEXT = etree.XPath(
+    "descendant::text()[not(ancestor::svg or ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template)]", smart_strings=False)
+
+
 def _dom_text(el) -> str:
     """An element's text as rendered, after mark_seams (its marks are the spaces)."""
-    return " ".join(PARAGRAPH_TEXT(el).replace(SEAM, " ").split())
+    return " ".join("".join(SHOWN_TEXT(el)).replace(SEAM, " ").split())
 
 
 def prose_paragraphs(root, min_chars: int = PROSE_PARAGRAPH_CHARS) -> list:
