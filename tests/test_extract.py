@@ -57,18 +57,107 @@ def test_jsonld_wins_over_meta_and_meta_over_title():
           '{"@type":"Organization","name":"Some Wire"}],"datePublished":"2020-01-01T08:00:00-05:00",'
           '"inLanguage":"fr","isAccessibleForFree":"False"}</script>')
     rec = extract_article(PAGE.format(lang="en", jsonld=ld, body=PARAS), "https://example.org/a")
-    assert rec["title"] == "LD headline"
+    assert rec["title"] == "Visible headline"  # the headline the page shows
     assert rec["authors"] == ["Ada Lovelace"]
     assert rec["published_at"] == "2020-01-01T08:00:00-05:00"
     assert rec["language"] == "fr"
     assert rec["paywalled"] is True
 
     rec = extract_article(PAGE.format(lang="en", jsonld="", body=PARAS), "https://example.org/a")
-    assert rec["title"] == "OG title"
+    assert rec["title"] == "Visible headline"  # the page's headline over the SEO title
     assert rec["authors"] == ["META AUTHOR"]
     assert rec["published_at"] == "2020-01-02T10:00:00+01:00"
     assert rec["language"] == "en"
     assert rec["paywalled"] is None
+
+
+def _title(head: str, body: str = "", url: str = "https://www.example-news.com/politics/story") -> str | None:
+    from pipelines.extract import extract_metadata, parse_html
+
+    return extract_metadata(parse_html(f"<html><head>{head}</head><body>{body}<p>Text.</p></body></html>"),
+                            url)["title"]
+
+
+def _ld_headline(headline: str) -> str:
+    return ('<script type="application/ld+json">{"@type":"NewsArticle","headline":%s}</script>'
+            % json.dumps(headline))
+
+
+def test_title_is_the_h1_rather_than_og_title():
+    head = '<meta property="og:title" content="Shared on social: the SEO title">'
+    assert _title(head, "<article><h1>The headline the page shows</h1></article>") == "The headline the page shows"
+
+
+def test_title_is_the_h1_rather_than_the_jsonld_headline():
+    head = _ld_headline("Sweden drops Assange rape investigation")
+    body = "<h1>Julian Assange: Sweden drops rape investigation</h1>"
+    assert _title(head, body) == "Julian Assange: Sweden drops rape investigation"
+
+
+def test_site_name_suffix_is_stripped_from_og_title():
+    head = ('<meta property="og:site_name" content="The Daily Planet">'
+            '<meta property="og:title" content="Mayor resigns after vote - The Daily Planet">')
+    assert _title(head) == "Mayor resigns after vote"
+
+
+def test_host_name_suffix_is_stripped_from_title():
+    assert _title("<title>Mayor resigns after vote | Example-News.com</title>") == "Mayor resigns after vote"
+
+
+def test_section_before_the_site_name_is_stripped():
+    head = ('<meta property="og:site_name" content="Globe">'
+            '<meta property="og:title" content="Mayor resigns after a long vote - Politik | Globe">')
+    assert _title(head) == "Mayor resigns after a long vote"
+
+
+def test_a_long_last_part_naming_the_host_is_kept():
+    head = '<meta property="og:title" content="Take care - example-news at the fair in Cologne 2018">'
+    assert _title(head) == "Take care - example-news at the fair in Cologne 2018"
+
+
+def test_suffix_stripped_where_the_rest_is_another_sources_title():
+    head = _ld_headline("Mayor resigns after vote | Lokales")
+    assert _title(head, "<h1>Mayor resigns after vote</h1>") == "Mayor resigns after vote"
+    assert _title(head + '<meta property="og:title" content="Mayor resigns after vote">') == "Mayor resigns after vote"
+
+
+def test_kicker_in_the_h1_is_dropped_when_no_other_source_has_it():
+    head = '<meta property="og:title" content="Tensions rise: \u00abWe will not back down\u00bb">'
+    body = ('<h1><span class="article-title__overline">Middle East</span><span class="sr-only"> - </span>'
+            '<span>\u00abWe will not back down\u00bb</span></h1>')
+    assert _title(head, body) == "\u00abWe will not back down\u00bb"
+
+
+def test_kicker_in_the_h1_is_kept_with_the_og_title_separator():
+    head = '<meta property="og:title" content="Flood inquiry: Two resign">'
+    body = '<h1><span class="headline__kicker">Flood inquiry</span> <span>Two resign</span></h1>'
+    assert _title(head, body) == "Flood inquiry: Two resign"
+
+
+def test_kicker_above_the_h1_kept_where_jsonld_and_og_title_agree_on_it():
+    head = _ld_headline("Veterans day: Medals for war") + '<meta property="og:title" content="Veterans day: Medals for war">'
+    assert _title(head, "<h1>Medals for war</h1>") == "Veterans day: Medals for war"
+    # Only one of them carries the kicker: the h1 stands.
+    head = _ld_headline("Eunuch maker: Man sentenced") + '<meta property="og:title" content="Man sentenced">'
+    assert _title(head, "<h1>Man sentenced</h1>") == "Man sentenced"
+
+
+def test_h1_in_navigation_breadcrumb_or_logo_is_not_the_headline():
+    head = '<meta property="og:title" content="The real headline">'
+    for body in ('<nav><ul><li><h1>Another story in the ticker</h1></li></ul></nav>',
+                 '<ol class="breadcrumb"><li><h1>Politics</h1></li></ol>',
+                 '<h1 class="breadcrumb_last">Politics</h1>',
+                 '<h1 id="site-title"><a href="/"><img alt="Logo"></a>Entermedia</h1>'):
+        assert _title(head, body) == "The real headline", body
+
+
+def test_h1_that_another_source_confirms_is_preferred_to_the_first():
+    head = '<meta property="og:title" content="Derby banner condemned">'
+    assert _title(head, "<h1>Rome</h1><h1>Derby banner condemned</h1>") == "Derby banner condemned"
+
+
+def test_jsonld_headline_entities_are_decoded():
+    assert _title(_ld_headline("Coach: &quot;Nothing to lose&quot;")) == 'Coach: "Nothing to lose"'
 
 
 def test_free_article_is_not_paywalled_and_body_is_blocks():
