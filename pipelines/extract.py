@@ -20,6 +20,7 @@ from lxml import etree
 from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks
 from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 from pipelines import page_time
+from pipelines.normalise import AGENCIES, not_a_person, person_name_order
 
 # trafilatura and htmldate are imported where they are used, not here: the crawl process
 # imports this module for ExtractPipeline alone, and extraction runs in the workers, whose
@@ -56,36 +57,46 @@ def _types(obj: dict) -> set[str]:
 ORGANISATION_TYPES = {"Organization", "NewsMediaOrganization", "Corporation", "Brand"}
 
 
-def _names(value, by_id: dict | None = None) -> list[str]:
-    """Person names from a JSON-LD author value; organisations are not bylines."""
+def _names(value, by_id: dict | None = None, organisations: bool = False) -> list[str]:
+    """Person names from a JSON-LD author value; with `organisations`, the names of the
+    organisations instead (a wire, the newsroom: a byline only where no person is named)."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [value]
+        return [] if organisations else [value]
     if isinstance(value, dict):
         if "name" not in value and value.get("@id") in (by_id or {}):
             value = by_id[value["@id"]]
-        if _types(value) & ORGANISATION_TYPES:
+        if bool(_types(value) & ORGANISATION_TYPES) != organisations:
             return []
         name = value.get("name")
         return [name] if isinstance(name, str) else []
     if isinstance(value, list):
-        return [n for v in value for n in _names(v, by_id)]
+        return [n for v in value for n in _names(v, by_id, organisations)]
     return []
 
 
-BYLINE_PREFIX = re.compile(r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст)[:\s]+", re.I)
+BYLINE_PREFIX = re.compile(
+    r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст|autor|autorin|author)[:\s]+", re.I)
 BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|&|\s-\s)\s*", re.I)
 # Parts of a byline that name a role or a publication rather than a person.
 NOT_A_NAME = re.compile(r"\.(?:com|net|org)\b|\b(?:writer|staff writer|correspondent|editor|reporter)$|^https?:", re.I)
 
 
+# Initials or a handle standing for the author ("amw"): lower case, a few letters.
+INITIALS = re.compile(r"^[a-z]{2,4}$")
+EMAIL = re.compile(r"^\S+@\S+\.\w+$")
+
+
 def byline_names(raw: str) -> list[str]:
-    """"By TOM KRISHER and JANE DOE, AP Auto Writer" -> ["TOM KRISHER", "JANE DOE"]."""
+    """"By TOM KRISHER and JANE DOE, AP Auto Writer" -> ["TOM KRISHER", "JANE DOE"];
+    "You, Xiaoying" -> ["Xiaoying You"]. E-mail addresses, URL slugs, handles and
+    lower-case initials are not names."""
     names = []
-    for part in BYLINE_SPLIT.split(BYLINE_PREFIX.sub("", raw or "")):
+    for part in BYLINE_SPLIT.split(person_name_order(BYLINE_PREFIX.sub("", raw or ""))):
         part = " ".join(part.split())
-        if part and not NOT_A_NAME.search(part) and len(part) <= 60:
+        if (part and not NOT_A_NAME.search(part) and len(part) <= 60 and not EMAIL.match(part)
+                and not not_a_person(part) and not (INITIALS.match(part) and part not in AGENCIES)):
             names.append(part)
     return names
 
@@ -140,6 +151,18 @@ def _meta(metas: list) -> dict[str, str]:
 
 
 AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "sailthru.author", "parsely-author")
+
+
+def _meta_authors(metas: list) -> list[str]:
+    """Every value of the author meta tags, in AUTHOR_META order: a page may repeat one
+    (a dc.creator per author; an author tag for the publication and one for the writer)."""
+    found: dict[str, list[str]] = {key: [] for key in AUTHOR_META}
+    for el in metas:
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key in found and content and content.strip():
+            found[key].append(content.strip())
+    return [v for key in AUTHOR_META for v in found[key]]
 PUBLISHED_META = ("article:published_time", "article:published", "datepublished", "og:datepublished",
                   "dc.date.issued", "dc.date", "pub_date", "parsely-pub-date", "published")
 MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "dc.date.modified")
@@ -152,8 +175,19 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     elements = _metadata_elements(root)
     meta = _meta(elements["meta"])
     record = _declared_metadata(root, elements, meta, hints, objects, url)
+    ld = article_object(objects)
+    sites = site_names(meta, ld, url)
+    # The site's own name is a byline only where the page names no one else.
+    declared = record["authors"]
+    record["authors"] = [n for n in declared if not _is_site(n, sites)]
     if not record["authors"]:
-        record["authors"] = visible_authors(root)
+        record["authors"] = [n for n in visible_authors(root) if not _is_site(n, sites)] or declared
+    if not record["authors"]:
+        # No one named anywhere: an organisation the article names as its author (a
+        # wire, a newsroom), unless that is the publication itself.
+        by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
+        record["authors"] = [n for raw in _names(ld.get("author"), by_id, organisations=True)
+                             for n in byline_names(raw) if not _is_site(n, sites)]
     published = record["published_at"]
     if not published:
         record["published_at"] = visible_date(root, url)
@@ -163,6 +197,12 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
         record["published_at"] = page_time.in_page_time_zone(
             published, _declared_datetimes(meta, elements["time"], objects), _shown_text(root))
     return record
+
+
+def _is_site(name: str, sites: set[str]) -> bool:
+    """Whether an author name is the site's own name ("Lesotho Times", "lrt.lt")."""
+    key = _loose(name)
+    return any(key == site or (key.startswith(site) and len(key) - len(site) <= 3) for site in sites)
 
 
 def visible_date(root, url: str) -> str | None:
@@ -236,6 +276,33 @@ def byline_candidates(root) -> list:
     return [el for el in root.iter() if el.tag == "author" or BYLINE_HINT.search(" ".join(el.values()))]
 
 
+# Text for screen readers only ("capital" beside a brand logo): not part of the byline.
+HIDDEN_CLASS = re.compile(r"visually-hidden|sr-only|screen-reader|a11y-hidden|offscreen", re.I)
+# ...nor the label of a button ("Folgen", "Follow") beside it.
+NOT_BYLINE_TAGS = {"button", "script", "style"}
+
+
+def _shown_parts(el) -> str:
+    """An element's text, without that of descendants hidden from sight."""
+    if not any(d.tag in NOT_BYLINE_TAGS or HIDDEN_CLASS.search(d.get("class") or "")
+               for d in el.iterdescendants() if isinstance(d.tag, str)):
+        return " ".join(el.itertext())
+    parts = []
+
+    def walk(node):
+        if isinstance(node.tag, str) and (node.tag in NOT_BYLINE_TAGS or HIDDEN_CLASS.search(node.get("class") or "")):
+            parts.append(node.tail or "")
+            return
+        parts.append(node.text or "" if isinstance(node.tag, str) else "")
+        for child in node:
+            walk(child)
+        if node is not el:
+            parts.append(node.tail or "")
+
+    walk(el)
+    return " ".join(parts)
+
+
 def visible_authors(root) -> list[str]:
     """Names from the first visible byline, read in place rather than on a pruned copy."""
     from trafilatura.json_metadata import normalize_authors
@@ -243,10 +310,10 @@ def visible_authors(root) -> list[str]:
     candidates = byline_candidates(root)
     for matches in BYLINE_MATCHES:
         for el in candidates:
-            if not matches(el) or BYLINE_ELSEWHERE(el):
+            if el.tag in NOT_BYLINE_TAGS or not matches(el) or BYLINE_ELSEWHERE(el):
                 continue
-            content = " ".join(" ".join(el.itertext()).split())
-            if 2 < len(content) < 120:
+            content = " ".join(_shown_parts(el).split())
+            if 2 < len(content) < 120 and not (INITIALS.match(content) and content not in AGENCIES):
                 raw = normalize_authors(None, content)
                 if raw:
                     return [n for part in raw.split(";") for n in byline_names(part)]
@@ -439,11 +506,21 @@ def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[
     return strip_site_name(html.unescape(fallback), sites) if fallback else None
 
 
+def article_object(objects: list[dict]) -> dict:
+    """The page's JSON-LD article: the first object of an article type, or a WebPage's
+    mainEntity of one."""
+    found = next((o for o in objects if _types(o) & ARTICLE_TYPES), None)
+    if found is None:
+        found = next((o["mainEntity"] for o in objects if isinstance(o.get("mainEntity"), dict)
+                      and _types(o["mainEntity"]) & ARTICLE_TYPES), None)
+    return found or {}
+
+
 def _declared_metadata(root, elements: dict[str, list], meta: dict[str, str], hints: dict | None,
                        objects: list[dict], url: str = "") -> dict:
     hints = hints or {}
     by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
-    ld = next((o for o in objects if _types(o) & ARTICLE_TYPES), {})
+    ld = article_object(objects)
     canonical = next((el.get("href") for el in elements["link"]
                       if el.get("rel") == "canonical" and el.get("href") is not None), None)
     html_lang = root.get("lang")
@@ -464,7 +541,7 @@ def _declared_metadata(root, elements: dict[str, list], meta: dict[str, str], hi
             site_names(meta, ld, url)),
         "description": _first_str(ld.get("description"), meta.get("og:description"), meta.get("description")),
         "authors": [n for raw in _names(ld.get("author"), by_id) for n in byline_names(raw)] or [
-            n for key in AUTHOR_META if meta.get(key) for n in byline_names(meta[key])
+            n for raw in _meta_authors(elements["meta"]) for n in byline_names(raw)
         ],
         "published_at": next(filter(None, (_valid_date(_first_str(v)) for v in (
             ld.get("datePublished"), *(meta.get(k) for k in PUBLISHED_META), hints.get("published_at")))), None),

@@ -160,6 +160,63 @@ def test_jsonld_headline_entities_are_decoded():
     assert _title(_ld_headline("Coach: &quot;Nothing to lose&quot;")) == 'Coach: "Nothing to lose"'
 
 
+def _authors(head: str, body: str = "", url: str = "https://www.example-news.com/politics/story") -> list[str]:
+    from pipelines.extract import extract_metadata, parse_html
+
+    return extract_metadata(parse_html(f"<html><head>{head}</head><body>{body}<p>Text.</p></body></html>"),
+                            url)["authors"]
+
+
+def _ld_authors(authors: list[dict], extra: str = "") -> str:
+    return ('<script type="application/ld+json">{"@type":"NewsArticle","author":%s%s}</script>'
+            % (json.dumps(authors), extra))
+
+
+def test_every_author_meta_tag_is_read_and_last_first_kept_as_one_person():
+    head = '<meta name="dc.creator" content="You, Xiaoying"><meta name="dc.creator" content="Lenharo, Mariana">'
+    assert _authors(head) == ["Xiaoying You", "Mariana Lenharo"]
+
+
+def test_jsonld_article_as_a_pages_main_entity():
+    head = ('<script type="application/ld+json">{"@type":"WebPage","mainEntity":{"@type":"NewsArticle",'
+            '"headline":"H","author":[{"@type":"Person","name":"Rachel Brazil"}]}}</script>')
+    assert _authors(head) == ["Rachel Brazil"]
+
+
+def test_site_name_among_authors_is_dropped_where_a_person_is_named():
+    head = ('<meta property="og:site_name" content="lrt.lt">'
+            '<meta name="author" content="example-news"><meta name="author" content="Jonas Petraitis">')
+    assert _authors(head) == ["Jonas Petraitis"]
+
+
+def test_site_name_as_the_only_author_gives_way_to_a_visible_byline_else_stays():
+    head = '<meta property="og:site_name" content="Lesotho Times"><meta name="author" content="Lesotho Times">'
+    assert _authors(head, '<div class="author">Jane Roe</div>') == ["Jane Roe"]
+    assert _authors(head) == ["Lesotho Times"]
+
+
+def test_email_author_gives_way_to_the_visible_byline():
+    head = '<meta name="author" content="d.kuckelkorn@example-zeitung.de">'
+    assert _authors(head, '<p class="byline">Von Dieter Kuckelkorn</p>') == ["Dieter Kuckelkorn"]
+
+
+def test_lower_case_initials_are_not_a_byline_and_a_wire_organisation_is():
+    head = _ld_authors([{"@type": "Organization", "name": "dpa"}])
+    assert _authors(head, '<p class="article__author">amw</p>') == ["dpa"]
+
+
+def test_the_publication_as_an_organisation_author_is_not_a_byline():
+    head = ('<meta property="og:site_name" content="BBC News">'
+            + _ld_authors([{"@type": "NewsMediaOrganization", "name": "BBC News"}]))
+    assert _authors(head) == []
+
+
+def test_hidden_text_and_buttons_in_a_byline_are_not_read():
+    body = ('<div class="authors"><span class="u-visually-hidden">capital</span>'
+            '<span>von</span> <span>Jemima Kelly</span><button>Folgen</button></div>')
+    assert _authors("", body) == ["Jemima Kelly"]
+
+
 def test_free_article_is_not_paywalled_and_body_is_blocks():
     ld = '<script type="application/ld+json">{"@type":"Article","isAccessibleForFree":true}</script>'
     rec = extract_article(PAGE.format(lang="en", jsonld=ld, body=PARAS), "https://example.org/a")
