@@ -191,6 +191,10 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     published = record["published_at"]
     if not published:
         record["published_at"] = visible_date(root, url)
+    elif page_time.NAIVE_VALUE.match(published):
+        # A clock time without an offset: the page's own offset, where it states one.
+        record["published_at"] = page_time.naive_in_page_offset(
+            published, _declared_datetimes(meta, elements["time"], objects), _script_text(root, elements["meta"]))
     elif page_time.given_in_utc(published):
         # Only a UTC time moves to the page's own offset: the page's other date-times
         # and its text are read for that alone.
@@ -224,6 +228,12 @@ def _declared_datetimes(meta: dict[str, str], times: list, objects: list[dict]) 
 # Every text node under an element, in document order: what itertext() yields, without
 # a Python-level walk over every element.
 TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
+
+
+def _script_text(root, metas: list) -> str:
+    """The page's scripts and meta contents, where Unix times are written."""
+    return " ".join([el.text for el in root.iter("script") if el.text]
+                    + [el.get("content") or "" for el in metas])
 
 
 def _shown_text(root) -> str:

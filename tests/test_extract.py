@@ -242,6 +242,36 @@ def test_utc_date_takes_the_offset_the_page_shows():
     assert in_page_time_zone("2019-11-19T07:03:25-05:00", [], shown) == "2019-11-19T07:03:25-05:00"
 
 
+def test_naive_time_takes_the_offset_of_a_unix_time_in_the_page():
+    from pipelines.page_time import naive_in_page_offset
+
+    # 1682698261 is 2023-04-28 16:11:01 UTC: the page's clock is two hours ahead.
+    script = 'var article = {"published": "2023-04-28 18:11:01.0", "ts": 1682698261};'
+    assert naive_in_page_offset("2023-04-28 18:11:01.0", [], script) == "2023-04-28T18:11:01+02:00"
+    assert naive_in_page_offset("2023-04-28 18:11:01.0", [], '{"ts": 1682698261000}') == "2023-04-28T18:11:01+02:00"
+    # A number that is no quarter-hour away from the clock time says nothing.
+    assert naive_in_page_offset("2023-04-28 18:11:01.0", [], '{"id": 1682698262}') == "2023-04-28 18:11:01.0"
+
+
+def test_naive_time_takes_the_offset_of_the_pages_other_dates():
+    from pipelines.page_time import naive_in_page_offset
+
+    # The same clock time written with an offset elsewhere, before any other offset.
+    declared = ["2024-01-10T09:00:00+01:00", "2024-04-25T14:07:00+02:00"]
+    assert naive_in_page_offset("2024-04-25T14:07", declared, "") == "2024-04-25T14:07:00+02:00"
+    assert naive_in_page_offset("2024-04-25T14:07", ["2024-04-26T08:00:00-04:00"], "") == "2024-04-25T14:07:00-04:00"
+    # Nothing states an offset: left for the outlet's time zone.
+    assert naive_in_page_offset("2024-04-25T14:07", [], "no numbers here") == "2024-04-25T14:07"
+
+
+def test_naive_published_time_in_a_page_is_read_in_its_offset():
+    from pipelines.extract import extract_metadata, parse_html
+
+    page = ('<html><head><meta property="article:published_time" content="2023-04-28 18:11:01.0">'
+            '<script>dataLayer.push({"pubTimestamp": 1682698261});</script></head><body><p>Text.</p></body></html>')
+    assert extract_metadata(parse_html(page), "https://example.org/a")["published_at"] == "2023-04-28T18:11:01+02:00"
+
+
 CLOCK_PIECES = ("1", "12", "123", "7:05", "11:26", "123:45", ":", ":30", ":3", " ", "  ", "pm", "A.M.", "a", "x", "\n", ".")
 
 
