@@ -6,12 +6,13 @@ then a visible byline and htmldate); the body is extracted after the DOM pre-cle
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -19,6 +20,7 @@ from lxml import etree
 from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks
 from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 from pipelines import page_time
+from pipelines.normalise import AGENCIES, not_a_person, person_name_order
 
 # trafilatura and htmldate are imported where they are used, not here: the crawl process
 # imports this module for ExtractPipeline alone, and extraction runs in the workers, whose
@@ -55,36 +57,46 @@ def _types(obj: dict) -> set[str]:
 ORGANISATION_TYPES = {"Organization", "NewsMediaOrganization", "Corporation", "Brand"}
 
 
-def _names(value, by_id: dict | None = None) -> list[str]:
-    """Person names from a JSON-LD author value; organisations are not bylines."""
+def _names(value, by_id: dict | None = None, organisations: bool = False) -> list[str]:
+    """Person names from a JSON-LD author value; with `organisations`, the names of the
+    organisations instead (a wire, the newsroom: a byline only where no person is named)."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [value]
+        return [] if organisations else [value]
     if isinstance(value, dict):
         if "name" not in value and value.get("@id") in (by_id or {}):
             value = by_id[value["@id"]]
-        if _types(value) & ORGANISATION_TYPES:
+        if bool(_types(value) & ORGANISATION_TYPES) != organisations:
             return []
         name = value.get("name")
         return [name] if isinstance(name, str) else []
     if isinstance(value, list):
-        return [n for v in value for n in _names(v, by_id)]
+        return [n for v in value for n in _names(v, by_id, organisations)]
     return []
 
 
-BYLINE_PREFIX = re.compile(r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст)[:\s]+", re.I)
+BYLINE_PREFIX = re.compile(
+    r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст|autor|autorin|author)[:\s]+", re.I)
 BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|&|\s-\s)\s*", re.I)
 # Parts of a byline that name a role or a publication rather than a person.
 NOT_A_NAME = re.compile(r"\.(?:com|net|org)\b|\b(?:writer|staff writer|correspondent|editor|reporter)$|^https?:", re.I)
 
 
+# Initials or a handle standing for the author ("amw"): lower case, a few letters.
+INITIALS = re.compile(r"^[a-z]{2,4}$")
+EMAIL = re.compile(r"^\S+@\S+\.\w+$")
+
+
 def byline_names(raw: str) -> list[str]:
-    """"By TOM KRISHER and JANE DOE, AP Auto Writer" -> ["TOM KRISHER", "JANE DOE"]."""
+    """"By TOM KRISHER and JANE DOE, AP Auto Writer" -> ["TOM KRISHER", "JANE DOE"];
+    "You, Xiaoying" -> ["Xiaoying You"]. E-mail addresses, URL slugs, handles and
+    lower-case initials are not names."""
     names = []
-    for part in BYLINE_SPLIT.split(BYLINE_PREFIX.sub("", raw or "")):
+    for part in BYLINE_SPLIT.split(person_name_order(BYLINE_PREFIX.sub("", raw or ""))):
         part = " ".join(part.split())
-        if part and not NOT_A_NAME.search(part) and len(part) <= 60:
+        if (part and not NOT_A_NAME.search(part) and len(part) <= 60 and not EMAIL.match(part)
+                and not not_a_person(part) and not (INITIALS.match(part) and part not in AGENCIES)):
             names.append(part)
     return names
 
@@ -139,6 +151,18 @@ def _meta(metas: list) -> dict[str, str]:
 
 
 AUTHOR_META = ("author", "article:author", "byl", "dc.creator", "sailthru.author", "parsely-author")
+
+
+def _meta_authors(metas: list) -> list[str]:
+    """Every value of the author meta tags, in AUTHOR_META order: a page may repeat one
+    (a dc.creator per author; an author tag for the publication and one for the writer)."""
+    found: dict[str, list[str]] = {key: [] for key in AUTHOR_META}
+    for el in metas:
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key in found and content and content.strip():
+            found[key].append(content.strip())
+    return [v for key in AUTHOR_META for v in found[key]]
 PUBLISHED_META = ("article:published_time", "article:published", "datepublished", "og:datepublished",
                   "dc.date.issued", "dc.date", "pub_date", "parsely-pub-date", "published")
 MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "dc.date.modified")
@@ -150,20 +174,39 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     objects = jsonld_objects(root) if objects is None else objects
     elements = _metadata_elements(root)
     meta = _meta(elements["meta"])
-    record = _declared_metadata(root, elements, meta, hints, objects)
+    record = _declared_metadata(root, elements, meta, hints, objects, url)
+    ld = article_object(objects)
+    sites = site_names(meta, ld, url)
+    # The site's own name is a byline only where the page names no one else.
+    declared = record["authors"]
+    record["authors"] = [n for n in declared if not _is_site(n, sites)]
     if not record["authors"]:
-        record["authors"] = visible_authors(root)
+        record["authors"] = [n for n in visible_authors(root) if not _is_site(n, sites)] or declared
+    if not record["authors"]:
+        # No one named anywhere: an organisation the article names as its author (a
+        # wire, a newsroom), unless that is the publication itself.
+        by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
+        record["authors"] = [n for raw in _names(ld.get("author"), by_id, organisations=True)
+                             for n in byline_names(raw) if not _is_site(n, sites)]
     published = record["published_at"]
     if not published:
         record["published_at"] = visible_date(root, url)
+    elif page_time.NAIVE_VALUE.match(published):
+        # A clock time without an offset: the page's own offset, where it states one.
+        record["published_at"] = page_time.naive_in_page_offset(
+            published, _declared_datetimes(meta, elements["time"], objects), _script_text(root, elements["meta"]))
     elif page_time.given_in_utc(published):
         # Only a UTC time moves to the page's own offset: the page's other date-times
         # and its text are read for that alone.
         record["published_at"] = page_time.in_page_time_zone(
             published, _declared_datetimes(meta, elements["time"], objects), _shown_text(root))
-    if not record["title"]:
-        record["title"] = _first_str(*(h.text_content() for h in elements["h1"][:1]))
     return record
+
+
+def _is_site(name: str, sites: set[str]) -> bool:
+    """Whether an author name is the site's own name ("Lesotho Times", "lrt.lt")."""
+    key = _loose(name)
+    return any(key == site or (key.startswith(site) and len(key) - len(site) <= 3) for site in sites)
 
 
 def visible_date(root, url: str) -> str | None:
@@ -185,6 +228,12 @@ def _declared_datetimes(meta: dict[str, str], times: list, objects: list[dict]) 
 # Every text node under an element, in document order: what itertext() yields, without
 # a Python-level walk over every element.
 TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
+
+
+def _script_text(root, metas: list) -> str:
+    """The page's scripts and meta contents, where Unix times are written."""
+    return " ".join([el.text for el in root.iter("script") if el.text]
+                    + [el.get("content") or "" for el in metas])
 
 
 def _shown_text(root) -> str:
@@ -237,6 +286,33 @@ def byline_candidates(root) -> list:
     return [el for el in root.iter() if el.tag == "author" or BYLINE_HINT.search(" ".join(el.values()))]
 
 
+# Text for screen readers only ("capital" beside a brand logo): not part of the byline.
+HIDDEN_CLASS = re.compile(r"visually-hidden|sr-only|screen-reader|a11y-hidden|offscreen", re.I)
+# ...nor the label of a button ("Folgen", "Follow") beside it.
+NOT_BYLINE_TAGS = {"button", "script", "style"}
+
+
+def _shown_parts(el) -> str:
+    """An element's text, without that of descendants hidden from sight."""
+    if not any(d.tag in NOT_BYLINE_TAGS or HIDDEN_CLASS.search(d.get("class") or "")
+               for d in el.iterdescendants() if isinstance(d.tag, str)):
+        return " ".join(el.itertext())
+    parts = []
+
+    def walk(node):
+        if isinstance(node.tag, str) and (node.tag in NOT_BYLINE_TAGS or HIDDEN_CLASS.search(node.get("class") or "")):
+            parts.append(node.tail or "")
+            return
+        parts.append(node.text or "" if isinstance(node.tag, str) else "")
+        for child in node:
+            walk(child)
+        if node is not el:
+            parts.append(node.tail or "")
+
+    walk(el)
+    return " ".join(parts)
+
+
 def visible_authors(root) -> list[str]:
     """Names from the first visible byline, read in place rather than on a pruned copy."""
     from trafilatura.json_metadata import normalize_authors
@@ -244,21 +320,217 @@ def visible_authors(root) -> list[str]:
     candidates = byline_candidates(root)
     for matches in BYLINE_MATCHES:
         for el in candidates:
-            if not matches(el) or BYLINE_ELSEWHERE(el):
+            if el.tag in NOT_BYLINE_TAGS or not matches(el) or BYLINE_ELSEWHERE(el):
                 continue
-            content = " ".join(" ".join(el.itertext()).split())
-            if 2 < len(content) < 120:
+            content = " ".join(_shown_parts(el).split())
+            if 2 < len(content) < 120 and not (INITIALS.match(content) and content not in AGENCIES):
                 raw = normalize_authors(None, content)
                 if raw:
                     return [n for part in raw.split(";") for n in byline_names(part)]
     return []
 
 
+# ---------------------------------------------------------------------------------------
+# The title: the headline the page shows, as its sources agree on it.
+
+# Between a title and the site name (or section) an SEO title appends: " | ", " - ", " – ",
+# " — ", " · ", " / ", or a bar without spaces ("...ㅣ한국일보").
+TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—·•/]|::)\s+|\s*[|｜ㅣ]\s*")
+# A section joined by a bare hyphen in scripts that do not hyphenate words ("...커졌다-정치").
+UNSPACED_SECTION = re.compile(r"(?<=[^\x00-\u024f\s])[-–—](?=[^\x00-\u024f\s]{1,4}$)")
+# Parts of a headline element that are a kicker (the line above the headline), not the
+# headline itself.
+KICKER_CLASS = re.compile(r"kicker|overline|dachzeile|topline|roofline|eyebrow|super-?title|pre-?title|spitzmarke|title__topic", re.I)
+# Where an h1 is not the article's headline: breadcrumbs, navigation, sidebars, footers.
+NOT_HEADLINE_CLASS = re.compile(r"breadcrumb", re.I)
+NOT_HEADLINE_TAGS = {"nav", "aside", "footer"}
+SITE_LOGO = re.compile(r"logo|site-?title|site-?name|brand", re.I)
+HOST_LABELS_SKIPPED = {"www", "m", "amp", "mobile", "com", "net", "org", "co", "news", "de", "uk"}
+
+
+def _loose(text: str | None) -> str:
+    """A title's letters and digits, case-folded: two titles that differ only in spacing,
+    punctuation, quote marks or separators have the same key."""
+    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
+
+
+def site_names(meta: dict[str, str], ld: dict, url: str) -> set[str]:
+    """Keys (_loose) of the names the site goes by: og:site_name, application-name, the
+    JSON-LD publisher's name, and the distinctive labels of the host name."""
+    publisher = ld.get("publisher")
+    names = [meta.get("og:site_name"), meta.get("application-name"),
+             publisher.get("name") if isinstance(publisher, dict) else None]
+    keys = {_loose(n) for n in names if isinstance(n, str) and len(n) <= 60}
+    host = (urlsplit(url).hostname or "") if url else ""
+    keys.update(_loose(label) for label in host.split(".")[:-1] if label not in HOST_LABELS_SKIPPED)
+    return {k for k in keys if len(k) >= 3}
+
+
+def _names_site(part: str, sites: set[str]) -> bool:
+    """Whether a title's part ("Golem.de", "Die Neue Südtiroler Tageszeitung") names the site."""
+    key = _loose(part)
+    if not key or len(part) > 60 or len(part.split()) > 4:
+        return False
+    return any(site == key or site in key or (len(key) >= 4 and 2 * len(key) >= len(site) and key in site)
+               for site in sites)
+
+
+def strip_site_name(title: str, sites: set[str], others: set[str] = frozenset()) -> str:
+    """`title` without the site name an SEO title adds before or after the headline, nor
+    a section between them ("Headline - Politik | Site"); a trailing part also goes where
+    what is left is another source's title (`others`: their _loose keys)."""
+    title = " ".join(title.split())
+    stripped_site = False
+    while True:
+        seps = list(TITLE_SEPARATOR.finditer(title))
+        if not seps:
+            break
+        last, first = seps[-1], seps[0]
+        head, tail = title[:last.start()], title[last.end():]
+        if _loose(head) and (_names_site(tail, sites) or _loose(head) in others):
+            title, stripped_site = head, True
+            continue
+        lead, rest = title[:first.start()], title[first.end():]
+        if _loose(rest) and _names_site(lead, sites):
+            title, stripped_site = rest, True
+            continue
+        break
+    # "Headline - Section" once the site name is gone: a short last part, where the
+    # headline before it is longer.
+    seps = list(TITLE_SEPARATOR.finditer(title)) or list(UNSPACED_SECTION.finditer(title))
+    if stripped_site and seps:
+        head, tail = title[:seps[-1].start()], title[seps[-1].end():]
+        if len(tail.split()) <= 2 and len(tail) <= 20 and len(head.split()) >= 3 and _loose(tail).isalpha():
+            title = head
+    return title
+
+
+def _is_headline_element(h1) -> bool:
+    """Whether an h1 may be the article's headline: not in a breadcrumb, navigation, a
+    sidebar or a footer, and not the site's logo (a link to the home page)."""
+    if NOT_HEADLINE_CLASS.search(h1.get("class") or "") or SITE_LOGO.search(
+            " ".join((h1.get("class") or "", h1.get("id") or ""))):
+        return False
+    for el in h1.iterancestors():
+        if el.tag in NOT_HEADLINE_TAGS or NOT_HEADLINE_CLASS.search(el.get("class") or "") or (
+                el.get("itemprop") == "itemListElement"):
+            return False
+        if el.tag == "a" and _home_link(el):
+            return False
+    return not any(_home_link(a) for a in h1.iter("a"))
+
+
+def _home_link(a) -> bool:
+    href = (a.get("href") or "").strip()
+    return href in ("/", "./") or (href.startswith(("http://", "https://")) and urlsplit(href).path in ("", "/")
+                                   and not urlsplit(href).query)
+
+
+def _text(el) -> str:
+    return " ".join(el.text_content().split())
+
+
+def _without_kicker(h1) -> str | None:
+    """The headline element's text without its kicker parts, or None when it has none."""
+    kickers = [el for el in h1.iterdescendants() if isinstance(el.tag, str)
+               and KICKER_CLASS.search(el.get("class") or "")]
+    if not kickers:
+        return None
+    parts = []
+
+    def walk(el):
+        if el in kickers:
+            return
+        parts.append(el.text or "")
+        for child in el:
+            if isinstance(child.tag, str):
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(h1)
+    core = " ".join("".join(parts).split())
+    # what stood between the kicker and the headline: " - ", ": ", hidden separators
+    return re.sub(r"^[\s\-–—:|/·•]+", "", core) or None
+
+
+def _headline(h1s: list, declared: set[str], sites: set[str]) -> tuple[str | None, bool]:
+    """The article's headline element's text, and whether that is the whole element with
+    its kicker: of the h1s outside breadcrumbs, navigation, sidebars and logos, the first
+    that another source confirms (with or without its kicker), else the first. A kicker
+    no other source carries is dropped."""
+    plausible = [h for h in h1s if _is_headline_element(h) and _loose(_text(h)) not in sites | {""}]
+    for h in plausible:
+        full, core = _text(h), _without_kicker(h)
+        if _loose(full) in declared:
+            return full, core is not None
+        if core and _loose(core) in declared:
+            return core, False
+    if not plausible:
+        return None, False
+    h = plausible[0]
+    core = _without_kicker(h)
+    return (core, False) if core else (_text(h), False)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[str]) -> str | None:
+    """The title: the headline the page shows (its h1, else the JSON-LD headline) rather
+    than the SEO title (og:title, <title>), with site names and kickers stripped.
+
+    A declared title (JSON-LD headline, og:title) that equals the h1 up to punctuation and
+    case gives the form where the h1 runs a kicker into the headline without a separator;
+    where the JSON-LD headline and og:title agree on a kicker above the h1 (or on leaving
+    out one it has), they win. twitter:title, a feed's title and <title> are read only
+    where the page has none of the three."""
+    ld = ld_headline.strip() if isinstance(ld_headline, str) and ld_headline.strip() else None
+    ld = html.unescape(ld) if ld and "&" in ld else ld
+    og = og_title.strip() if isinstance(og_title, str) and og_title.strip() else None
+    raw = {name: v for name, v in (("ld", ld), ("og", og)) if v}
+    declared = {}
+    for name, v in raw.items():
+        others = {_loose(o) for other, o in raw.items() if other != name}
+        declared[name] = strip_site_name(v, sites, others)
+    keys = {_loose(v) for v in declared.values()} | {_loose(v) for v in raw.values()}
+    headline, kicker_joined = _headline(h1s, keys, sites) if h1s else (None, False)
+    if headline:
+        key = _loose(headline)
+        declared = {name: strip_site_name(v, sites, {key}) for name, v in raw.items()}
+        same = [v for v in (declared.get("og"), declared.get("ld")) if v and _loose(v) == key]
+        if same and (kicker_joined or _words(same[0]) != _words(headline)):
+            return same[0]  # the kicker and the headline with the separator between them
+        if len(declared) == 2 and _loose(declared["og"]) == _loose(declared["ld"]) != key:
+            agreed = _loose(declared["og"])
+            if agreed.endswith(key) or key.endswith(agreed):
+                return declared["og"]
+        return headline
+    if declared:
+        # og:title's form where the two differ only in punctuation: a JSON-LD headline
+        # built from a kicker and a headline often joins them with " - ".
+        if "og" in declared and _loose(declared["og"]) == _loose(declared.get("ld")):
+            return declared["og"]
+        return declared.get("ld") or declared["og"]
+    fallback = _first_str(*fallbacks)
+    return strip_site_name(html.unescape(fallback), sites) if fallback else None
+
+
+def article_object(objects: list[dict]) -> dict:
+    """The page's JSON-LD article: the first object of an article type, or a WebPage's
+    mainEntity of one."""
+    found = next((o for o in objects if _types(o) & ARTICLE_TYPES), None)
+    if found is None:
+        found = next((o["mainEntity"] for o in objects if isinstance(o.get("mainEntity"), dict)
+                      and _types(o["mainEntity"]) & ARTICLE_TYPES), None)
+    return found or {}
+
+
 def _declared_metadata(root, elements: dict[str, list], meta: dict[str, str], hints: dict | None,
-                       objects: list[dict]) -> dict:
+                       objects: list[dict], url: str = "") -> dict:
     hints = hints or {}
     by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
-    ld = next((o for o in objects if _types(o) & ARTICLE_TYPES), {})
+    ld = article_object(objects)
     canonical = next((el.get("href") for el in elements["link"]
                       if el.get("rel") == "canonical" and el.get("href") is not None), None)
     html_lang = root.get("lang")
@@ -273,11 +545,13 @@ def _declared_metadata(root, elements: dict[str, list], meta: dict[str, str], hi
         free = {"true": True, "false": False}.get(free.strip().lower())
     title_el = elements["title"][0] if elements["title"] else None
     return {
-        "title": _first_str(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"),
-                            hints.get("title"), title_el.text_content() if title_el is not None else None),
+        "title": choose_title(
+            ld.get("headline"), elements["h1"], meta.get("og:title"),
+            (meta.get("twitter:title"), hints.get("title"), title_el.text_content() if title_el is not None else None),
+            site_names(meta, ld, url)),
         "description": _first_str(ld.get("description"), meta.get("og:description"), meta.get("description")),
         "authors": [n for raw in _names(ld.get("author"), by_id) for n in byline_names(raw)] or [
-            n for key in AUTHOR_META if meta.get(key) for n in byline_names(meta[key])
+            n for raw in _meta_authors(elements["meta"]) for n in byline_names(raw)
         ],
         "published_at": next(filter(None, (_valid_date(_first_str(v)) for v in (
             ld.get("datePublished"), *(meta.get(k) for k in PUBLISHED_META), hints.get("published_at")))), None),

@@ -362,10 +362,24 @@ _ROLE_RE = re.compile(
     r"editor|editorial|desk|correspondent|reporter|newsroom|news\s*desk|web\s*desk|agencies|agency|monitoring\s+desk)$",
     re.I,
 )
-_BY_RE = re.compile(r"^\s*(?:(?:written|reported|posted|compiled|edited)\s+)?by\s*[:\-]?\s+", re.I)
+_BY_RE = re.compile(r"^\s*(?:(?:(?:written|reported|posted|compiled|edited)\s+)?by|autor|autorin|author)\s*[:\-]?\s+",
+                    re.I)
 _EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.I)
-_SPLIT_RE = re.compile(r"\s*(?:,|;|\||/|&|\band\b|\bwith\b)\s*", re.I)
+# "and" in the languages of bylines: "Trine Jørgensen og Tôrtia Reimer", "Ana Ruiz y Luis Gil".
+# The short ones in lower case only: "John E Smith" has an initial.
+_AND_WORDS = r"(?i:and|with|und)|og|och|et|en|y|e|i"
+_SPLIT_RE = re.compile(rf"\s*(?:,|;|\||/|&|\s(?:{_AND_WORDS})\s)\s*")
+# Bracketed initials or handles after a name ("Elena Oberholzer (obe)", "Jo Roe [@jroe]"), a
+# bracket left open where the byline was cut, and a stray closing one.
+_BRACKETED_RE = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\]|[(\[][^)\]]*$|[)\]])")
+# Not a person: a URL slug ("sophie-foster"), a handle ("@jroe"), a role word after a
+# Korean name ("신현주 기자": reporter).
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)+$")
+_ROLE_SUFFIX_RE = re.compile(r"\s+(?:기자|특파원|논설위원)$")
+# "Last, First": one word either side of a single comma, as library catalogues and
+# Dublin Core write a person.
+_LAST_FIRST_RE = re.compile(r"^\s*([^\W\d_][\w'’.-]*),\s*([^\W\d_][\w'’.-]*)\s*$")
 _MAX_AUTHOR_WORDS = 6
 
 
@@ -375,9 +389,28 @@ def _author_display(name: str) -> str:
     return name
 
 
+def person_name_order(name: str) -> str:
+    """"You, Xiaoying" -> "Xiaoying You": a single comma with one word either side is one
+    person written last name first; two agencies ("AP, Reuters") or a wire and a place
+    ("AFP, MANILA") stay as they are."""
+    m = _LAST_FIRST_RE.match(name)
+    if not m:
+        return name
+    last, first = m.groups()
+    if any(part.lower() in AGENCIES or (part.isupper() and len(part) > 1) for part in (last, first)):
+        return name
+    return f"{first} {last}"
+
+
+def not_a_person(piece: str) -> bool:
+    """A URL slug or a handle rather than a name."""
+    return bool(_SLUG_RE.match(piece)) or piece.startswith("@")
+
+
 def clean_authors(raw) -> list[str]:
-    """A clean list of author names from raw byline strings: "By" and e-mail addresses
-    and URLs removed, split at "and", commas, "&", ";", "|"; role bylines ("Staff
+    """A clean list of author names from raw byline strings: "By" and e-mail addresses,
+    URLs, URL slugs and bracketed initials or handles removed; "Last, First" made "First
+    Last"; split at "and" (in several languages), commas, "&", ";", "|"; role bylines ("Staff
     Reporter", "Web Desk") dropped together with the dateline that follows them; wire
     agencies kept as entries of their own; duplicates removed, order kept."""
     if raw is None:
@@ -391,11 +424,11 @@ def clean_authors(raw) -> list[str]:
             entry = entry.get("name") or ""
         text = normalise_inline(entry)
         text = _URL_RE.sub(" ", _EMAIL_RE.sub(" ", text))
-        text = _BY_RE.sub("", text)
+        text = person_name_order(_BRACKETED_RE.sub("", _BY_RE.sub("", text)))
         after_role = False
         for piece in _SPLIT_RE.split(text):
-            piece = _BY_RE.sub("", piece).strip(" .:-–—()[]\"'")
-            if not piece or not any(ch.isalpha() for ch in piece):
+            piece = _ROLE_SUFFIX_RE.sub("", _BY_RE.sub("", piece).strip(" .:-–—()[]\"'"))
+            if not piece or not any(ch.isalpha() for ch in piece) or not_a_person(piece):
                 continue
             agency = AGENCIES.get(piece.lower())
             if agency:

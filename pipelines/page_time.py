@@ -191,3 +191,70 @@ def in_page_time_zone(published: str, declared: list[str], shown: str) -> str:
           or _clock_offset(others, written)
           or _declared_offset(declared))
     return instant.astimezone(tz).isoformat() if tz else published
+
+
+# A date-time without an offset, as a whole value ("2023-04-28 18:11:01.0", "2024-04-25T14:07").
+NAIVE_VALUE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$")
+# A Unix time in seconds or milliseconds, 2001 to 2286.
+UNIX_TIME = re.compile(r"(?<![\d.])(1\d{9})(\d{3})?(?![\d.])")
+
+
+def _naive_value(value: str) -> tuple[datetime, bool] | None:
+    """The local date-time of a naive value with a clock time, and whether it gives seconds."""
+    m = NAIVE_VALUE.match(value.strip())
+    if not m:
+        return None
+    try:
+        local = datetime(*(int(g) for g in m.groups()[:5]), int(m.group(6) or 0))
+    except ValueError:
+        return None
+    return local, m.group(6) is not None
+
+
+def _same_clock_offset(local: datetime, declared: list[str]) -> timezone | None:
+    """The offset of a declared date-time that writes the same local clock time."""
+    for value in declared:
+        for m in ISO_WITH_OFFSET.finditer(value):
+            try:
+                dt = datetime.fromisoformat(m.group(0).replace(" ", "T").replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if dt.replace(tzinfo=None, second=0, microsecond=0) == local.replace(second=0):
+                return dt.tzinfo
+    return None
+
+
+def _unix_time_offset(local: datetime, exact: bool, text: str) -> timezone | None:
+    """The offset at which a Unix time in the page is this local time: to the second when
+    the local time gives seconds, else to the minute."""
+    as_utc = local.replace(tzinfo=timezone.utc).timestamp()
+    for m in UNIX_TIME.finditer(text):
+        diff = as_utc - int(m.group(1))
+        offset = round(diff / 900) * 900
+        if abs(offset) <= MAX_OFFSET_MINUTES * 60 and (diff == offset if exact else 0 <= offset - diff < 60):
+            return timezone(timedelta(seconds=offset))
+    return None
+
+
+def naive_in_page_offset(published: str, declared: list[str], scripts: str) -> str:
+    """A naive `published` date-time with the page's own offset, where the page states it:
+    another declared date-time writing the same clock time with an offset, a Unix time in
+    the page (`scripts`: its script and meta text) that is the same instant at a whole
+    quarter-hour offset, else the offset its other declared date-times carry. Returned as
+    it is otherwise (the normalise stage then reads it in the outlet's time zone)."""
+    found = _naive_value(published)
+    if found is None:
+        return published
+    local, exact = found
+    tz = (_same_clock_offset(local, declared) or _unix_time_offset(local, exact, scripts)
+          or _declared_offset(declared) or _any_declared_offset(declared))
+    return local.replace(tzinfo=tz).isoformat() if tz else published
+
+
+def _any_declared_offset(declared: list[str]) -> timezone | None:
+    for value in declared:
+        for m in ISO_WITH_OFFSET.finditer(value):
+            tz = _offset(m.group(1))
+            if tz is not None:
+                return tz
+    return None

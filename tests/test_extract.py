@@ -62,18 +62,164 @@ def test_jsonld_wins_over_meta_and_meta_over_title():
           '{"@type":"Organization","name":"Some Wire"}],"datePublished":"2020-01-01T08:00:00-05:00",'
           '"inLanguage":"fr","isAccessibleForFree":"False"}</script>')
     rec = extract_article(PAGE.format(lang="en", jsonld=ld, body=PARAS), "https://example.org/a")
-    assert rec["title"] == "LD headline"
+    assert rec["title"] == "Visible headline"  # the headline the page shows
     assert rec["authors"] == ["Ada Lovelace"]
     assert rec["published_at"] == "2020-01-01T08:00:00-05:00"
     assert rec["language"] == "fr"
     assert rec["paywalled"] is True
 
     rec = extract_article(PAGE.format(lang="en", jsonld="", body=PARAS), "https://example.org/a")
-    assert rec["title"] == "OG title"
+    assert rec["title"] == "Visible headline"  # the page's headline over the SEO title
     assert rec["authors"] == ["META AUTHOR"]
     assert rec["published_at"] == "2020-01-02T10:00:00+01:00"
     assert rec["language"] == "en"
     assert rec["paywalled"] is None
+
+
+def _title(head: str, body: str = "", url: str = "https://www.example-news.com/politics/story") -> str | None:
+    from pipelines.extract import extract_metadata, parse_html
+
+    return extract_metadata(parse_html(f"<html><head>{head}</head><body>{body}<p>Text.</p></body></html>"),
+                            url)["title"]
+
+
+def _ld_headline(headline: str) -> str:
+    return ('<script type="application/ld+json">{"@type":"NewsArticle","headline":%s}</script>'
+            % json.dumps(headline))
+
+
+def test_title_is_the_h1_rather_than_og_title():
+    head = '<meta property="og:title" content="Shared on social: the SEO title">'
+    assert _title(head, "<article><h1>The headline the page shows</h1></article>") == "The headline the page shows"
+
+
+def test_title_is_the_h1_rather_than_the_jsonld_headline():
+    head = _ld_headline("Sweden drops Assange rape investigation")
+    body = "<h1>Julian Assange: Sweden drops rape investigation</h1>"
+    assert _title(head, body) == "Julian Assange: Sweden drops rape investigation"
+
+
+def test_site_name_suffix_is_stripped_from_og_title():
+    head = ('<meta property="og:site_name" content="The Daily Planet">'
+            '<meta property="og:title" content="Mayor resigns after vote - The Daily Planet">')
+    assert _title(head) == "Mayor resigns after vote"
+
+
+def test_host_name_suffix_is_stripped_from_title():
+    assert _title("<title>Mayor resigns after vote | Example-News.com</title>") == "Mayor resigns after vote"
+
+
+def test_section_before_the_site_name_is_stripped():
+    head = ('<meta property="og:site_name" content="Globe">'
+            '<meta property="og:title" content="Mayor resigns after a long vote - Politik | Globe">')
+    assert _title(head) == "Mayor resigns after a long vote"
+
+
+def test_a_long_last_part_naming_the_host_is_kept():
+    head = '<meta property="og:title" content="Take care - example-news at the fair in Cologne 2018">'
+    assert _title(head) == "Take care - example-news at the fair in Cologne 2018"
+
+
+def test_suffix_stripped_where_the_rest_is_another_sources_title():
+    head = _ld_headline("Mayor resigns after vote | Lokales")
+    assert _title(head, "<h1>Mayor resigns after vote</h1>") == "Mayor resigns after vote"
+    assert _title(head + '<meta property="og:title" content="Mayor resigns after vote">') == "Mayor resigns after vote"
+
+
+def test_kicker_in_the_h1_is_dropped_when_no_other_source_has_it():
+    head = '<meta property="og:title" content="Tensions rise: \u00abWe will not back down\u00bb">'
+    body = ('<h1><span class="article-title__overline">Middle East</span><span class="sr-only"> - </span>'
+            '<span>\u00abWe will not back down\u00bb</span></h1>')
+    assert _title(head, body) == "\u00abWe will not back down\u00bb"
+
+
+def test_kicker_in_the_h1_is_kept_with_the_og_title_separator():
+    head = '<meta property="og:title" content="Flood inquiry: Two resign">'
+    body = '<h1><span class="headline__kicker">Flood inquiry</span> <span>Two resign</span></h1>'
+    assert _title(head, body) == "Flood inquiry: Two resign"
+
+
+def test_kicker_above_the_h1_kept_where_jsonld_and_og_title_agree_on_it():
+    head = _ld_headline("Veterans day: Medals for war") + '<meta property="og:title" content="Veterans day: Medals for war">'
+    assert _title(head, "<h1>Medals for war</h1>") == "Veterans day: Medals for war"
+    # Only one of them carries the kicker: the h1 stands.
+    head = _ld_headline("Eunuch maker: Man sentenced") + '<meta property="og:title" content="Man sentenced">'
+    assert _title(head, "<h1>Man sentenced</h1>") == "Man sentenced"
+
+
+def test_h1_in_navigation_breadcrumb_or_logo_is_not_the_headline():
+    head = '<meta property="og:title" content="The real headline">'
+    for body in ('<nav><ul><li><h1>Another story in the ticker</h1></li></ul></nav>',
+                 '<ol class="breadcrumb"><li><h1>Politics</h1></li></ol>',
+                 '<h1 class="breadcrumb_last">Politics</h1>',
+                 '<h1 id="site-title"><a href="/"><img alt="Logo"></a>Entermedia</h1>'):
+        assert _title(head, body) == "The real headline", body
+
+
+def test_h1_that_another_source_confirms_is_preferred_to_the_first():
+    head = '<meta property="og:title" content="Derby banner condemned">'
+    assert _title(head, "<h1>Rome</h1><h1>Derby banner condemned</h1>") == "Derby banner condemned"
+
+
+def test_jsonld_headline_entities_are_decoded():
+    assert _title(_ld_headline("Coach: &quot;Nothing to lose&quot;")) == 'Coach: "Nothing to lose"'
+
+
+def _authors(head: str, body: str = "", url: str = "https://www.example-news.com/politics/story") -> list[str]:
+    from pipelines.extract import extract_metadata, parse_html
+
+    return extract_metadata(parse_html(f"<html><head>{head}</head><body>{body}<p>Text.</p></body></html>"),
+                            url)["authors"]
+
+
+def _ld_authors(authors: list[dict], extra: str = "") -> str:
+    return ('<script type="application/ld+json">{"@type":"NewsArticle","author":%s%s}</script>'
+            % (json.dumps(authors), extra))
+
+
+def test_every_author_meta_tag_is_read_and_last_first_kept_as_one_person():
+    head = '<meta name="dc.creator" content="You, Xiaoying"><meta name="dc.creator" content="Lenharo, Mariana">'
+    assert _authors(head) == ["Xiaoying You", "Mariana Lenharo"]
+
+
+def test_jsonld_article_as_a_pages_main_entity():
+    head = ('<script type="application/ld+json">{"@type":"WebPage","mainEntity":{"@type":"NewsArticle",'
+            '"headline":"H","author":[{"@type":"Person","name":"Rachel Brazil"}]}}</script>')
+    assert _authors(head) == ["Rachel Brazil"]
+
+
+def test_site_name_among_authors_is_dropped_where_a_person_is_named():
+    head = ('<meta property="og:site_name" content="lrt.lt">'
+            '<meta name="author" content="example-news"><meta name="author" content="Jonas Petraitis">')
+    assert _authors(head) == ["Jonas Petraitis"]
+
+
+def test_site_name_as_the_only_author_gives_way_to_a_visible_byline_else_stays():
+    head = '<meta property="og:site_name" content="Lesotho Times"><meta name="author" content="Lesotho Times">'
+    assert _authors(head, '<div class="author">Jane Roe</div>') == ["Jane Roe"]
+    assert _authors(head) == ["Lesotho Times"]
+
+
+def test_email_author_gives_way_to_the_visible_byline():
+    head = '<meta name="author" content="d.kuckelkorn@example-zeitung.de">'
+    assert _authors(head, '<p class="byline">Von Dieter Kuckelkorn</p>') == ["Dieter Kuckelkorn"]
+
+
+def test_lower_case_initials_are_not_a_byline_and_a_wire_organisation_is():
+    head = _ld_authors([{"@type": "Organization", "name": "dpa"}])
+    assert _authors(head, '<p class="article__author">amw</p>') == ["dpa"]
+
+
+def test_the_publication_as_an_organisation_author_is_not_a_byline():
+    head = ('<meta property="og:site_name" content="BBC News">'
+            + _ld_authors([{"@type": "NewsMediaOrganization", "name": "BBC News"}]))
+    assert _authors(head) == []
+
+
+def test_hidden_text_and_buttons_in_a_byline_are_not_read():
+    body = ('<div class="authors"><span class="u-visually-hidden">capital</span>'
+            '<span>von</span> <span>Jemima Kelly</span><button>Folgen</button></div>')
+    assert _authors("", body) == ["Jemima Kelly"]
 
 
 def test_free_article_is_not_paywalled_and_body_is_blocks():
@@ -99,6 +245,36 @@ def test_utc_date_takes_the_offset_the_page_shows():
     # Nothing on the page gives an offset, or the clock times do not match: UTC stays.
     assert in_page_time_zone("2019-11-19T07:03:25Z", [], "November 18, 2019 11:17 PM") == "2019-11-19T07:03:25Z"
     assert in_page_time_zone("2019-11-19T07:03:25-05:00", [], shown) == "2019-11-19T07:03:25-05:00"
+
+
+def test_naive_time_takes_the_offset_of_a_unix_time_in_the_page():
+    from pipelines.page_time import naive_in_page_offset
+
+    # 1682698261 is 2023-04-28 16:11:01 UTC: the page's clock is two hours ahead.
+    script = 'var article = {"published": "2023-04-28 18:11:01.0", "ts": 1682698261};'
+    assert naive_in_page_offset("2023-04-28 18:11:01.0", [], script) == "2023-04-28T18:11:01+02:00"
+    assert naive_in_page_offset("2023-04-28 18:11:01.0", [], '{"ts": 1682698261000}') == "2023-04-28T18:11:01+02:00"
+    # A number that is no quarter-hour away from the clock time says nothing.
+    assert naive_in_page_offset("2023-04-28 18:11:01.0", [], '{"id": 1682698262}') == "2023-04-28 18:11:01.0"
+
+
+def test_naive_time_takes_the_offset_of_the_pages_other_dates():
+    from pipelines.page_time import naive_in_page_offset
+
+    # The same clock time written with an offset elsewhere, before any other offset.
+    declared = ["2024-01-10T09:00:00+01:00", "2024-04-25T14:07:00+02:00"]
+    assert naive_in_page_offset("2024-04-25T14:07", declared, "") == "2024-04-25T14:07:00+02:00"
+    assert naive_in_page_offset("2024-04-25T14:07", ["2024-04-26T08:00:00-04:00"], "") == "2024-04-25T14:07:00-04:00"
+    # Nothing states an offset: left for the outlet's time zone.
+    assert naive_in_page_offset("2024-04-25T14:07", [], "no numbers here") == "2024-04-25T14:07"
+
+
+def test_naive_published_time_in_a_page_is_read_in_its_offset():
+    from pipelines.extract import extract_metadata, parse_html
+
+    page = ('<html><head><meta property="article:published_time" content="2023-04-28 18:11:01.0">'
+            '<script>dataLayer.push({"pubTimestamp": 1682698261});</script></head><body><p>Text.</p></body></html>')
+    assert extract_metadata(parse_html(page), "https://example.org/a")["published_at"] == "2023-04-28T18:11:01+02:00"
 
 
 CLOCK_PIECES = ("1", "12", "123", "7:05", "11:26", "123:45", ":", ":30", ":3", " ", "  ", "pm", "A.M.", "a", "x", "\n", ".")

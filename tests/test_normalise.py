@@ -312,3 +312,32 @@ def test_same_canonical_url_gives_the_same_id():
     a, _ = normalise_record(raw_record("https://daily-a.test/x?utm_source=1", "t", "daily-a"), KARACHI)
     b, _ = normalise_record(raw_record("https://DAILY-A.test/x#frag", "t", "daily-a"), KARACHI)
     assert a["id"] == b["id"]
+
+
+def test_bracketed_initials_after_a_name_are_dropped():
+    assert clean_authors(["Elena Oberholzer (obe)", "Jo Roe [@jroe]"]) == ["Elena Oberholzer", "Jo Roe"]
+
+
+def test_a_bracket_left_open_is_dropped():
+    assert clean_authors(["Elena Oberholzer (obe"]) == ["Elena Oberholzer"]
+
+
+def test_last_comma_first_is_one_person():
+    assert clean_authors(["You, Xiaoying"]) == ["Xiaoying You"]
+    # Two names a side, or a wire and a place, are a list.
+    assert clean_authors(["Jane Doe, John Roe"]) == ["Jane Doe", "John Roe"]
+    assert clean_authors(["AP, Reuters"]) == ["AP", "Reuters"]
+
+
+def test_url_slugs_and_handles_are_not_authors():
+    assert clean_authors(["Sophie Foster", "sophie-foster", "@sfoster"]) == ["Sophie Foster"]
+
+
+def test_and_in_other_languages_splits_a_byline():
+    assert clean_authors(["Trine Jørgensen og Tôrtia Reimer"]) == ["Trine Jørgensen", "Tôrtia Reimer"]
+    assert clean_authors(["Ana Ruiz y Luis Gil"]) == ["Ana Ruiz", "Luis Gil"]
+    assert clean_authors(["John E Smith"]) == ["John E Smith"]  # an initial, not "and"
+
+
+def test_author_label_and_korean_reporter_title_are_dropped():
+    assert clean_authors(["Autor Monika Bolliger", "신현주 기자"]) == ["Monika Bolliger", "신현주"]
