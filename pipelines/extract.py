@@ -822,6 +822,15 @@ BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", 
               "table", "tr", "td", "th", "pre", "address", "hr", "br", "form", "fieldset", "details", "summary")
 
 
+def _set(el, attribute: str, value: str) -> None:
+    # lxml refuses to set a string with a control character, which its HTML parser
+    # nevertheless keeps in a page's text: such a seam stays unmarked.
+    try:
+        setattr(el, attribute, value)
+    except ValueError:
+        pass
+
+
 def _mark_before(el) -> None:
     """A SEAM after the text just before `el` (its parent's text or its previous
     sibling's tail)."""
@@ -829,9 +838,9 @@ def _mark_before(el) -> None:
     if prev is None:
         parent = el.getparent()
         if parent is not None and parent.text and not parent.text.isspace():
-            parent.text += SEAM
+            _set(parent, "text", parent.text + SEAM)
     elif prev.tail and not prev.tail.isspace():
-        prev.tail += SEAM
+        _set(prev, "tail", prev.tail + SEAM)
 
 
 def mark_seams(root) -> None:
@@ -842,7 +851,7 @@ def mark_seams(root) -> None:
     for el in root.iter(INLINE_TAGS):
         tail = el.tail
         if tail and tail[0].isspace() and not tail.isspace():
-            el.tail = SEAM + tail
+            _set(el, "tail", SEAM + tail)
         prev = el.getprevious()
         before = el.getparent().text if prev is None and el.getparent() is not None else (
             prev.tail if prev is not None else None)
@@ -850,7 +859,7 @@ def mark_seams(root) -> None:
             _mark_before(el)
     for el in root.iter(BLOCK_TAGS):
         if el.tail and not el.tail.isspace():
-            el.tail = SEAM + el.tail
+            _set(el, "tail", SEAM + el.tail)
         _mark_before(el)
 
 
