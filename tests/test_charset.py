@@ -31,8 +31,8 @@ def arabic_page() -> bytes:
     return article_html("مستشفى جديد في العاصمة", ARABIC, lang="ar", meta_charset=None, dir_="rtl").encode("cp1256")
 
 
-def russian_page(encoding: str) -> bytes:
-    return article_html("Городской бюджет", RUSSIAN, lang="ru", meta_charset=None).encode(encoding)
+def russian_page(encoding: str, paragraphs: list[str] = RUSSIAN, title: str = "Городской бюджет") -> bytes:
+    return article_html(title, paragraphs, lang="ru", meta_charset=None).encode(encoding)
 
 
 def japanese_page() -> bytes:
