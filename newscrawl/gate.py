@@ -294,26 +294,31 @@ def _headline_links(container) -> int:
 def _best_container(by_parent: dict) -> int:
     """The most text in one parent, or in one of its ancestors up to CONTAINER_LEVELS
     above it (an article body nests its paragraphs in wrappers: one per paragraph, or
-    around groups of them) unless that ancestor holds several headline links, as a
-    listing of teasers does."""
+    around groups of them) unless that ancestor reads as a listing of teasers: several
+    headline links, or a headline link for about every group of text it holds."""
     if not by_parent:
         return 0
     best = max(by_parent.values())
     totals: dict = {}
+    groups: dict = {}
     for parent, chars in by_parent.items():
         container = parent.getparent()
         for _ in range(CONTAINER_LEVELS):
             if container is None:
                 break
             totals[container] = totals.get(container, 0) + chars
+            groups[container] = groups.get(container, 0) + 1
             container = container.getparent()
     # Each ancestor also holds the text measured in the parents under it directly.
     for container in totals:
-        totals[container] += by_parent.get(container, 0)
+        if container in by_parent:
+            totals[container] += by_parent[container]
+            groups[container] += 1
     for container, chars in sorted(totals.items(), key=lambda kv: -kv[1]):
         if chars <= best:
             break
-        if _headline_links(container) < LISTING_HEADLINES:
+        links = _headline_links(container)
+        if links < LISTING_HEADLINES and not (links >= 2 and 2 * links >= groups[container]):
             return chars
     return best
 

@@ -319,6 +319,16 @@ def test_listings_stay_listings_beside_media():
     assert not verdict.is_article and verdict.reason == "jsonld:CollectionPage"
 
 
+def test_an_author_page_of_a_bio_and_two_teasers_is_not_an_article():
+    teasers = "".join(f"<li><h3><a href='/2024/05/0{i}/story-{i}'>Headline number {i} about the day</a></h3>"
+                      f"<span>Staff Reporter</span><p>{PARAGRAPHS[i]}</p></li>" for i in range(2))
+    root = lxml.html.fromstring(
+        f"<html><body>{CHROME}<main><div class='archive'><h1>Staff Reporter</h1><div class='author-box'>"
+        f"<p>{PARAGRAPHS[3]}</p></div><ul class='author-list'>{teasers}</ul></div></main></body></html>")
+    verdict = classify_page(root, "https://news.example/profile/staff-reporter/", OUTLET)
+    assert not verdict.is_article and verdict.reason.startswith("too-short:"), verdict
+
+
 def _grid(paragraphs) -> str:
     """One paragraph per row and column of a grid: three wrappers around each <p>."""
     return "".join(f"<div class='row'><div class='col'><div class='cell'><p>{p}</p></div></div></div>"
