@@ -10,7 +10,16 @@ mistakes of real servers get past those rules and would put mis-decoded text in 
   names a Latin default, which decodes any bytes and so proves nothing);
 - a UTF-8 page with a few stray bytes (windows-1252 quotes pasted into a template):
   those bytes are read as windows-1252, and bytes no encoding can explain are dropped,
-  instead of U+FFFD replacement characters landing in the text.
+  instead of U+FFFD replacement characters landing in the text;
+- a page that declares nothing, or whose declaration is doubtful: a Latin server default
+  (ISO-8859-1, windows-1252) over bytes that are UTF-8, or over bytes that read as another
+  script (windows-1251, windows-1256, Shift_JIS...), or a declared charset the bytes do
+  not decode in. Valid UTF-8 is UTF-8; otherwise bs4's UnicodeDammit, with
+  charset-normalizer as its detector, names the encoding. Detection costs CPU, so it runs
+  only on those doubtful pages, and only where the bytes show another script: most bytes
+  above 0x7F in runs, as letters of a non-Latin script are, rather than alone between
+  ASCII letters, as Western European accents are (those stay windows-1252, the HTML
+  standard's fallback).
 
 `page_encoding` gives the override for a response (None: Scrapy's rules are right);
 `decode_html` applies the same rules to a saved page, so `newscrawl clean` reads bytes
@@ -34,6 +43,19 @@ from w3lib.encoding import (
 SERVER_DEFAULTS = frozenset({"cp1252", "latin_1", "iso8859_1", "ascii"})
 UTF8 = "utf-8"
 HEAD_SIZE = 4096
+# Single-byte encodings of Latin-script languages: a detector's pick among these over a
+# page that reads as windows-1252 is a guess between neighbours, not evidence.
+LATIN_FAMILY = frozenset({"cp1252", "cp1250", "cp1254", "cp1257", "iso8859-1", "iso8859-2", "iso8859-3",
+                          "iso8859-4", "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15",
+                          "iso8859-16", "mac-roman", "mac-latin2", "cp850", "cp437", "ascii"})
+# Evidence of another script: this many bytes above 0x7F, most of them in runs.
+MIN_HIGH_BYTES = 16
+MIN_RUN_SHARE = 0.6
+# A page declared UTF-8 whose invalid sequences outnumber its valid non-ASCII characters
+# (and are this many) is in another encoding, not UTF-8 with a few stray bytes.
+MIN_INVALID_UTF8 = 8
+# Every byte above 0x7F as 0x80 (the others as they are): runs are then counted in C.
+_HIGH_MAP = bytes(b if b < 0x80 else 0x80 for b in range(256))
 
 
 def _norm(name: str | None) -> str | None:
@@ -69,6 +91,80 @@ def repair_utf8(body: bytes) -> bytes:
     return body.decode(UTF8, "newscrawl-cp1252").encode(UTF8)
 
 
+def other_script_evidence(body: bytes) -> bool:
+    """Bytes that read as a non-Latin script in a single- or double-byte encoding: many
+    bytes above 0x7F, most of them next to another. Cheap: three passes in C."""
+    marks = body.translate(_HIGH_MAP)
+    high = marks.count(0x80)
+    if high < MIN_HIGH_BYTES:
+        return False
+    # Two bytes per non-overlapping pair: a run of n bytes counts n, or n - 1 when odd.
+    in_runs = 2 * marks.count(b"\x80\x80")
+    return in_runs >= MIN_RUN_SHARE * high
+
+
+def _non_ascii_utf8(body: bytes) -> bool:
+    """Valid UTF-8 with some non-ASCII text (pure ASCII decodes as anything)."""
+    return not body.isascii() and decodes(body, UTF8)
+
+
+def _mostly_invalid_utf8(body: bytes) -> bool:
+    text = body.decode(UTF8, "replace")
+    invalid = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return invalid >= MIN_INVALID_UTF8 and invalid > non_ascii - invalid
+
+
+def detect_encoding(body: bytes, exclude: tuple[str, ...] = ()) -> str | None:
+    """The encoding bs4's UnicodeDammit (with charset-normalizer) finds for a page that
+    decodes in it without loss, never one of `exclude`; None when it finds none."""
+    from bs4 import UnicodeDammit
+
+    _use_charset_normalizer()
+    dammit = UnicodeDammit(body, is_html=True, exclude_encodings=list(_aliases(exclude)))
+    if dammit.unicode_markup is None or dammit.contains_replacement_characters:
+        return None
+    found = _norm(dammit.original_encoding)
+    return None if found in exclude else found
+
+
+def _aliases(names: tuple[str, ...]) -> set[str]:
+    """The spellings UnicodeDammit may compare an excluded encoding by."""
+    out = set()
+    for name in names:
+        out.add(name)
+        out.add(name.replace("cp125", "windows-125"))
+        if name == "cp1252":
+            out.update({"windows-1252", "iso-8859-1", "latin-1", "latin1", "iso8859-1", "ascii"})
+    return out
+
+
+_DETECTOR_SET = False
+
+
+def _use_charset_normalizer() -> None:
+    """UnicodeDammit asks the first detector it can import: chardet (a dependency of
+    readability-lxml) before charset-normalizer. chardet reads windows-1256 Arabic as
+    ISO-8859-5 and Urdu as TIS-620; charset-normalizer reads them right."""
+    global _DETECTOR_SET
+    if not _DETECTOR_SET:
+        import bs4.dammit
+        import charset_normalizer
+
+        bs4.dammit.chardet_module = charset_normalizer
+        _DETECTOR_SET = True
+
+
+def _other_script(body: bytes, doubted: tuple[str, ...]) -> str | None:
+    """For bytes declared (or defaulted) as a Latin encoding, or declared UTF-8 and not
+    UTF-8: the encoding of the other script they show, or None when they show none or
+    the detector finds only a Latin neighbour."""
+    if not other_script_evidence(body):
+        return None
+    found = detect_encoding(body, exclude=doubted)
+    return None if found is None or found in LATIN_FAMILY else found
+
+
 def page_encoding(content_type: str | None, body: bytes) -> tuple[str | None, str]:
     """(encoding to decode with instead of Scrapy's choice, or None; why, a stats key)."""
     if read_bom(body)[0]:
@@ -78,16 +174,41 @@ def page_encoding(content_type: str | None, body: bytes) -> tuple[str | None, st
     if header and declared and header != declared:
         if decodes(body, declared) and (header in SERVER_DEFAULTS or not decodes(body, header)):
             return declared, "header-contradicted"
-        return None, "conflict-kept-header"
+        if header not in SERVER_DEFAULTS and decodes(body, header):
+            return None, "conflict-kept-header"
+        # Neither holds: a Latin default over bytes the page's own charset cannot decode,
+        # or a header the bytes do not decode in.
+        found = _doubtful(body, (header, declared), latin=header in SERVER_DEFAULTS)
+        return found or (None, "conflict-kept-header")
     chosen = header or declared
     if chosen:
         if chosen == UTF8 and not decodes(body, UTF8):
+            if _mostly_invalid_utf8(body) and (found := _other_script(body, (UTF8,))):
+                return found, "detected-not-utf8"
             return UTF8, "invalid-utf8"
+        if chosen in SERVER_DEFAULTS or not decodes(body, chosen):
+            found = _doubtful(body, (chosen,), latin=chosen in SERVER_DEFAULTS)
+            if found:
+                return found
         return None, "declared"
     if decodes(body, UTF8):
         return None, "undeclared-utf8"
+    if found := _other_script(body, ()):
+        return found, "detected-undeclared"
     # The HTML standard's fallback for an undeclared legacy page.
     return "cp1252", "undeclared-cp1252"
+
+
+def _doubtful(body: bytes, doubted: tuple[str, ...], latin: bool) -> tuple[str, str] | None:
+    """The encoding for a page whose declaration is doubtful, with why; None to keep it.
+    `latin`: the declaration is a Latin server default, which decodes any bytes."""
+    if _non_ascii_utf8(body):
+        return UTF8, "declared-latin-is-utf8" if latin else "declared-invalid-is-utf8"
+    if latin:
+        found = _other_script(body, doubted)
+        return (found, "detected-under-latin") if found else None
+    found = detect_encoding(body, exclude=doubted)
+    return (found, "detected-declared-invalid") if found else None
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:

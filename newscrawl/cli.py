@@ -32,7 +32,8 @@ def run_crawl(spider_cls, settings, **spider_kwargs) -> dict:
 
 def read_html_file(path: Path) -> str:
     """Decodes a saved page the way the crawl decodes a response (newscrawl.charset: BOM,
-    <meta charset>, UTF-8 with stray bytes repaired, else windows-1252)."""
+    <meta charset>, UTF-8 with stray bytes repaired, another script's legacy encoding
+    detected, else windows-1252)."""
     from newscrawl.charset import decode_html
 
     return decode_html(path.read_bytes())

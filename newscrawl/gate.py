@@ -4,6 +4,12 @@ Section, tag, author, video and index pages are followed for links and never bec
 records. The verdict comes from, in order: the URL (outlet deny/allow, built-in deny),
 JSON-LD @type, og:type, and the amount of article-like paragraph text. Every verdict
 names the signal that decided it, so rejections can be counted and audited.
+
+An article type anywhere the page describes itself (top level, @graph, mainEntity,
+mainEntityOfPage) beats the media objects an article embeds (a VideoObject beside or
+inside a NewsArticle), and a long, article-like body beats JSON-LD or og:type that call
+the page a video, gallery or audio page. A page that calls itself an article is a stub
+only when extraction, too, would find next to no text in it.
 """
 
 from __future__ import annotations
@@ -28,14 +34,20 @@ NON_ARTICLE_TYPES = frozenset(
     {
         "CollectionPage", "ItemList", "ProfilePage", "VideoObject", "ImageGallery",
         "MediaGallery", "SearchResultsPage", "AboutPage", "ContactPage", "FAQPage",
-        "Event", "Product", "Recipe", "PodcastEpisode", "AudioObject",
+        "Event", "Product", "Recipe", "PodcastEpisode", "AudioObject", "Clip", "MusicRecording",
+        "Movie",
     }
 )
+# Objects an article embeds: a page whose JSON-LD names only these is a media page,
+# unless its own text is a long article body.
+MEDIA_TYPES = frozenset({"VideoObject", "ImageGallery", "MediaGallery", "AudioObject", "PodcastEpisode",
+                         "Clip", "MusicRecording", "Movie"})
 # Present on article pages too (Yoast-style @graph): says nothing by itself.
 GENERIC_TYPES = frozenset({"WebPage", "WebSite", "Organization", "Person", "BreadcrumbList",
                            "ImageObject", "NewsMediaOrganization", "SiteNavigationElement"})
 
 NON_ARTICLE_OG = ("video", "profile", "book", "music", "product", "place")
+MEDIA_OG = ("video", "music")
 
 # Path patterns of pages that are never articles. Matched against the lower-cased path.
 BUILTIN_DENY: tuple[tuple[str, re.Pattern], ...] = tuple(
@@ -71,6 +83,21 @@ EXCLUDED_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementar
 LISTING_HEADLINES = 3
 HEADLINE_CHARS = 25
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# How far above a paragraph's parent its text is summed: wrappers around each paragraph
+# and around the body (a grid's row and column, say).
+CONTAINER_LEVELS = 3
+# Elements that hold one paragraph each on sites that write no <p>, when no block sits
+# inside them; and the blocks that, inside one, make it a container instead.
+LEAF_CANDIDATES = ("div", "span", "section", "article", "td", "dd", "blockquote", "font", "center")
+INNER_BLOCKS = ("p", "div", "section", "article", "table", "ul", "ol", "li", "dl", "h1", "h2", "h3", "h4",
+                "h5", "h6", "blockquote", "pre", "form", "header", "footer", "nav", "aside", "figure",
+                "main", "td")
+# Inline elements, which hold a paragraph only as the child of one of these.
+INLINE_LEAVES = frozenset({"span", "font"})
+LEAF_CONTAINERS = frozenset({"div", "section", "article", "td", "dd", "blockquote", "main", "body", "center"})
+# A body this long, in article-like paragraphs, is an article whatever embedded media
+# the page's JSON-LD or og:type describe (times the gate's min_chars).
+LONG_BODY_FACTOR = 3
 _WS = re.compile(r"\s+")
 
 
@@ -123,21 +150,57 @@ def _node_types(node) -> list[str]:
     return [_short_type(types)]
 
 
-def _walk_jsonld(data, out: list[str], depth: int = 0) -> None:
-    """Types of top-level nodes, @graph members and a page's mainEntity; not of items
-    listed inside them (an ItemList of NewsArticles is a listing, not an article)."""
-    if depth > 4:
+# Keys along which a page describes itself. Other keys (itemListElement, hasPart,
+# isPartOf, video, about, ...) hold other works: an ItemList of NewsArticles is a listing.
+SELF_KEYS = ("@graph", "mainEntity", "mainEntityOfPage")
+MAX_JSONLD_DEPTH = 16
+
+
+def _walk_jsonld(data, out: list[str], depth: int = 0, page_ref: bool = False) -> None:
+    """Types of top-level nodes, @graph members and a page's mainEntity or
+    mainEntityOfPage, through lists and any nesting of those; not of items listed inside
+    them (an ItemList of NewsArticles is a listing, not an article). `page_ref`: under a
+    mainEntityOfPage, which names the page an entity sits on, mostly a bare WebPage that
+    says nothing about it; only the telling types there count."""
+    if depth > MAX_JSONLD_DEPTH:
         return
     if isinstance(data, list):
         for item in data:
-            _walk_jsonld(item, out, depth + 1)
+            _walk_jsonld(item, out, depth + 1, page_ref)
     elif isinstance(data, dict):
-        out.extend(t for t in _node_types(data) if t)
-        if "@graph" in data:
-            _walk_jsonld(data["@graph"], out, depth + 1)
-        main = data.get("mainEntity")
-        if isinstance(main, (dict, list)):
-            _walk_jsonld(main, out, depth + 1)
+        out.extend(t for t in _node_types(data) if t and not (page_ref and t in GENERIC_TYPES))
+        for key in SELF_KEYS:
+            value = data.get(key)
+            if isinstance(value, (dict, list)):
+                _walk_jsonld(value, out, depth + 1, key == "mainEntityOfPage")
+
+
+# Repairs for JSON-LD that browsers' and search engines' lenient readers accept: an
+# invalid escape (\' or \ before any other character), a trailing comma.
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+def _repair_escape(match: re.Match) -> str:
+    return match.group(0) if match.group(1) in '"\\/bfnrtu' else match.group(1)
+
+
+def _decode_all(text: str) -> list:
+    """Every JSON value in text: one, or several written one after another (up to the
+    first that does not parse)."""
+    decoder = json.JSONDecoder(strict=False)
+    values, pos, end = [], 0, len(text)
+    while pos < end:
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            if values:
+                break
+            raise
+        values.append(value)
+        while pos < end and text[pos] in " \t\r\n;,":
+            pos += 1
+    return values
 
 
 def _load_jsonld(text: str):
@@ -145,10 +208,18 @@ def _load_jsonld(text: str):
     if text.startswith("<!--"):
         text = text[4:].rsplit("-->", 1)[0]
     text = text.strip().rstrip(";")
+    if text.startswith("<![CDATA["):
+        text = text[9:].rsplit("]]>", 1)[0].strip()
     try:
         return json.loads(text, strict=False)
     except (ValueError, RecursionError):
+        pass
+    repaired = _TRAILING_COMMA.sub(r"\1", _ESCAPE.sub(_repair_escape, text))
+    try:
+        values = _decode_all(repaired)
+    except (ValueError, RecursionError):
         return None
+    return values[0] if len(values) == 1 else values or None
 
 
 def jsonld_blocks(root) -> list:
@@ -179,8 +250,7 @@ def _article_body_chars(blocks: list) -> int:
             body = node.get("articleBody")
             if isinstance(body, str):
                 best = max(best, len(body.strip()))
-            if "@graph" in node:
-                stack.append(node["@graph"])
+            stack.extend(node[key] for key in SELF_KEYS if isinstance(node.get(key), (dict, list)))
     return best
 
 
@@ -191,6 +261,10 @@ def _excluded(el) -> bool:
     for ancestor in el.iterancestors():
         tag = ancestor.tag
         if tag in EXCLUDED_ANCESTORS or ancestor.get("role") in EXCLUDED_ROLES:
+            # A named anchor (<a name=...>, no href) is no link: left unclosed, the
+            # parser nests the rest of the page in it.
+            if tag == "a" and ancestor.get("href") is None and ancestor.get("role") not in EXCLUDED_ROLES:
+                continue
             return True
     return False
 
@@ -218,23 +292,59 @@ def _headline_links(container) -> int:
 
 
 def _best_container(by_parent: dict) -> int:
-    """The most text in one parent, or in one grandparent (for sites that wrap each
-    paragraph in its own element) unless that grandparent holds several headline
-    links, as a listing of teasers does."""
+    """The most text in one parent, or in one of its ancestors up to CONTAINER_LEVELS
+    above it (an article body nests its paragraphs in wrappers: one per paragraph, or
+    around groups of them) unless that ancestor reads as a listing of teasers: several
+    headline links, or a headline link for about every group of text it holds."""
     if not by_parent:
         return 0
     best = max(by_parent.values())
-    by_grandparent: dict = {}
+    totals: dict = {}
+    groups: dict = {}
     for parent, chars in by_parent.items():
-        grandparent = parent.getparent()
-        if grandparent is not None:
-            by_grandparent[grandparent] = by_grandparent.get(grandparent, 0) + chars
-    for grandparent, chars in sorted(by_grandparent.items(), key=lambda kv: -kv[1]):
+        container = parent.getparent()
+        for _ in range(CONTAINER_LEVELS):
+            if container is None:
+                break
+            totals[container] = totals.get(container, 0) + chars
+            groups[container] = groups.get(container, 0) + 1
+            container = container.getparent()
+    # Each ancestor also holds the text measured in the parents under it directly.
+    for container in totals:
+        if container in by_parent:
+            totals[container] += by_parent[container]
+            groups[container] += 1
+    for container, chars in sorted(totals.items(), key=lambda kv: -kv[1]):
         if chars <= best:
             break
-        if _headline_links(grandparent) < LISTING_HEADLINES:
+        links = _headline_links(container)
+        if links < LISTING_HEADLINES and not (links >= 2 and 2 * links >= groups[container]):
             return chars
     return best
+
+
+def _prose_chars(el) -> int:
+    """Characters of an element's text when it reads as a paragraph of prose (long enough,
+    not mostly links), else 0."""
+    text = _WS.sub(" ", el.text_content()).strip()
+    if len(text) < MIN_PARAGRAPH_CHARS:
+        return 0
+    link_chars = sum(len(a.text_content().strip()) for a in el.iter("a"))
+    if link_chars > MAX_LINK_RATIO * len(text):
+        return 0
+    return len(text)
+
+
+def _paragraphs_by_parent(root) -> dict:
+    by_parent: dict = {}
+    for p in root.iter("p"):
+        chars = _prose_chars(p)
+        if not chars or _excluded(p):
+            continue
+        parent = p.getparent()
+        if parent is not None:
+            by_parent[parent] = by_parent.get(parent, 0) + chars
+    return by_parent
 
 
 def paragraph_text_chars(root) -> int:
@@ -244,18 +354,7 @@ def paragraph_text_chars(root) -> int:
     links; text is summed per container, since an article body keeps its
     paragraphs together while a listing scatters teasers over many cards.
     """
-    by_parent: dict = {}
-    for p in root.iter("p"):
-        text = _WS.sub(" ", p.text_content()).strip()
-        if len(text) < MIN_PARAGRAPH_CHARS:
-            continue
-        link_chars = sum(len(a.text_content().strip()) for a in p.iter("a"))
-        if link_chars > MAX_LINK_RATIO * len(text) or _excluded(p):
-            continue
-        parent = p.getparent()
-        if parent is not None:
-            by_parent[parent] = by_parent.get(parent, 0) + len(text)
-    return _best_container(by_parent)
+    return _best_container(_paragraphs_by_parent(root))
 
 
 def _block_of(el):
@@ -265,22 +364,39 @@ def _block_of(el):
 
 
 def loose_text_chars(root) -> int:
-    """Like paragraph_text_chars, for pages whose prose is not in <p>: long runs of
-    text (between <br>s, or in one <div> or <span> per paragraph), summed per block."""
-    by_block: dict = {}
+    """Like paragraph_text_chars, also counting prose that is not in <p>: one <div>,
+    <span>, <td>... per paragraph (its whole text, links and emphasis included), and long
+    runs of text between <br>s or beside block elements; all summed per container with
+    the <p> paragraphs, as a body may mix them."""
+    by_block = _paragraphs_by_parent(root)
+    leaves = set()
+    for el in root.iter(LEAF_CANDIDATES):
+        parent = el.getparent()
+        if parent is None or parent in leaves:
+            continue
+        if el.tag in INLINE_LEAVES and parent.tag not in LEAF_CONTAINERS:
+            continue  # inline text inside a paragraph or a link, counted with it or not at all
+        if next(el.iterdescendants(INNER_BLOCKS), None) is not None:
+            continue
+        leaves.add(el)
+        chars = _prose_chars(el)
+        if chars and not _excluded(el):
+            by_block[parent] = by_block.get(parent, 0) + chars
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str) or tag in EXCLUDED_ANCESTORS:
             continue
-        runs = [(el, el.text)] + [(el, child.tail) for child in el]
-        for owner, run in runs:
+        runs = [el.text] + [child.tail for child in el]
+        if not any(run and len(run) >= MIN_PARAGRAPH_CHARS for run in runs):
+            continue
+        block = _block_of(el)
+        if block is None or block.tag == "p" or block in leaves or el in leaves or _excluded(el):
+            continue
+        for run in runs:
             if not run or len(run) < MIN_PARAGRAPH_CHARS:
                 continue
             chars = len(_WS.sub(" ", run).strip())
-            if chars < MIN_PARAGRAPH_CHARS or _excluded(owner):
-                continue
-            block = _block_of(owner)
-            if block is not None:
+            if chars >= MIN_PARAGRAPH_CHARS:
                 by_block[block] = by_block.get(block, 0) + chars
     return _best_container(by_block)
 
@@ -291,6 +407,61 @@ def body_text_chars(root, enough: int = 0) -> int:
     if chars < enough:
         chars = max(chars, loose_text_chars(root))
     return chars
+
+
+# --- text that only a script holds ------------------------------------------------
+
+# A JSON string literal in a script, long enough to be an article body.
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.){200,})"', re.S)
+_HTML_PARAGRAPH = re.compile(r"<p[\s>]|\\u003cp[\s>\\]", re.I)
+
+
+def script_body_chars(root) -> int:
+    """Article-like <p> text in HTML that a page's scripts carry as JSON strings (a
+    Next.js or other client-rendered page, whose body the browser builds from them):
+    the most in any one string."""
+    from lxml import etree, html
+
+    best = 0
+    for script in root.iter("script"):
+        text = script.text
+        kind = (script.get("type") or "").strip().lower()
+        if not text or len(text) < 200 or kind == "application/ld+json" or not _HTML_PARAGRAPH.search(text):
+            continue
+        for match in _JSON_STRING.finditer(text):
+            literal = match.group(1)
+            if not _HTML_PARAGRAPH.search(literal):
+                continue
+            try:
+                fragment = html.fragment_fromstring(json.loads(f'"{literal}"', strict=False), create_parent="div")
+            except (ValueError, etree.ParserError):
+                continue
+            best = max(best, paragraph_text_chars(fragment), sum(_prose_chars(p) for p in fragment.iter("p")))
+    return best
+
+
+def extracted_chars(root, url: str) -> int:
+    """Characters of body text that extraction's first step finds (trafilatura in its
+    precision mode, as pipelines.extract runs it; on a copy of the page). 0 where the
+    extraction stage is not installed."""
+    try:
+        from pipelines.extract import PRECISION_FAST, _trafilatura_blocks
+    except ImportError:
+        return 0
+    return sum(len(block["text"]) for block in _trafilatura_blocks(root, url, PRECISION_FAST))
+
+
+def _stub_rescue(root, url: str, chars: int, needed: float) -> tuple[int, str]:
+    """Measures again, as extraction will, a page that calls itself an article but whose
+    text fell short: (chars, how they were found), or (the gate's own count, "") when
+    neither extraction nor the page's scripts hold more."""
+    found = extracted_chars(root, url)
+    if found >= needed:
+        return found, "extracted"
+    scripted = script_body_chars(root)
+    if scripted >= needed:
+        return scripted, "script-body"
+    return chars, ""
 
 
 def _meta_property(root, name: str) -> str | None:
@@ -318,10 +489,15 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
         chars = max(body_text_chars(root, enough=min_chars), _article_body_chars(blocks))
         # A paywall teaser or a stub carries the markup but not the article.
         if chars < min_chars / 4:
-            return PageVerdict(False, f"stub:{article_type}:{chars}")
+            chars, found = _stub_rescue(root, url, chars, min_chars / 4)
+            if not found:
+                return PageVerdict(False, f"stub:{article_type}:{chars}")
+            return PageVerdict(True, f"jsonld:{article_type}:{found}")
         return PageVerdict(True, f"jsonld:{article_type}")
     other_type = next((t for t in types if t in NON_ARTICLE_TYPES), None)
     if other_type:
+        if other_type in MEDIA_TYPES:
+            return _media_or_article(root, min_chars, f"jsonld:{other_type}")
         return PageVerdict(False, f"jsonld:{other_type}")
 
     # The text is measured only where it decides: section, tag and video pages usually
@@ -330,9 +506,14 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
     if og_type == "article":
         chars = body_text_chars(root, enough=min_chars)
         if chars < min_chars / 2:
-            return PageVerdict(False, f"stub:og:article:{chars}")
+            chars, found = _stub_rescue(root, url, chars, min_chars / 2)
+            if not found:
+                return PageVerdict(False, f"stub:og:article:{chars}")
+            return PageVerdict(True, f"og:article:{found}")
         return PageVerdict(True, "og:article")
     if og_type and og_type.startswith(NON_ARTICLE_OG):
+        if og_type.startswith(MEDIA_OG):
+            return _media_or_article(root, min_chars, f"og:{og_type}")
         return PageVerdict(False, f"og:{og_type}")
     if types and all(t in GENERIC_TYPES for t in types) and "WebPage" in types:
         # JSON-LD that calls the page only a WebPage, with nothing saying otherwise.
@@ -341,3 +522,12 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
     if chars < min_chars:
         return PageVerdict(False, f"too-short:{chars}")
     return PageVerdict(True, f"text:{chars}")
+
+
+def _media_or_article(root, min_chars: int, reason: str) -> PageVerdict:
+    """A page that says it is a video, gallery or audio page: an article all the same when
+    its own text is a long article body (the media object is one the article embeds)."""
+    chars = body_text_chars(root, enough=LONG_BODY_FACTOR * min_chars)
+    if chars >= LONG_BODY_FACTOR * min_chars:
+        return PageVerdict(True, f"text:{chars}:over:{reason}")
+    return PageVerdict(False, reason)
