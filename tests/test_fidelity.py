@@ -183,3 +183,89 @@ def test_crawled_development_text_is_what_clean_gives(dev_crawl, tmp_path):
 def first_difference(crawled: str, cleaned: str) -> str:
     at = next((i for i, (a, b) in enumerate(zip(crawled, cleaned)) if a != b), min(len(crawled), len(cleaned)))
     return f"crawl {crawled[max(0, at - 40):at + 40]!r} / clean {cleaned[max(0, at - 40):at + 40]!r}"
+
+
+# --------------------------------------------------------------------------- a fixture outlet
+
+
+@pytest.fixture(scope="module")
+def herald(tmp_path_factory):
+    """The stories of tests/fidelity_pages.py crawled: layout -> path -> record. The inline
+    link stories are served in each layout, one outlet per layout (the same text twice on
+    one outlet is one article reachable twice, and dropped); the others in the first."""
+    from tests.fidelity_pages import INLINE, LAYOUTS, SPLIT, READ_MORE, laid_out, page
+
+    out = {}
+    for layout in LAYOUTS:
+        stories = [laid_out(story, layout) for story in INLINE]
+        if layout == LAYOUTS[0]:
+            stories += [*SPLIT, *READ_MORE]
+        tmp = tmp_path_factory.mktemp(f"herald-{layout}")
+        with LocalSite() as site:
+            outlet = served_site(site, {story.path: page(story) for story in stories}, f"herald-{layout}")
+            run = crawl(outlet, tmp)
+            host = site.host_port
+        out[layout] = {r["url"].split(host, 1)[1]: r for r in run.records(outlet.name)}
+    return out
+
+
+def story_text(records, story) -> str:
+    assert story.path in records, f"{story.path} gave no record"
+    return records[story.path]["text"]
+
+
+@pytest.mark.parametrize("layout", ["p", "div", "br"])
+@pytest.mark.parametrize("language", ["en", "de", "ja"])
+def test_inline_links_inside_words_and_before_punctuation_keep_the_words_whole(herald, language, layout):
+    from tests import fidelity_pages as pages
+
+    story, expected = {"en": (pages.EN_INLINE, pages.EN_EXPECTED), "de": (pages.DE_INLINE, pages.DE_EXPECTED),
+                       "ja": (pages.JA_INLINE, pages.JA_EXPECTED)}[language]
+    text = story_text(herald[layout], story)
+    assert [words for words in expected if words not in text] == [], text[:600]
+    assert foreign_words(text, pages.page(pages.laid_out(story, layout)).decode("utf-8")) == []
+
+
+def in_order(text: str, paragraphs) -> list[str]:
+    """The story paragraphs that are not paragraphs of `text` (its blank-line separated
+    blocks) in the story's order: empty when every one is there, whole and in order."""
+    blocks = text.split("\n\n")
+    wrong, at = [], 0
+    for paragraph in paragraphs:
+        if paragraph in blocks[at:]:
+            at = blocks.index(paragraph, at) + 1
+        else:
+            where = "glued to other text" if paragraph in text else "missing"
+            wrong.append(f"{where}: {paragraph[:50]}")
+    return wrong
+
+
+def test_a_body_split_by_ad_slots_comes_out_whole_in_order_without_the_ad_labels(herald):
+    from tests.fidelity_pages import SPLIT_BODY
+
+    text = story_text(herald["p"], SPLIT_BODY)
+    wrong = in_order(text, SPLIT_BODY.paragraphs)
+    assert not wrong, "\n".join(wrong)
+    assert "Advertisement" not in text
+
+
+def test_a_story_continued_after_an_in_story_ad_and_newsletter_box_comes_out_whole_without_them(herald):
+    from tests.fidelity_pages import AD_LABELS, AFTER_BOX
+
+    text = story_text(herald["p"], AFTER_BOX)
+    wrong = in_order(text, AFTER_BOX.paragraphs)
+    assert not wrong, "\n".join(wrong)
+    for label in AD_LABELS:
+        assert label not in text
+
+
+@pytest.mark.parametrize("which", ["hidden", "display-none", "details"])
+def test_a_hidden_read_more_continuation_is_part_of_the_story(herald, which):
+    from tests import fidelity_pages as pages
+
+    story = {"hidden": pages.READ_MORE_HIDDEN, "display-none": pages.READ_MORE_DISPLAY_NONE,
+             "details": pages.READ_MORE_DETAILS}[which]
+    text = story_text(herald["p"], story)
+    wrong = in_order(text, story.paragraphs)
+    got = [block[:40] for block in text.split("\n\n")]
+    assert not wrong, "\n".join(wrong) + f"\nthe record's paragraphs: {got}"
