@@ -416,13 +416,13 @@ _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.){200,})"', re.S)
 _HTML_PARAGRAPH = re.compile(r"<p[\s>]|\\u003cp[\s>\\]", re.I)
 
 
-def script_body_chars(root) -> int:
-    """Article-like <p> text in HTML that a page's scripts carry as JSON strings (a
-    Next.js or other client-rendered page, whose body the browser builds from them):
-    the most in any one string."""
+def script_body(root):
+    """The HTML fragment with the most article-like <p> text among those a page's scripts
+    carry as JSON strings (a Next.js or other client-rendered page, whose body the
+    browser builds from them), and that text's length; (0, None) when there is none."""
     from lxml import etree, html
 
-    best = 0
+    best, best_fragment = 0, None
     for script in root.iter("script"):
         text = script.text
         kind = (script.get("type") or "").strip().lower()
@@ -436,8 +436,15 @@ def script_body_chars(root) -> int:
                 fragment = html.fragment_fromstring(json.loads(f'"{literal}"', strict=False), create_parent="div")
             except (ValueError, etree.ParserError):
                 continue
-            best = max(best, paragraph_text_chars(fragment), sum(_prose_chars(p) for p in fragment.iter("p")))
-    return best
+            chars = max(paragraph_text_chars(fragment), sum(_prose_chars(p) for p in fragment.iter("p")))
+            if chars > best:
+                best, best_fragment = chars, fragment
+    return best, best_fragment
+
+
+def script_body_chars(root) -> int:
+    """Article-like <p> text in HTML that a page's scripts carry (script_body)."""
+    return script_body(root)[0]
 
 
 def extracted_chars(root, url: str) -> int:

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks
+from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks, script_body
 from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 from pipelines import page_time
 from pipelines.normalise import AGENCIES, not_a_person, person_name_order
@@ -665,6 +665,12 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
             truncated=truncated,
         )
     blocks = recover_split_body(root, blocks, paragraphs, url, beyond=truncated)
+    if body_vote.word_count(blocks) < body_vote.SHORT_WORDS:
+        # A client-rendered page: the body is HTML that a script carries, for the browser.
+        chars, fragment = script_body(root)
+        if fragment is not None and chars > body_vote.chars(blocks):
+            blocks = fragment_blocks(fragment, url)
+            producer = "script-body"
     return body_vote.drop_repeated_headline(blocks, titles), producer
 
 
@@ -734,24 +740,32 @@ def _dom_block(el, base_url: str | None) -> dict:
 
 def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str | None = None, *,
                        beyond: bool = False) -> list[dict]:
-    """Adds the parts of a body that in-story ads or embeds split into several containers,
-    of which trafilatura may read only some: containers of the same kind (tag and class)
-    as those the blocks' prose paragraphs came from, holding prose paragraphs the blocks
-    lack, each part in page order. Only parts between the first and the last paragraph
-    found, unless `beyond` (the body looks cut short): then the parts after it too."""
+    """Repairs a body whose page splits it into several containers, of which trafilatura
+    may read only some, or glue several into one block.
+
+    The parts: containers of the same kind (tag and class) as those the blocks' prose
+    paragraphs came from (a body split by ad slots), or held directly in one of those (a
+    "read more" continuation, an expander), holding prose paragraphs the blocks lack.
+    Each part's paragraphs, subheadings and quotes are added in page order: only parts
+    between the first and the last paragraph found, unless `beyond` (the body looks cut
+    short), then the parts after it too. A block that is several of the page's
+    paragraphs run together is split into them."""
     if not blocks or not paragraphs:
         return blocks
+    texts = {p: _dom_text(p) for p in paragraphs}
     body_text = " ".join(b["text"] for b in blocks)
-    covered = [p for p in paragraphs if _dom_text(p) in body_text]
+    covered = [p for p in paragraphs if texts[p] in body_text]
     if not covered:
         return blocks
-    homes = {p.getparent() for p in covered}
-    kinds = {_signature(home) for home in homes if home is not None}
+    blocks = _split_glued(blocks, covered, texts, base_url)
+    homes = {p.getparent() for p in covered} - {None}
+    kinds = {_signature(home) for home in homes}
     parts = []  # further containers of the body, in page order
     for p in paragraphs:
         home = p.getparent()
-        if (home is not None and home not in homes and home not in parts and _same_kind(_signature(home), kinds)
-                and _dom_text(p) not in body_text):
+        if home is None or home in homes or home in parts or texts[p] in body_text or _in_caption(p):
+            continue
+        if _same_kind(_signature(home), kinds) or home.getparent() in homes:
             parts.append(home)
     if not parts:
         return blocks
@@ -765,7 +779,7 @@ def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str
     placed = []
     at = -1
     for block in blocks:
-        where = next((position[p] for p in covered if _dom_text(p) in block["text"]), None)
+        where = next((position[p] for p in covered if texts[p] in block["text"]), None)
         at = where if where is not None else at
         placed.append((at, 0, block))
     for home in parts:
@@ -775,6 +789,59 @@ def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str
                 placed.append((position[el], 1, block))
     placed.sort(key=lambda entry: (entry[0], entry[1]))
     return [block for _, _, block in placed]
+
+
+# Where a fragment's paragraphs are not its story: captions, asides, embedded boxes.
+NOT_STORY = ("figure", "figcaption", "aside", "table", "nav", "footer")
+CAPTION_CLASS = re.compile(r"caption", re.I)
+
+
+def _in_caption(el, levels: int = 4) -> bool:
+    """Inside a figure, a caption or an aside, within `levels` of its ancestors."""
+    for ancestor in el.iterancestors():
+        if ancestor.tag in NOT_STORY or CAPTION_CLASS.search(ancestor.get("class") or ""):
+            return True
+        levels -= 1
+        if not levels:
+            return False
+    return False
+
+
+def fragment_blocks(fragment, base_url: str | None = None) -> list[dict]:
+    """The paragraphs, subheadings and quotes of an HTML fragment as blocks, outside
+    captions and asides, each once (a paragraph inside a quote is the quote's)."""
+    out = []
+    for el in fragment.iter(PART_TAGS):
+        if any(a.tag in PART_TAGS or a.tag in NOT_STORY or CAPTION_CLASS.search(a.get("class") or "")
+               for a in el.iterancestors()):
+            continue
+        block = _dom_block(el, base_url)
+        if block["text"]:
+            out.append(block)
+    return out
+
+
+WORD = re.compile(r"\w")
+
+
+def _split_glued(blocks: list[dict], covered: list, texts: dict, base_url: str | None) -> list[dict]:
+    """Each block that is exactly two or more of the page's paragraphs run together (no
+    word of it outside them) as those paragraphs."""
+    out = []
+    for block in blocks:
+        text = block["text"]
+        parts, rest = [], text
+        if len(text) > 2 * PROSE_PARAGRAPH_CHARS:
+            for p in covered:  # in page order; a paragraph the page repeats is taken as often as the block holds it
+                at = rest.find(texts[p])
+                if at >= 0:
+                    parts.append((at, p))
+                    rest = rest[:at] + " " * len(texts[p]) + rest[at + len(texts[p]):]
+        if len(parts) >= 2 and not WORD.search(rest):
+            out.extend(_dom_block(p, base_url) for _, p in sorted(parts, key=lambda part: part[0]))
+            continue
+        out.append(block)
+    return out
 
 
 # Elements that trafilatura's precision mode deletes when empty, together with the text

@@ -145,11 +145,6 @@ def gate_reason(body: bytes, url: str, outlet: Outlet) -> str:
 
 
 @needs_dev_pages
-def test_the_development_crawl_is_fast(dev_crawl):
-    assert dev_crawl["seconds"] < 120, f"{dev_crawl['seconds']:.0f} s for {len(dev_crawl['pages'])} pages"
-
-
-@needs_dev_pages
 def test_every_word_of_a_development_record_is_shown_by_its_page(dev_crawl):
     run, outlet, pages = dev_crawl["run"], dev_crawl["outlet"], dev_crawl["pages"]
     records = run.records(outlet.name)
