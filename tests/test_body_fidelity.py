@@ -117,3 +117,24 @@ def test_cleaned_pages_show_every_word_they_keep():
         if words:
             made_up[page_id] = words[:10]
     assert made_up == {}
+
+
+def test_a_client_rendered_body_is_read_from_the_html_its_script_carries():
+    body_html = "".join(f"<p>{p}</p>" for p in STORY) + \
+        '<div class="caption"><p>The harbour at dawn, seen from the old lighthouse. Photo agency</p></div>'
+    state = json.dumps({"article": {"title": "Harbour plan", "contentHtml": body_html}})
+    html = ("<html><head><title>Harbour plan</title><meta property='og:type' content='article'></head><body>"
+            "<div id='root'></div><script id='__NEXT_DATA__' type='application/json'>" + state
+            + "</script></body></html>")
+    text = body_text(html)
+    assert [p[:50] for p in text.split("\n\n")] == [p[:50] for p in STORY]
+    assert foreign_words(text, html) == []
+
+
+def test_paragraphs_run_together_by_the_extractor_come_out_apart():
+    rest = "".join(f"<p>{p}</p>" for p in STORY[2:])
+    html = page("".join(f"<p>{p}</p>" for p in STORY[:2]) + '<a class="more" href="#rest">Continue reading</a>'
+                f'<div class="continuation" id="rest" style="display:none">{rest}</div>')
+    paragraphs = body_text(html).split("\n\n")
+    for p in STORY:
+        assert p in paragraphs
