@@ -42,7 +42,8 @@ CATEGORIES = (
     "app-promo", "newsletter", "follow-us", "share-bar", "also-read", "related-list", "donation",
     "cookie-consent", "syndication", "advertisement", "latest-list", "bare-url", "comment-prompt",
     "outlet-selector", "outlet-pattern", "learned-boilerplate", "dangling-heading", "title-repeat",
-    "shortcode", "taxonomy", "source-credit", "subscription",
+    "shortcode", "taxonomy", "source-credit", "subscription", "photo-credit", "byline", "dateline",
+    "reading-time", "copyright", "embed-notice", "contact-prompt",
 )
 # Categories that announce a list of links: the link-dense blocks after them go too.
 LIST_CATEGORIES = {"also-read", "related-list", "latest-list"}
@@ -181,6 +182,10 @@ class CategoryRules:
     strong: list[re.Pattern] = field(default_factory=list)
     weak: list[re.Pattern] = field(default_factory=list)
     heading: list[re.Pattern] = field(default_factory=list)
+    # A whole-block category (`whole_block = true` in a rules file: a date, a byline)
+    # judges extracted paragraphs only: never an element in the DOM (a date in a <span>
+    # may sit inside a sentence) nor a heading (a date may head a section of a timeline).
+    whole_block: bool = False
     # The lists above as one alternation each (None when empty); set by `compile`.
     strong_re: re.Pattern | None = None
     weak_re: re.Pattern | None = None
@@ -295,9 +300,79 @@ class Rules:
         return category
 
 
+# Named parts a rules file may use as {name} in a pattern: dates, times and month names
+# in the languages the rules cover (lower case, as folded text is).
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|"
+    "januar|jänner|februar|märz|mai|juni|juli|oktober|dezember|"
+    "janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
+    "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|"
+    "gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
+    "januari|februari|maart|mei|augustus|"
+    "janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|"
+    "stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia|"
+    "ledna|února|března|dubna|května|června|července|srpna|září|října|listopadu|prosince|"
+    "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
+    "augusti|marts|desember|januári|február|március|április|május|június|július|augusztus|szeptember|"
+    "október"
+)
+_WEEKDAYS = (
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|"
+    "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|mo|di|mi|do|fr|sa|so|"
+    "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo|"
+    "lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|maandag|dinsdag|woensdag|donderdag|vrijdag|"
+    "zaterdag|zondag|poniedziałek|wtorek|środa|czwartek|piątek|sobota|niedziela|pondělí|úterý|středa|čtvrtek|"
+    "pátek|neděle|segunda-feira|terça-feira|quarta-feira|quinta-feira|sexta-feira|понедельник|вторник|среда|"
+    "четверг|пятница|суббота|воскресенье|måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag|mandag|tirsdag|"
+    "lørdag|søndag"
+)
+_ZONES = "utc|gmt|cet|cest|eet|eest|est|edt|cst|cdt|mst|mdt|pst|pdt|bst|ist|jst|kst|mez|mesz|msk|wib|sast|aest|aedt"
+_DATE = (
+    r"(?:\d{1,2}\.\s?\d{1,2}\.\s?(?:\d{4}|\d{2})\b|\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})\b|\d{4}-\d{1,2}-\d{1,2}\b"
+    r"|\d{4}[./]\s?\d{1,2}[./]\s?\d{1,2}\b\.?|\d{4}\s?年\s?\d{1,2}\s?月\s?\d{1,2}\s?日"
+    r"|\d{1,2}\.?\s(?:de\s)?(?:" + _MONTHS + r")\b\.?(?:,?\s(?:de\s)?\d{4}(?:\s?(?:г\.|года|roku|r\.))?)?"
+    r"|(?:" + _MONTHS + r")\b\.?\s\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s\d{4})?)"
+)
+_TIME = (r"(?:\d{1,2}(?::\d{2}(?::\d{2})?|h\d{2}|\.\d{2}(?=\s?(?:uhr|h\b|am\b|pm\b|a\.m\.|p\.m\.)))"
+         r"(?:\s?(?:uhr|h|am|pm|a\.m\.|p\.m\.)(?![\w]))?"
+         r"(?:\s?\(?(?:" + _ZONES + r")(?:[+-]\d{1,2}(?::?\d{2})?)?\)?(?![\w]))?)")
+# A time stamp: a date and a time, either way round, joined by a comma, a bar or a word
+# ("um", "at", "à"). Never two dates: "29 November 2018 | 20 January 2019" is a span of
+# days (an exhibition's), not when the page was written.
+_JOIN = r"\s?[,|/·•–—-]?\s?(?:(?:um|at|à|a las|alle|ore|om|kl\.?|klo|в|o|godz\.|le|el|il|am|on|de)\s)?"
+_STAMP = (r"(?:(?:" + _WEEKDAYS + r")\.?,?\s)?(?:" + _DATE + "(?:" + _JOIN + _TIME + ")?|" + _TIME
+          + "(?:" + _JOIN + _DATE + ")?)")
+# Words that make a line a sentence that reports, in the languages the rules cover: a
+# credit line ("Photo: AFP", "Quelle: dpa") holds none of them. One list for every
+# language, since the labels are shared ("Foto:" in German, Spanish, Polish, …).
+_REPORTS = (
+    "said|says|say|told|tells|shows?|showing|shown|reported|according|announced|is|are|was|were|has|have|had|will|"
+    "would|can|could|"
+    "sagte|sagt|sagten|zeigt|zeigte|zeigen|teilte|berichtet|berichtete|erklärte|ist|sind|war|waren|hat|haben|hatte|"
+    "wird|wurde|werden|kann|soll|laut|"
+    "dit|disait|montre|montrent|est|sont|était|ont|avait|sera|selon|"
+    "dijo|dice|muestra|es|son|era|fue|ha|han|había|será|según|informó|"
+    "ha detto|mostra|è|sono|hanno|aveva|secondo|"
+    "zei|zegt|toont|zijn|heeft|hebben|volgens|"
+    "powiedział|powiedziała|mówi|pokazuje|jest|są|był|była|byli|mają|podał|według|"
+    "řekl|řekla|uvedl|uvedla|ukazuje|je|jsou|byl|byla|byli|má|mají|podle|"
+    "disse|diz|são|foi|tem|têm|tinha|segundo|"
+    "сказал|сказала|заявил|заявила|сообщил|сообщила|показывает|является|был|была|были|будет|по словам|"
+    "sa|sade|säger|sier|siger|viser|visar|är|er|var|har|hade|hadde|havde|ifølge|enligt"
+)
+MACROS = {"months": _MONTHS, "weekdays": _WEEKDAYS, "zones": _ZONES, "date": _DATE, "time": _TIME, "stamp": _STAMP,
+          "reports": _REPORTS}
+_MACRO = re.compile(r"\{([a-z]+)\}")
+
+
+def _expand(pattern: str) -> str:
+    return _MACRO.sub(lambda m: MACROS.get(m.group(1), m.group()), pattern)
+
+
 def _compile(pattern: str, source: str) -> re.Pattern:
     try:
-        return re.compile(fold(pattern))
+        return re.compile(fold(_expand(pattern)))
     except re.error as exc:
         raise ValueError(f"{source}: bad pattern {pattern!r}: {exc}") from exc
 
@@ -321,14 +396,29 @@ def load_rules(directory: Path = RULES_DIR) -> Rules:
                 continue
             rules = text.setdefault(category, CategoryRules())
             rules.max_chars = max(rules.max_chars if rules.strong else 0, int(spec.get("max_chars", 300)))
+            rules.whole_block = rules.whole_block or bool(spec.get("whole_block", False))
             for kind in ("strong", "weak", "heading"):
                 getattr(rules, kind).extend(_compile(p, str(path)) for p in spec.get(kind, ()))
     return Rules(text, links).compile()
 
 
-def text_category(text: str, rules: Rules | None = None) -> str | None:
-    """The category of a block by its words alone (strong patterns), or None."""
+def text_category(text: str, rules: Rules | None = None, *, whole_block: bool = True) -> str | None:
+    """The category of a block by its words alone (strong patterns), or None. With
+    `whole_block` False (a DOM element, a heading), the whole-block categories do not
+    count."""
     rules = rules or load_rules()
+    category = _text_category(text, rules)
+    if category is None or whole_block or not rules.text[category].whole_block:
+        return category
+    folded = fold(text)
+    for name, cat in rules.text.items():
+        if not cat.whole_block and cat.strong_re is not None and len(folded) <= cat.max_chars \
+                and cat.strong_re.search(folded):
+            return name
+    return None
+
+
+def _text_category(text: str, rules: Rules) -> str | None:
     folded = fold(text)
     if len(folded) > rules.max_strong_chars:
         return None
@@ -686,7 +776,7 @@ def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | Non
         if by_link and _link_block_is_cruft(text, own_chars, by_link, rules):
             return by_link
     if chars:
-        by_text = text_category(text, rules)
+        by_text = text_category(text, rules, whole_block=False)
         if by_text:
             return by_text
         if text[0] in "hHwW" and URL_ONLY.match(text):
@@ -878,7 +968,7 @@ def block_category(block: dict, patterns: list[re.Pattern], rules: Rules) -> str
     by_link = link_category(block.get("links") or [], rules)
     if by_link and _link_block_is_cruft(text, own_chars, by_link, rules):
         return by_link
-    return text_category(text, rules)
+    return text_category(text, rules, whole_block=block.get("kind") != "h")
 
 
 def _weak_match(block: dict, category: str, rules: Rules) -> bool:
@@ -898,14 +988,88 @@ def _link_block_is_cruft(text: str, own_chars: int, category: str, rules: Rules)
     return own_chars < 400 and (_weak_match({"text": text}, category, rules) or text_category(text, rules) == category)
 
 
-def clean_blocks(blocks: list[dict], outlet) -> tuple[list[dict], Counter]:
+# A byline: a short paragraph that is a "by" word and one or more names, perhaps with a
+# place after a comma ("Von Anna Sleegers, Frankfurt", "By Jane Doe and John Roe"). Read
+# on the text as written, since a name is capitalised: "Von Berlin aus reiste er" is not.
+_BY_WORD = re.compile(r"^(?:by|von|par|por|di|door|av|af|przez|autor|autorka|autoři|author|authors|text|texte|"
+                      r"texto|testo|tekst|reportage|автор|текст)\s*:?\s+", re.I)
+_NAME_WORD = re.compile(r"^[^\W\d_][\w’'.-]*$")
+# Particles that may stand lower case inside a name.
+_NAME_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "le", "la",
+                   "ter", "ten", "zu", "bin", "al", "el", "y"}
+# Words that join names, and words no byline holds (so "By The Numbers" is a heading).
+_NAME_JOINS = {"and", "und", "&", "et", "y", "e", "i", "og", "och", "en", "a", "und", "и", "ve", "és"}
+_NOT_NAMES = {"the", "a", "an", "this", "that", "these", "our", "my", "your", "his", "her", "their", "its", "all",
+              "der", "die", "das", "dem", "ein", "eine", "le", "la", "les", "un", "une", "el", "los", "las", "il",
+              "lo", "gli", "het", "een", "ich", "er", "sie", "wir", "es", "he", "she", "we", "they", "it", "i"}
+BYLINE_MAX_CHARS = 100
+
+
+def _is_name(words: list[str]) -> bool:
+    """True for 1-5 words that read as a person's (or a place's) name: each capitalised,
+    bar a particle inside."""
+    if not 1 <= len(words) <= 5:
+        return False
+    for i, w in enumerate(words):
+        if w.lower() in _NOT_NAMES or not _NAME_WORD.match(w):
+            return False
+        if not w[0].isupper() and not (0 < i < len(words) - 1 and w in _NAME_PARTICLES):
+            return False
+    return True
+
+
+def _names_of(text: str) -> list[list[str]] | None:
+    """The names of "Name Surname and Name Surname", or None when it is not only names."""
+    names, current = [], []
+    for word in text.replace("&", " & ").split():
+        if word.lower() in _NAME_JOINS and current:
+            names.append(current)
+            current = []
+        else:
+            current.append(word)
+    names.append(current)
+    return names if all(_is_name(n) for n in names) else None
+
+
+def _author_keys(authors) -> set[str]:
+    return {_PUNCT.sub("", fold(a)).strip() for a in authors or () if isinstance(a, str) and a.strip()}
+
+
+def is_byline(text: str, authors=()) -> bool:
+    """True when a short paragraph only credits its authors: a "by" word and names
+    (capitalised, or the record's own authors), perhaps with a place after a comma; or
+    one of the record's authors alone."""
+    text = " ".join(text.split()).strip(" .·|-–—")
+    if not text or len(text) > BYLINE_MAX_CHARS or any(c in text for c in "!?;\"“”„«»()"):
+        return False
+    keys = _author_keys(authors)
+    head, _, place = text.partition(",")
+    if keys and _PUNCT.sub("", fold(head)).strip() in keys and (not place.strip() or _is_name(place.split())):
+        return True  # one of the record's authors alone ("Daniel Aragón", "MTHOBISI SITHOLE")
+    by = _BY_WORD.match(head)
+    if by is None:
+        return False
+    names = head[by.end():]
+    if place.strip() and not _is_name(place.split()):
+        return False
+    if keys and all(_PUNCT.sub("", fold(part)).strip() in keys
+                    for part in re.split(r"\s+(?:and|und|&|et|y|e|i|og|och|en|и)\s+", names, flags=re.I)):
+        return True
+    return _names_of(names) is not None
+
+
+def clean_blocks(blocks: list[dict], outlet, authors=()) -> tuple[list[dict], Counter]:
     """Removes cruft blocks from the extracted body. Returns the kept blocks (in order)
     and counts of removed blocks by category. Each removed block is also marked with
-    `_removed` = category in the input list, for auditing."""
+    `_removed` = category in the input list, for auditing. `authors`, the record's
+    extracted authors, lets a paragraph that only names them go as a byline."""
     rules = load_rules()
     patterns = _outlet_patterns(outlet)
     cats: list[str | None] = [block_category(b, patterns, rules) for b in blocks]
     n = len(blocks)
+    for i, b in enumerate(blocks):
+        if cats[i] is None and b.get("kind") != "h" and is_byline(b.get("text", ""), authors):
+            cats[i] = "byline"
 
     # A link-dense run after a list announcement ("Also read", "Latest News") is the list.
     for i in range(n):
@@ -971,7 +1135,7 @@ def drop_title_repeat(blocks: list[dict], title: str | None) -> tuple[list[dict]
 def pre_learning_clean(item: dict, blocks: list[dict], outlet) -> tuple[list[dict], Counter]:
     """Every rule that needs no learned state: the repeated headline, then `clean_blocks`."""
     kept, removed = drop_title_repeat(blocks, item.get("title"))
-    kept, more = clean_blocks(kept, outlet)
+    kept, more = clean_blocks(kept, outlet, item.get("authors") or ())
     removed.update(more)
     return kept, removed
 

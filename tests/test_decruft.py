@@ -298,7 +298,8 @@ def test_learned_layer_removes_template_lines_only_and_never_over_a_third_of_the
 
     masthead = block("Example Daily | City edition")  # 4 words, short, first
     more = block("More: Council approves budget after long debate", link_chars=41)  # 7 words, link-heavy
-    follow = block("Follow Example Daily on X and Instagram for breaking news.")  # 10 words, short, last
+    # 10 words, short, last; no phrasing the text rules know (so not promotional)
+    follow = block("Example Daily, City edition, printed and published in Springfield today.")
     # Story paragraphs that recur (wire copy, a live story's earlier updates) stay; the
     # template lines go.
     kept, gone = split([masthead, *map(block, STORY), follow])
@@ -807,7 +808,8 @@ CYCLONE_UPDATES = [
     "district, and rescue teams say they will not be able to reach the worst-hit villages before morning.",
 ]
 # Template lines the outlet puts at the end of every article: short, recurring, not story.
-LEDGER_FOLLOW = "Follow The Daily Ledger on X and Instagram for breaking news."
+# A template line the text rules do not know (a "follow us" line would go by the rules)
+LEDGER_NOTE = "The Daily Ledger newsroom sits on the third floor of the Corn Exchange."
 LEDGER_GROUP = "The Daily Ledger is part of the Ledger Media Group, serving the valley since 1921."
 
 
@@ -821,7 +823,7 @@ def _ledger_page(title: str, paragraphs: list[str]) -> bytes:
         f"<script type='application/ld+json'>{ld}</script></head><body>"
         "<header><a href='/'>The Daily Ledger</a><nav><a href='/world'>World</a> <a href='/business'>Business</a></nav></header>"
         f"<main><article><h1>{htmllib.escape(title)}</h1><div class='byline'>By Staff Reporter</div>"
-        f"<div class='story-body'>{body}<p>{htmllib.escape(LEDGER_FOLLOW)}</p><p>{htmllib.escape(LEDGER_GROUP)}</p></div>"
+        f"<div class='story-body'>{body}<p>{htmllib.escape(LEDGER_NOTE)}</p><p>{htmllib.escape(LEDGER_GROUP)}</p></div>"
         "</article></main><footer><p>© 2025 The Daily Ledger</p></footer></body></html>"
     ).encode("utf-8")
 
@@ -895,13 +897,13 @@ def test_shared_story_paragraphs_survive_the_learned_layer_in_a_real_crawl(tmp_p
     # The audit shows each learned removal with its text: in the records (first run) ...
     for path in first:
         learned = [r["text"] for r in records1[path]["cleaning"]["removed_text"] if r["category"] == "learned-boilerplate"]
-        assert learned == [LEDGER_FOLLOW, LEDGER_GROUP], path
+        assert learned == [LEDGER_NOTE, LEDGER_GROUP], path
     # ... and in the run's audit file (second run), where the worker's guess at the
     # learned layer agreed with the crawl's own decision for every page.
     audit = [line for f in (tmp_path / "output" / "ledger").glob("cruft-*.jsonl") for line in read_records(f)]
     assert {urlsplit(a["url"]).path for a in audit} == set(second) - set(first)
     for line in audit:
-        assert [r["text"] for r in line["removed"] if r["category"] == "learned-boilerplate"] == [LEDGER_FOLLOW, LEDGER_GROUP]
+        assert [r["text"] for r in line["removed"] if r["category"] == "learned-boilerplate"] == [LEDGER_NOTE, LEDGER_GROUP]
     assert run2.stat("newscrawl/normalised_ahead/used") == 4 and run2.stat("newscrawl/normalised_ahead/discarded") == 0
 
     # The versions of the developing story: one original, the others near-copies of it.
@@ -909,3 +911,120 @@ def test_shared_story_paragraphs_survive_the_learned_layer_in_a_real_crawl(tmp_p
     assert len(roots) == 1
     assert sorted(records[p]["duplicate_of"] or "" for p in port) == sorted(["", *roots * 4])
     assert records["/city/council-approves-budget"]["duplicate_of"] is None
+
+
+# --------------------------------------------------------------------------- label lines in any language
+
+LABEL_LINES = {
+    "photo-credit": ["Photo: AFP", "Фото: Дмитрий Азаров, Коммерсантъ", "Foto: picture alliance/dpa | Kay Nietfeld",
+                     "(AP Photo/Evan Vucci)", "Crédit photo : Ludovic Marin / AFP", "fot. PAP/Radek Pietruszka",
+                     "사진=연합뉴스", "Image: Getty Images"],
+    "byline": ["(dmk)", "박준석 기자 외 1명", "Additional reporting from PA", "– additional reporting by Donald Matthys",
+               "With reports from Reforma and El Economista",
+               "—Associated Press writer John Leicester in Paris contributed to this report.",
+               "Reporting by Maya Gebeilly in Beirut; Writing by David Clarke; Editing by Daniel Flynn",
+               "Übersetzung: Tristan Oetker-Kast, Redaktion: Theresa Bäuerlein, Schlussredaktion: Lea Schönborn",
+               "Aus dem Englischen von Jan Doolan"],
+    "dateline": ["18.05.2026", "Stand: 22.04.2024, 06:00 Uhr", "17:41 JST, October 13, 2024",
+                 "Sendung: Antenne Brandenburg, 24.04.2024, 15:10 Uhr", "Publié le 22 novembre 2024 à 16h05",
+                 "Updated: March 3, 2024 at 5:00 p.m. EST", "Opublikowano: 12.03.2025 10:15", "2024年10月13日",
+                 "02:57 Min.. Verfügbar bis 06.05.2024."],
+    "reading-time": ["Lesedauer: 4 Minuten", "Tempo de leitura: 2 minutos", "5 min read", "Temps de lecture : 3 min"],
+    "copyright": ["© dpa-infocom, dpa:230428-99-483045/5", "© Copyright Chemnitzer Verlag und Druck GmbH & Co. KG",
+                  "<Copyright ⓒ 한국일보. All rights reserved. 무단 전재 및 재배포 금지>", "© The Financial Times Ltd. 2024",
+                  "Copyright 2024 The Associated Press. All rights reserved."],
+    "embed-notice": ["Empfohlener redaktioneller Inhalt", "Ein Klick für den Datenschutz",
+                     "Následuje obsah vložený z jiného webu. Zde jej můžete přeskočit.",
+                     "Přejít před obsah vložený z jiného webu.", "Allow Twitter content?"],
+    "contact-prompt": ["Got a story? Get in touch with our news team by emailing us at webnews@metro.co.uk."],
+    "also-read": ["À lire aussi La natalité russe menacée d’effondrement", "Czytaj więcej", "Lesen Sie auch:",
+                  "Mehr zur Lage im Nahen Osten lesen Sie in unserem Liveblog:", "Leggi anche", "Читайте также",
+                  "For more stories like this, check our news page.", "Läs också: Regeringen backar"],
+    "advertisement": ["Passer la publicité", "Anzeige", "Reklama", "Publicidad", "광고"],
+    "subscription": ["Nouveau : découvrez nos offres Premium !", "Je découvre les offres", "2 Wochen kostenlos testen",
+                     "Suscríbete"],
+    "donation": ["Unabhängiger Journalismus braucht deine Unterstützung."],
+    "comment-prompt": ["You must confirm your public display name before commenting",
+                       "Please logout and then login again, you will then be prompted to enter your display name."],
+    "follow-us": ["Follow Metro.co.uk on Twitter and Facebook for the latest news updates.", "Síguenos en Instagram",
+                  "Folgen Sie uns auf Instagram"],
+    "share-bar": ["기사 URL이 복사되었습니다.", "Link copied"],
+    "source-credit": ["Quelle: AFP", "(Quelle: APA/sda/dpa)", "Fuente: EFE", "Źródło: PAP"],
+    "syndication": ["Dieser Artikel ist zuerst bei \"Capital\" erschienen.",
+                    "Dies ist eine maschinelle Übersetzung eines Artikels unserer US-Kollegen."],
+}
+
+
+@pytest.mark.parametrize("category,text", [(c, t) for c, lines in LABEL_LINES.items() for t in lines])
+def test_label_lines_in_many_languages_go_by_their_category(category, text):
+    assert text_category(text, load_rules()) in {category, *(("photo-credit",) if category == "source-credit" else ())}
+
+
+# Story sentences that open with the same words as a label line: never cruft.
+STORY_LINES = [
+    "Photo opportunities were rare during the summit, and the leaders met mostly behind closed doors.",
+    "Photo: the ministry said the image showed the damaged bridge.",
+    "Foto: Das Bild zeigt den zerstörten Marktplatz nach dem Angriff.",
+    "Фото: на снимке показан разрушенный мост, сообщил губернатор.",
+    "Stand by your word, the minister told the committee on Tuesday.",
+    "Stand: Die Verhandlungen sind nach Angaben der Gewerkschaft gescheitert.",
+    "Stand der Dinge ist, dass am 22.04.2024 niemand mehr kam.",
+    "Von Berlin aus reiste er am Montag weiter nach Warschau.",
+    "Quelle: Das Ministerium teilte mit, dass die Zahlen steigen.",
+    "Source: the ministry said the figures were rising.",
+    "Copyright law changes were debated in parliament on Tuesday.",
+    "Auch interessant ist, dass die Zahl der Anträge gestiegen ist.",
+    "Par ailleurs, le gouvernement a annoncé de nouvelles mesures.",
+    "Lesen ist für viele Kinder eine Herausforderung, sagte die Ministerin.",
+    "Reporting by the BBC revealed that the company had hidden the losses.",
+    "Additional reporting by local journalists showed the scale of the damage.",
+    "29 November 2018 | 20 January 2019",
+    "Reklamacje klientów wzrosły o 20 procent w ubiegłym roku.",
+    "Publicidad engañosa: la empresa fue multada por el regulador.",
+    "Je profite de ma retraite depuis deux ans, raconte-t-elle.",
+    "The meeting on 18.05.2026 was postponed until the autumn.",
+    "By Tuesday, the council had voted to approve the budget.",
+]
+
+
+@pytest.mark.parametrize("text", STORY_LINES)
+def test_story_sentences_that_open_like_label_lines_stay(text):
+    from pipelines.decruft import is_byline
+
+    assert text_category(text, load_rules()) is None
+    assert not is_byline(text, ["Anna Sleegers"])
+    kept, removed = clean_blocks([{"kind": "p", "text": text, "links": [], "link_chars": 0}], OUTLET, ["Anna Sleegers"])
+    assert [b["text"] for b in kept] == [text] and not removed
+
+
+def test_bylines_go_by_their_names_or_the_records_authors():
+    from pipelines.decruft import is_byline
+
+    for line in ("Von Nina Magoley", "von Katja Belousova", "Von Anna Sleegers, Frankfurt", "By Jane Doe and John Roe",
+                 "Par Jean Dupont", "Por Juan Pérez", "Av Kari Nordmann"):
+        assert is_byline(line), line
+    for line in ("By The Numbers", "Von Berlin aus", "By Tuesday, the council had voted", "by the time we arrived",
+                 "Di sera la piazza era piena", "Par avion"):
+        assert not is_byline(line), line
+    # The record's own authors: a name alone, or under a "by" word whatever its case.
+    assert is_byline("Daniel Aragón", ["Daniel Aragón"]) and not is_byline("Daniel Aragón")
+    assert is_byline("MTHOBISI SITHOLE", ["Mthobisi Sithole"])
+    assert is_byline("Par Les Echos", ["Les Echos"]) and not is_byline("Par Les Echos")
+    blocks = [{"kind": "p", "text": t, "links": [], "link_chars": 0} for t in ("Von Nina Magoley", *STORY[:2])]
+    kept, removed = clean_blocks(blocks, OUTLET, ["Nina Magoley"])
+    assert [b["text"] for b in kept] == STORY[:2] and removed == Counter({"byline": 1})
+
+
+def test_whole_block_labels_never_judge_a_heading_or_an_element_in_the_page():
+    """A date may head a section of a timeline, or sit in a <span> inside a sentence: the
+    whole-block categories (dates, bylines, reading times) judge extracted paragraphs only."""
+    heading = {"kind": "h", "text": "18.05.2026", "links": [], "link_chars": 0}
+    para = {"kind": "p", "text": "The ministry announced the new rules in a statement on Monday evening.", "links": [],
+            "link_chars": 0}
+    kept, removed = clean_blocks([heading, para], OUTLET)
+    assert [b["text"] for b in kept] == ["18.05.2026", para["text"]] and not removed
+    tree = lxml.html.fromstring("<html><body><article><p>The meeting on <span>18.05.2026</span> was moved, "
+                                "<span>Von Anna Sleegers</span> wrote.</p><p>Photo: AFP</p></article></body></html>")
+    removed = preclean_dom(tree, OUTLET)
+    assert "18.05.2026" in tree.text_content() and "Von Anna Sleegers" in tree.text_content()
+    assert removed == Counter({"photo-credit": 1})
