@@ -370,9 +370,33 @@ def _expand(pattern: str) -> str:
     return _MACRO.sub(lambda m: MACROS.get(m.group(1), m.group()), pattern)
 
 
+_REGEX_METACHARS = frozenset(".^$*+?{}[]\\|()")
+
+
+def fold_pattern(pattern: str) -> str:
+    """A rule pattern folded as fold() folds the text it is matched against, without
+    breaking its syntax: escapes are kept as written (lower-casing would make \\S
+    mean \\s), and a character that folds into regex syntax is escaped (NFKD turns
+    "…" into "...", which would match any three characters)."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if c.isascii():
+            out.append(c.lower())
+        else:
+            folded = fold(c) if not c.isspace() else " "
+            out.append(re.escape(folded) if _REGEX_METACHARS & set(folded) else folded)
+        i += 1
+    return "".join(out)
+
+
 def _compile(pattern: str, source: str) -> re.Pattern:
     try:
-        return re.compile(fold(_expand(pattern)))
+        return re.compile(fold_pattern(_expand(pattern)))
     except re.error as exc:
         raise ValueError(f"{source}: bad pattern {pattern!r}: {exc}") from exc
 
