@@ -91,10 +91,27 @@ def repair_utf8(body: bytes) -> bytes:
     return body.decode(UTF8, "newscrawl-cp1252").encode(UTF8)
 
 
+# How much of a page the script evidence and the detector read: enough to tell its
+# encoding, and a bounded cost (in time and memory) on a page of many megabytes.
+SAMPLE_BYTES = 256 * 1024
+
+
+def _sample(body: bytes) -> bytes:
+    """The page's first SAMPLE_BYTES, cut after an ASCII byte so that no multi-byte
+    character is split (a split one would look like a decoding error)."""
+    if len(body) <= SAMPLE_BYTES:
+        return body
+    head = body[:SAMPLE_BYTES]
+    for at in range(len(head) - 1, max(len(head) - 4096, 0), -1):
+        if head[at] < 0x80:
+            return head[:at + 1]
+    return head
+
+
 def other_script_evidence(body: bytes) -> bool:
     """Bytes that read as a non-Latin script in a single- or double-byte encoding: many
     bytes above 0x7F, most of them next to another. Cheap: three passes in C."""
-    marks = body.translate(_HIGH_MAP)
+    marks = _sample(body).translate(_HIGH_MAP)
     high = marks.count(0x80)
     if high < MIN_HIGH_BYTES:
         return False
@@ -109,7 +126,7 @@ def _non_ascii_utf8(body: bytes) -> bool:
 
 
 def _mostly_invalid_utf8(body: bytes) -> bool:
-    text = body.decode(UTF8, "replace")
+    text = _sample(body).decode(UTF8, "replace")
     invalid = text.count("\ufffd")
     non_ascii = len(text) - len(text.encode("ascii", "ignore"))
     return invalid >= MIN_INVALID_UTF8 and invalid > non_ascii - invalid
@@ -121,7 +138,7 @@ def detect_encoding(body: bytes, exclude: tuple[str, ...] = ()) -> str | None:
     from bs4 import UnicodeDammit
 
     _use_charset_normalizer()
-    dammit = UnicodeDammit(body, is_html=True, exclude_encodings=list(_aliases(exclude)))
+    dammit = UnicodeDammit(_sample(body), is_html=True, exclude_encodings=list(_aliases(exclude)))
     if dammit.unicode_markup is None or dammit.contains_replacement_characters:
         return None
     found = _norm(dammit.original_encoding)
