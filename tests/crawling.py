@@ -85,24 +85,37 @@ def run_scrapy(args: list[str], tmp: Path, outlets_dir: Path | None = None, sett
     return CrawlRun(returncode, log, output_dir, state_dir, peak_rss_mb)
 
 
+# Runs a command and writes its peak RSS (KB, from wait4) to a file. The child is
+# forked from this small process, not from the test process: a child forked from a large
+# process counts that process's resident pages in its own peak until it execs.
+_MEASURED = ("import os, subprocess, sys\n"
+             "proc = subprocess.Popen(sys.argv[2:])\n"
+             "_, status, usage = os.wait4(proc.pid, 0)\n"
+             "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+             "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
 def run_child(command: list[str], env: dict, timeout: float) -> tuple[int, str, float]:
-    """Runs a child to the end: (exit code, its output, its own peak RSS in MB). The peak
-    comes from wait4 on that child alone (RUSAGE_CHILDREN would mix in every earlier child)."""
+    """Runs a child to the end: (exit code, its output, its own peak RSS in MB, its pool
+    workers' included). The peak comes from wait4 on that child alone (RUSAGE_CHILDREN
+    would mix in every earlier child)."""
+    import signal
     import tempfile
     import threading
 
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        timer = threading.Timer(timeout, proc.kill)
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as peak:
+        proc = subprocess.Popen([sys.executable, "-c", _MEASURED, peak.name, *command], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         log = out.read().decode("utf-8", "replace")
-    return proc.returncode, log, usage.ru_maxrss / 1024
+        peak_kb = float(peak.read() or 0)
+    return proc.returncode, log, peak_kb / 1024
 
 
 def crawl(outlet: Outlet, tmp: Path, settings: dict | None = None, extra_args: list[str] = ()) -> CrawlRun:
