@@ -250,8 +250,12 @@ class Rules:
     # Prefilters: one alternation of every category's strong (or heading) patterns, and
     # the longest text any strong pattern may judge. Most blocks match none of them.
     any_strong: AnyOf | None = None
+    # The same without the whole-block categories, for elements and headings: their
+    # date and byline patterns are the costly ones, and never decide there.
+    any_strong_part: AnyOf | None = None
     any_heading: AnyOf | None = None
     max_strong_chars: int = 0
+    max_strong_part_chars: int = 0
     # Hrefs that can match a link rule at all: a listed scheme, or a listed host (or
     # prefix host) bounded by the start, "/", "." or "@". In two patterns, what may
     # start the href and what may follow one of those characters: the regex engine
@@ -266,8 +270,11 @@ class Rules:
         for cat in self.text.values():
             cat.compile()
         self.any_strong = AnyOf([p for c in self.text.values() for p in c.strong])
+        self.any_strong_part = AnyOf([p for c in self.text.values() if not c.whole_block for p in c.strong])
         self.any_heading = AnyOf([p for c in self.text.values() for p in c.heading])
         self.max_strong_chars = max((c.max_chars for c in self.text.values() if c.strong), default=0)
+        self.max_strong_part_chars = max((c.max_chars for c in self.text.values() if c.strong and not c.whole_block),
+                                         default=0)
         hosts = {h for r in self.links.values() for h in r.hosts}
         hosts |= {p.split("/", 1)[0] for r in self.links.values() for p in r.prefixes}
         schemes = [s for r in self.links.values() for s in r.schemes]
@@ -430,34 +437,28 @@ def text_category(text: str, rules: Rules | None = None, *, whole_block: bool = 
     """The category of a block by its words alone (strong patterns), or None. With
     `whole_block` False (a DOM element, a heading), the whole-block categories do not
     count."""
-    rules = rules or load_rules()
-    category = _text_category(text, rules)
-    if category is None or whole_block or not rules.text[category].whole_block:
-        return category
-    folded = fold(text)
-    for name, cat in rules.text.items():
-        if not cat.whole_block and cat.strong_re is not None and len(folded) <= cat.max_chars \
-                and cat.strong_re.search(folded):
-            return name
-    return None
+    return _text_category(text, rules or load_rules(), whole_block)
 
 
-def _text_category(text: str, rules: Rules) -> str | None:
+def _text_category(text: str, rules: Rules, whole_block: bool) -> str | None:
     folded = fold(text)
-    if len(folded) > rules.max_strong_chars:
+    if len(folded) > (rules.max_strong_chars if whole_block else rules.max_strong_part_chars):
         return None
     # A paragraph is judged in the DOM (once per wrapper with the same text) and again
     # as an extracted block: remember the verdict.
     cache = rules._text_cache
-    if folded in cache:
-        return cache[folded]
+    key = (folded, whole_block)
+    if key in cache:
+        return cache[key]
     category = None
-    if rules.any_strong is not None and rules.any_strong.search(folded):
+    prefilter = rules.any_strong if whole_block else rules.any_strong_part
+    if prefilter is not None and prefilter.search(folded):
         for name, cat in rules.text.items():
-            if cat.strong_re is not None and len(folded) <= cat.max_chars and cat.strong_re.search(folded):
+            if (cat.strong_re is not None and (whole_block or not cat.whole_block) and len(folded) <= cat.max_chars
+                    and cat.strong_re.search(folded)):
                 category = name
                 break
-    _remember(cache, folded, category)
+    _remember(cache, key, category)
     return category
 
 
