@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -447,24 +448,15 @@ def script_body_chars(root) -> int:
     return script_body(root)[0]
 
 
-def extracted_chars(root, url: str) -> int:
-    """Characters of body text that extraction's first step finds (trafilatura in its
-    precision mode, as pipelines.extract runs it; on a copy of the page). 0 where the
-    extraction stage is not installed."""
-    try:
-        from pipelines.extract import PRECISION_FAST, _trafilatura_blocks
-    except ImportError:
-        return 0
-    return sum(len(block["text"]) for block in _trafilatura_blocks(root, url, PRECISION_FAST))
-
-
-def _stub_rescue(root, url: str, chars: int, needed: float) -> tuple[int, str]:
+def _stub_rescue(root, url: str, chars: int, needed: float, extracted) -> tuple[int, str]:
     """Measures again, as extraction will, a page that calls itself an article but whose
     text fell short: (chars, how they were found), or (the gate's own count, "") when
-    neither extraction nor the page's scripts hold more."""
-    found = extracted_chars(root, url)
-    if found >= needed:
-        return found, "extracted"
+    neither extraction (`extracted(root, url)`, when given) nor the page's scripts hold
+    more."""
+    if extracted is not None:
+        found = extracted(root, url)
+        if found >= needed:
+            return found, "extracted"
     scripted = script_body_chars(root)
     if scripted >= needed:
         return scripted, "script-body"
@@ -483,8 +475,12 @@ def _meta_property(root, name: str) -> str | None:
 # --- the verdict ----------------------------------------------------------------
 
 
-def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdict:
-    """Article or not, and the signal that decided. `root` is the page's lxml.html root."""
+def classify_page(root, url: str, outlet, *, min_chars: int = 400,
+                  extracted: Callable[[object, str], int] | None = None) -> PageVerdict:
+    """Article or not, and the signal that decided. `root` is the page's lxml.html root.
+    `extracted(root, url)`: the characters of body text extraction finds on the page,
+    asked only before a page that calls itself an article is called a stub (the gate
+    measures text its own cheaper way; the extract stage knows it, the gate does not)."""
     verdict = url_verdict(url, outlet)
     if verdict is not None:
         return verdict
@@ -496,7 +492,7 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
         chars = max(body_text_chars(root, enough=min_chars), _article_body_chars(blocks))
         # A paywall teaser or a stub carries the markup but not the article.
         if chars < min_chars / 4:
-            chars, found = _stub_rescue(root, url, chars, min_chars / 4)
+            chars, found = _stub_rescue(root, url, chars, min_chars / 4, extracted)
             if not found:
                 return PageVerdict(False, f"stub:{article_type}:{chars}")
             return PageVerdict(True, f"jsonld:{article_type}:{found}")
@@ -513,7 +509,7 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400) -> PageVerdic
     if og_type == "article":
         chars = body_text_chars(root, enough=min_chars)
         if chars < min_chars / 2:
-            chars, found = _stub_rescue(root, url, chars, min_chars / 2)
+            chars, found = _stub_rescue(root, url, chars, min_chars / 2, extracted)
             if not found:
                 return PageVerdict(False, f"stub:og:article:{chars}")
             return PageVerdict(True, f"og:article:{found}")

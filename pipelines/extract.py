@@ -956,6 +956,12 @@ def _trafilatura_options(step: str) -> Extractor:
                      images=False, **CASCADE_MODES[step])
 
 
+def first_pass_chars(root, url: str) -> int:
+    """Characters of body text that extraction's first step finds on the page (the
+    article gate asks, before it calls a page a stub)."""
+    return sum(len(block["text"]) for block in _trafilatura_blocks(root, url, PRECISION_FAST))
+
+
 def _trafilatura_blocks(root, url: str, step: str) -> list[dict]:
     import trafilatura
 

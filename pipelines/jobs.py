@@ -18,7 +18,7 @@ from newscrawl.gate import classify_page
 from newscrawl.html import parse_html
 from pipelines.decruft import (BLOCK_KEY, LEARNED, NORMALISED_AHEAD, PRE_LEARNING, apply_cleaning, block_key,
                                pre_learning_clean, split_learned)
-from pipelines.extract import extract_raw
+from pipelines.extract import extract_raw, first_pass_chars
 from pipelines.normalise import normalise_record
 from pipelines.validate import VALIDATION, check_record, public_fields
 
@@ -71,7 +71,7 @@ def page_job(page: dict, outlet, options: dict) -> dict:
     """
     url = page.get("final_url") or page["url"]
     root = parse_html(page["html"])
-    verdict = classify_page(root, url, outlet, min_chars=options.get("min_chars", 400))
+    verdict = classify_page(root, url, outlet, min_chars=options.get("min_chars", 400), extracted=first_pass_chars)
     result = {"article": verdict.is_article, "reason": verdict.reason}
     if not verdict.is_article:
         if options.get("feed_links"):

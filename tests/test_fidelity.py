@@ -140,8 +140,9 @@ def gate_reason(body: bytes, url: str, outlet: Outlet) -> str:
     """The article gate's verdict on a page, as the crawl's worker computes it."""
     from newscrawl.gate import classify_page
     from newscrawl.html import parse_html
+    from pipelines.extract import first_pass_chars
 
-    return classify_page(parse_html(body.decode("utf-8")), url, outlet).reason
+    return classify_page(parse_html(body.decode("utf-8")), url, outlet, extracted=first_pass_chars).reason
 
 
 @needs_dev_pages

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from newscrawl.discovery import page_links
 from newscrawl.gate import body_text_chars, classify_page
+from pipelines.extract import first_pass_chars
 from newscrawl.html import parse_html
 from newscrawl.outlets import Outlet, generic_outlet
 
@@ -369,7 +370,8 @@ def test_the_stub_rule_asks_extraction_before_calling_a_page_a_stub():
                     + "</li>" for p in PARAGRAPHS)
     root = page(jsonld(NEWS), body=f"<ul>{items}</ul>")
     assert body_text_chars(root, enough=400) < 100
-    verdict = classify_page(root, ARTICLE_URL, OUTLET)
+    assert not classify_page(root, ARTICLE_URL, OUTLET).is_article  # the gate's own measure alone
+    verdict = classify_page(root, ARTICLE_URL, OUTLET, extracted=first_pass_chars)
     assert verdict.is_article and verdict.reason == "jsonld:NewsArticle:extracted", verdict
 
 
