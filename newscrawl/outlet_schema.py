@@ -64,7 +64,9 @@ def _refuse_unknown_keywords(node: dict, root: dict) -> None:
 # --------------------------------------------------------------------------- formats
 
 
-def _check_timezone(value: str) -> None:
+def _check_timezone(value) -> None:
+    if not isinstance(value, str):  # a format applies to strings only
+        return
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -73,14 +75,18 @@ def _check_timezone(value: str) -> None:
         raise ValueError("unknown time zone") from exc
 
 
-def _check_regex(value: str) -> None:
+def _check_regex(value) -> None:
+    if not isinstance(value, str):  # a format applies to strings only
+        return
     try:
         re.compile(value)
     except re.error as exc:
         raise ValueError(str(exc)) from exc
 
 
-def _check_css_selector(value: str) -> None:
+def _check_css_selector(value) -> None:
+    if not isinstance(value, str):  # a format applies to strings only
+        return
     from cssselect import HTMLTranslator, SelectorError
 
     try:
@@ -89,7 +95,8 @@ def _check_css_selector(value: str) -> None:
         raise ValueError(str(exc) or "not a CSS selector") from exc
 
 
-# Each raises ValueError, with the reason, for a string that is not of its format.
+# Each raises ValueError, with the reason, for a string that is not of its format
+# (and passes any other value, as JSON Schema's formats do).
 FORMATS: dict[str, Callable[[str], None]] = {
     "timezone": _check_timezone,
     "regex": _check_regex,

@@ -122,11 +122,15 @@ def read_record(path: Path) -> tuple[Outlet | None, list[RecordProblem]]:
     """The outlet in one record file, or None and every problem found in it."""
     source = str(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except OSError as exc:
         return None, [RecordProblem(source, "", f"cannot be read: {exc.strerror or exc}")]
     except UnicodeDecodeError as exc:
-        return None, [RecordProblem(source, f"byte {exc.start}", "not UTF-8 text; a record is a UTF-8 TOML file")]
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [RecordProblem(source, f"line {line}, column {column}",
+                                    f"byte {raw[exc.start]:#04x} is not UTF-8; a record is a UTF-8 TOML file")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
