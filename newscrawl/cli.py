@@ -1,4 +1,4 @@
-"""The `newscrawl` command: demo, clean, crawl, reset."""
+"""The `newscrawl` command: demo, clean, crawl, check, reset."""
 
 from __future__ import annotations
 
@@ -97,30 +97,69 @@ def _settings_from(args) -> dict:
     return dict(kv.split("=", 1) for kv in args.set)
 
 
-def _outlet_names(args) -> tuple[list[str], dict]:
-    from newscrawl.outlets import load_outlets, load_registry
+def _scan(args):
+    from newscrawl.outlets import scan_outlets, scan_registry
 
-    registry = load_outlets(Path(args.outlets_dir)) if args.outlets_dir else load_registry()
-    return (sorted(registry) if args.all else list(dict.fromkeys(args.outlets))), registry
+    return scan_outlets(Path(args.outlets_dir)) if args.outlets_dir else scan_registry()
 
 
 def cmd_crawl(args) -> int:
     """Runs outlets in child `scrapy crawl` processes, `--jobs` at a time, each with its own
-    lock, state, log file and exit code; prints one line per outlet and a summary."""
+    lock, state, log file and exit code; prints one line per outlet and a summary. An
+    invalid outlet record is skipped with one line on stderr per problem, the others are
+    crawled, and the exit code is then CONFIG (2),
+    unless an outlet ended with an error in our code (1: see exitcodes.SEVERITY)."""
     from newscrawl import exitcodes
     from newscrawl.cronrun import crawl_outlets
 
     if bool(args.all) == bool(args.outlets):
         print("newscrawl crawl: give outlet names or --all", file=sys.stderr)
         return exitcodes.CONFIG
-    names, registry = _outlet_names(args)
-    unknown = [n for n in names if n not in registry]
-    if unknown or not names:
+    scan = _scan(args)
+    wanted = sorted(set(scan.outlets) | set(scan.invalid)) if args.all else list(dict.fromkeys(args.outlets))
+    unknown = [n for n in wanted if n not in scan.outlets and n not in scan.invalid]
+    if unknown or not wanted:
         print(f"newscrawl crawl: no outlet record named {', '.join(unknown) or '(none found)'}", file=sys.stderr)
+        return exitcodes.CONFIG
+    skipped = [n for n in wanted if n in scan.invalid]
+    for name in skipped:
+        for problem in scan.invalid[name]:
+            print(f"newscrawl crawl: invalid record skipped: {problem}", file=sys.stderr)
+    sys.stderr.flush()
+    names = [n for n in wanted if n in scan.outlets]
+    if not names:
+        print(f"newscrawl: 0 outlets; {_invalid_records(len(skipped))} skipped; exit={exitcodes.CONFIG}")
         return exitcodes.CONFIG
     settings = project_settings(_settings_from(args))
     return crawl_outlets(names, log_dir=Path(settings.get("NEWSCRAWL_LOG_DIR") or "logs"), jobs=args.jobs,
-                         settings=_settings_from(args), outlets_dir=args.outlets_dir)
+                         settings=_settings_from(args), outlets_dir=args.outlets_dir, skipped=len(skipped))
+
+
+def _invalid_records(count: int) -> str:
+    return f"{count} invalid record{'' if count == 1 else 's'}"
+
+
+def cmd_check(args) -> int:
+    """Validates outlet records against the published schema: one line per problem, then
+    'N records, M valid, K problems'; exit 0 when all are valid, CONFIG (2) otherwise."""
+    from newscrawl import exitcodes
+    from newscrawl.outlets import OutletScan
+
+    if args.files:
+        scan = OutletScan()
+        for name in args.files:
+            scan.add(Path(name))
+    elif args.outlets_dir and not Path(args.outlets_dir).is_dir():
+        print(f"newscrawl check: {args.outlets_dir}: no such folder", file=sys.stderr)
+        return exitcodes.CONFIG
+    else:
+        scan = _scan(args)
+    problems = scan.problems
+    for problem in problems:
+        print(problem)
+    print(f"newscrawl check: {scan.files} record{'' if scan.files == 1 else 's'}, {scan.valid_files} valid, "
+          f"{len(problems)} problem{'' if len(problems) == 1 else 's'}")
+    return exitcodes.CONFIG if problems else exitcodes.OK
 
 
 def cmd_reset(args) -> int:
@@ -196,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting passed to every crawl, as with scrapy -s")
     crawl.set_defaults(func=cmd_crawl)
+
+    check = sub.add_parser("check", help="validate outlet records against their schema (for a pre-commit hook or CI)")
+    check.add_argument("files", nargs="*", metavar="FILE", help="record files to check (default: every record)")
+    check.add_argument("--outlets-dir", help="check the records in this folder (default: the shipped records "
+                                              "and NEWSCRAWL_OUTLETS_DIR's)")
+    check.set_defaults(func=cmd_check)
 
     reset = sub.add_parser("reset", help="forget an outlet's crawl state: the next crawl fetches everything")
     reset.add_argument("outlet", metavar="OUTLET")

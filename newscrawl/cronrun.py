@@ -65,7 +65,9 @@ def run_outlet(outlet: str, log: Path, settings: dict, env: dict) -> OutletRun:
 
 
 def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 2, settings: dict | None = None,
-                  outlets_dir: str | None = None, out=None) -> int:
+                  outlets_dir: str | None = None, out=None, skipped: int = 0) -> int:
+    """Crawls the outlets; `skipped` invalid records were left out (said in the summary,
+    and counted as a CONFIG outcome in the combined exit code)."""
     out = out or sys.stdout
     tty = out.isatty()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -90,12 +92,13 @@ def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 2, settings:
                 if tty and len(results) < len(outlets):
                     out.write(f"[{len(results)}/{len(outlets)} done]")
                 out.flush()
-    code = exitcodes.combined(r.code for r in results)
+    code = exitcodes.combined([r.code for r in results] + ([exitcodes.CONFIG] if skipped else []))
     counts: dict[str, int] = {}
     for r in results:
         name = exitcodes.NAMES.get(r.code, str(r.code))
         counts[name] = counts.get(name, 0) + 1
     parts = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
-    out.write(f"newscrawl: {len(results)} outlets: {parts}; exit={code}\n")
+    invalid = f"; {skipped} invalid record{'' if skipped == 1 else 's'} skipped" if skipped else ""
+    out.write(f"newscrawl: {len(results)} outlets: {parts}{invalid}; exit={code}\n")
     out.flush()
     return code

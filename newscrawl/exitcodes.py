@@ -8,7 +8,8 @@ from __future__ import annotations
 
 OK = 0
 ERROR = 1  # an error in our code: a pipeline or spider callback raised
-CONFIG = 2  # bad configuration or usage: unknown outlet, bad setting, bad arguments
+CONFIG = 2  # bad configuration or usage: unknown outlet, bad setting, bad arguments, an invalid
+            # outlet record (`newscrawl crawl --all` skips it, crawls the rest, then exits 2)
 LOCKED = 3  # another crawl of the same outlet holds its lock
 FAILED = 4  # the crawl failed: no request got an answer we could use, or it was cut short
 BLOCKED = 5  # the site blocked us: most answers were 403 / 429

@@ -25,6 +25,11 @@ class Command(ScrapyCrawl):
         try:
             crawler = self._create_crawler(args[0])
         except KeyError as exc:
+            if problems := _invalid_record(args[0]):
+                logger.error("newscrawl: bad configuration: the outlet record of %r is invalid, no crawl:\n%s",
+                             args[0], "\n".join(map(str, problems)))
+                self.exitcode = exitcodes.CONFIG
+                return
             raise UsageError(f"no spider or outlet named {args[0]!r} (see `scrapy list`)") from exc
         outcome = self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
@@ -36,6 +41,13 @@ class Command(ScrapyCrawl):
             self.exitcode = exitcodes.ERROR
         else:
             self.exitcode = int(crawler.stats.get_value("newscrawl/exit_code", exitcodes.ERROR))
+
+
+def _invalid_record(name: str) -> list:
+    """The problems of the invalid outlet record of that name; empty when there is none."""
+    from newscrawl.spiders.outlets import INVALID
+
+    return INVALID.get(name, [])
 
 
 def _failure_of(outcome) -> BaseException | None:

@@ -6,6 +6,7 @@ nothing about an outlet lives in code.
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
@@ -13,12 +14,24 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from newscrawl.outlet_schema import RecordProblem, record_problems
+
 OUTLETS_DIR = Path(__file__).parent
+logger = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class OutletConfigError(ValueError):
-    """An outlet record is malformed."""
+    """An outlet record is malformed. `problems` holds one RecordProblem per problem;
+    the message is their lines."""
+
+    def __init__(self, message: "str | list[RecordProblem]"):
+        if isinstance(message, list):
+            self.problems = list(message)
+            message = "\n".join(map(str, self.problems))
+        else:
+            self.problems = []
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -49,24 +62,20 @@ class Outlet:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<dict>") -> "Outlet":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise OutletConfigError(f"{source}: unknown keys {sorted(unknown)}")
-        for key in ("name", "display_name", "domains", "homepage"):
-            if not data.get(key):
-                raise OutletConfigError(f"{source}: missing required key {key!r}")
+        """The record, checked against the published schema (newscrawl.outlet_schema);
+        OutletConfigError with every problem when it does not hold."""
+        problems = record_problems(data, source)
+        if problems:
+            raise OutletConfigError(problems)
         values = {}
         for f in fields(cls):
             if f.name not in data:
                 continue
             value = data[f.name]
             if f.type.startswith("tuple"):
-                if isinstance(value, str):
-                    value = [value]
-                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                    raise OutletConfigError(f"{source}: {f.name!r} must be a list of strings")
-                value = tuple(value)
+                value = (value,) if isinstance(value, str) else tuple(value)
+            elif f.type == "int":
+                value = int(value)  # 2.0 is an integer to the schema
             values[f.name] = value
         outlet = cls(**values)
         outlet.check(source)
@@ -109,31 +118,121 @@ class Outlet:
         return False
 
 
-def load_outlet(path: Path) -> Outlet:
+def read_record(path: Path) -> tuple[Outlet | None, list[RecordProblem]]:
+    """The outlet in one record file, or None and every problem found in it."""
+    source = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise OutletConfigError(f"{path}: {exc}") from exc
-    outlet = Outlet.from_dict(data, source=str(path))
-    if outlet.name != path.stem:
-        raise OutletConfigError(f"{path}: name {outlet.name!r} differs from the file name")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except OSError as exc:
+        return None, [RecordProblem(source, "", f"cannot be read: {exc.strerror or exc}")]
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [RecordProblem(source, f"line {line}, column {column}",
+                                    f"byte {raw[exc.start]:#04x} is not UTF-8; a record is a UTF-8 TOML file")]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [_syntax_problem(source, exc)]
+    problems = record_problems(data, source)
+    name = data.get("name")
+    if isinstance(name, str) and name != path.stem and not any(p.field == "name" for p in problems):
+        problems.append(RecordProblem(source, "name", f"{name!r} differs from the file name; "
+                                                      f"give {path.stem!r} or rename the file to {name}.toml"))
+    if problems:
+        return None, problems
+    try:
+        return Outlet.from_dict(data, source=source), []
+    except OutletConfigError as exc:  # what the schema cannot say (none known): still one line
+        return None, exc.problems or [RecordProblem(source, "", str(exc))]
+
+
+_TOML_PLACE = re.compile(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$|^(.*?)\s*\(at end of document\)$", re.S)
+
+
+def _syntax_problem(source: str, exc: tomllib.TOMLDecodeError) -> RecordProblem:
+    """'file: line 3, column 9: TOML syntax error: Invalid value'."""
+    message = str(exc)
+    found = _TOML_PLACE.match(message)
+    if found and found.group(2):
+        return RecordProblem(source, f"line {found.group(2)}, column {found.group(3)}",
+                             f"TOML syntax error: {found.group(1)}")
+    if found:
+        return RecordProblem(source, "end of file", f"TOML syntax error: {found.group(4)}")
+    return RecordProblem(source, "", f"TOML syntax error: {message}")
+
+
+def load_outlet(path: Path) -> Outlet:
+    """The outlet in one record file; OutletConfigError with every problem otherwise."""
+    outlet, problems = read_record(Path(path))
+    if problems:
+        raise OutletConfigError(problems)
     return outlet
 
 
-def load_outlets(directory: Path | None = None) -> dict[str, Outlet]:
-    directory = Path(directory) if directory else OUTLETS_DIR
-    return {o.name: o for o in map(load_outlet, sorted(directory.glob("*.toml")))}
+@dataclass
+class OutletScan:
+    """The records of one or more folders: the valid outlets by name, the invalid records
+    by file name (without .toml) with their problems, and how many files were read."""
+
+    outlets: dict[str, Outlet] = field(default_factory=dict)
+    invalid: dict[str, list[RecordProblem]] = field(default_factory=dict)
+    files: int = 0
+    valid_files: int = 0
+
+    @property
+    def problems(self) -> list[RecordProblem]:
+        return [p for problems in self.invalid.values() for p in problems]
+
+    def add(self, path: Path) -> None:
+        """Reads one record. A record replaces an earlier one of the same name; an invalid
+        one too (the outlet is then left out, not crawled from the record it replaced)."""
+        self.files += 1
+        outlet, problems = read_record(path)
+        if problems:
+            self.outlets.pop(path.stem, None)
+            self.invalid[path.stem] = problems
+        else:
+            self.valid_files += 1
+            self.invalid.pop(outlet.name, None)
+            self.outlets[outlet.name] = outlet
 
 
-def load_registry() -> dict[str, Outlet]:
+def scan_outlets(directory: Path | None = None, scan: OutletScan | None = None) -> OutletScan:
+    """Every record in the folder (default: the shipped records), valid or not."""
+    scan = scan if scan is not None else OutletScan()
+    for path in sorted(Path(directory or OUTLETS_DIR).glob("*.toml")):
+        scan.add(path)
+    return scan
+
+
+def scan_registry() -> OutletScan:
     """The shipped records, plus those in the folder named by NEWSCRAWL_OUTLETS_DIR."""
     import os
 
-    outlets = load_outlets()
+    scan = scan_outlets()
     extra = os.environ.get("NEWSCRAWL_OUTLETS_DIR")
     if extra:
-        outlets.update(load_outlets(Path(extra)))
-    return outlets
+        scan_outlets(Path(extra), scan)
+    return scan
+
+
+def load_outlets(directory: Path | None = None) -> dict[str, Outlet]:
+    """The outlets of a folder; OutletConfigError with every problem when any record is invalid."""
+    scan = scan_outlets(directory)
+    if scan.invalid:
+        raise OutletConfigError(scan.problems)
+    return scan.outlets
+
+
+def load_registry() -> dict[str, Outlet]:
+    """The valid outlets of the registry (scan_registry); each problem of an invalid
+    record is logged as a warning, and the record left out."""
+    scan = scan_registry()
+    for problem in scan.problems:
+        logger.warning("outlet record skipped: %s", problem)
+    return scan.outlets
 
 
 def outlet_name_for_host(host: str) -> str:

@@ -1,9 +1,22 @@
-"""One spider class per outlet record, derived from the registry at import time."""
+"""One spider class per outlet record, derived from the registry at import time.
+
+An invalid record makes no spider: each of its problems is logged as a warning (so
+`scrapy list` lists the valid outlets and says what is wrong with the others), and
+`scrapy crawl <its name>` says why there is no spider (newscrawl/commands/crawl.py).
+"""
 
 from __future__ import annotations
 
-from newscrawl.outlets import Outlet, load_registry
+import logging
+
+from newscrawl.outlet_schema import RecordProblem
+from newscrawl.outlets import Outlet, scan_registry
 from newscrawl.spiders.news import NewsSpider
+
+logger = logging.getLogger(__name__)
+
+# The invalid records, by file name without .toml: their problems.
+INVALID: dict[str, list[RecordProblem]] = {}
 
 
 def spider_class_for(outlet: Outlet) -> type[NewsSpider]:
@@ -12,9 +25,13 @@ def spider_class_for(outlet: Outlet) -> type[NewsSpider]:
 
 
 def _define_spiders() -> None:
-    for outlet in load_registry().values():
+    scan = scan_registry()
+    for outlet in scan.outlets.values():
         cls = spider_class_for(outlet)
         globals()[cls.__name__] = cls
+    INVALID.update(scan.invalid)
+    for problem in scan.problems:
+        logger.warning("outlet record skipped: %s", problem)
 
 
 _define_spiders()
