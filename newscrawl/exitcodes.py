@@ -14,14 +14,17 @@ LOCKED = 3  # another crawl of the same outlet holds its lock
 FAILED = 4  # the crawl failed: no request got an answer we could use, or it was cut short
 BLOCKED = 5  # the site blocked us: most answers were 403 / 429
 EMPTY = 6  # zero articles where earlier runs found some
+STORE = 7  # the state store (or broker) is unreachable, or was lost mid-crawl
+STORAGE = 8  # the output or state folder is unwritable or full
+INTERRUPTED = 9  # stopped by SIGTERM or SIGINT
 
 NAMES = {OK: "ok", ERROR: "error", CONFIG: "config", LOCKED: "locked", FAILED: "failed",
-         BLOCKED: "blocked", EMPTY: "empty"}
+         BLOCKED: "blocked", EMPTY: "empty", STORE: "store", STORAGE: "storage", INTERRUPTED: "interrupted"}
 
 # Which code `newscrawl crawl --all` reports when outlets end differently: the first of
 # these that any outlet returned. Our own bugs and bad configuration come first (a person
 # must act); a held lock last (the other run is doing the work).
-SEVERITY = (ERROR, CONFIG, BLOCKED, FAILED, EMPTY, LOCKED)
+SEVERITY = (INTERRUPTED, ERROR, STORAGE, STORE, CONFIG, BLOCKED, FAILED, EMPTY, LOCKED)
 
 
 class ConfigError(Exception):
