@@ -1467,8 +1467,8 @@ class DecruftPipeline:
     Until an outlet has NEWSCRAWL_BOILERPLATE_WARMUP pages counted (over all runs), its
     articles are held, so the first ones of a first crawl are cleaned with what the
     warm-up taught. Held articles are released when the warm-up is complete, when the
-    crawl has nothing else in flight (fewer articles than the warm-up), when the
-    scraper is short of memory, when the spider closes, or after
+    crawl has nothing else moving (fewer articles than the warm-up; or the crawl closing,
+    or backing out for memory), when the spider closes, or after
     NEWSCRAWL_BOILERPLATE_MAX_HOLD seconds: never lost.
     """
 
@@ -1487,7 +1487,10 @@ class DecruftPipeline:
         self._held: list = []  # Deferreds of held articles, in arrival order
         self._held_since: float | None = None
         self._stalled_ticks = 0
+        self._moved = False  # anything happened in the crawl since the last tick
+        self._downloading = 0  # requests in the downloader
         self._watch = None
+        self._connect_signals()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -1543,45 +1546,46 @@ class DecruftPipeline:
             if not d.called:
                 d.callback(None)
 
-    def _engine_idle_but_held(self) -> bool:
-        """True when the only work left in the crawl is the articles held here: nothing
-        downloading, nothing scheduled, nothing else in the item pipelines. Scrapy counts
-        held items as in flight, so it would never call the spider idle by itself."""
-        engine = getattr(self.crawler, "engine", None)
-        if engine is None:
-            return True
-        scraper_slot = getattr(engine.scraper, "slot", None)
-        if scraper_slot is None:
-            return True
-        if scraper_slot.queue or scraper_slot.itemproc_size > len(self._held):
-            return False
-        if engine.downloader.active:
-            return False
-        slot = getattr(engine, "_slot", None)
-        if slot is not None and slot.scheduler.has_pending_requests():
-            return False
-        return getattr(engine, "_start", None) is None
+    # -- is anything but the held articles still moving? (Scrapy's public signals)
+
+    def _connect_signals(self) -> None:
+        from scrapy import signals
+
+        signals_ = self.crawler.signals
+        for signal in (signals.request_scheduled, signals.response_received, signals.item_scraped,
+                       signals.item_dropped, signals.item_error, signals.request_dropped):
+            signals_.connect(self._activity, signal=signal)
+        signals_.connect(self._reached_downloader, signal=signals.request_reached_downloader)
+        signals_.connect(self._left_downloader, signal=signals.request_left_downloader)
+
+    def _activity(self, **kwargs) -> None:
+        self._moved = True
+
+    def _reached_downloader(self, **kwargs) -> None:
+        self._downloading += 1
+        self._moved = True
+
+    def _left_downloader(self, **kwargs) -> None:
+        self._downloading = max(0, self._downloading - 1)
+        self._moved = True
 
     def _check_stalled(self) -> None:
+        """The watchdog. Scrapy counts held articles as items in flight, so it never
+        calls the spider idle while any is held (no `spider_idle` to wait for): the
+        articles are released when nothing else has moved for two ticks (no download in
+        flight, no request scheduled, no response received, no item finished or arrived).
+        That is the crawl gone idle, or closing, or backing out for memory: in each case
+        no more pages will come before the held ones are let go."""
+        moved, self._moved = self._moved, False
         if not self._held:
             self._stalled_ticks = 0
             return
-        engine = getattr(self.crawler, "engine", None)
-        scraper_slot = getattr(getattr(engine, "scraper", None), "slot", None)
-        try:
-            if scraper_slot is not None and scraper_slot.closing is not None:
-                return self.release("close")
-            if scraper_slot is not None and scraper_slot.needs_backout():
-                return self.release("memory")
-            if self._held_since is not None and time.monotonic() - self._held_since > self.max_hold:
-                return self.release("timeout")
-            self._stalled_ticks = self._stalled_ticks + 1 if self._engine_idle_but_held() else 0
-            if self._stalled_ticks >= 2:
-                self._stalled_ticks = 0
-                self.release("idle")
-        except Exception:  # engine internals moved: never keep articles hostage
-            logger.exception("decruft: hold watchdog failed; releasing held articles")
-            self.release("error")
+        if self._held_since is not None and time.monotonic() - self._held_since > self.max_hold:
+            return self.release("timeout")
+        self._stalled_ticks = 0 if moved or self._downloading else self._stalled_ticks + 1
+        if self._stalled_ticks >= 2:
+            self._stalled_ticks = 0
+            self.release("idle")
 
     async def _hold(self) -> None:
         from scrapy.utils.defer import maybe_deferred_to_future
@@ -1596,6 +1600,7 @@ class DecruftPipeline:
     # -- items
 
     async def process_item(self, item, spider=None):
+        self._moved = True
         outlet = getattr(self.crawler.spider, "outlet", None)
         outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
         blocks = item.pop("_blocks", None) or []

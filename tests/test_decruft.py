@@ -644,8 +644,10 @@ CRAWL = textwrap.dedent(
     process = CrawlerProcess({"ITEM_PIPELINES": {"pipelines.decruft.DecruftPipeline": 200, "__main__.Collect": 900},
                               "NEWSCRAWL_STATE_DIR": STATE, "NEWSCRAWL_BOILERPLATE_WARMUP": 12,
                               "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False})
-    process.crawl(Items)
+    crawler = process.create_crawler(Items)
+    process.crawl(crawler)
     process.start()
+    json.dump(crawler.stats.get_stats(), open(OUT + ".stats", "w"), default=str)
     """
 )
 
@@ -659,6 +661,11 @@ def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
                    cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=90, check=True)
     items = json.loads(out.read_text())
     assert sorted(i["url"] for i in items) == sorted(f"https://news.example/{k}" for k in range(n))
+    stats = json.loads((tmp_path / "out.json.stats").read_text())
+    # Fewer articles than the warm-up: all held until the crawl had nothing else to do.
+    # More: the first eleven held until the twelfth completed the warm-up.
+    released = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("newscrawl/cruft_hold/")}
+    assert released == ({"released_idle": 5} if n == 5 else {"released_warmup": 11})
     for item in items:
         assert "Example Media Group" not in item["text"]
         assert item["text"].startswith("Story ")
