@@ -23,7 +23,7 @@ class Command(ScrapyCrawl):
         if len(args) != 1:
             raise UsageError("give exactly one spider: scrapy crawl <outlet>")
         try:
-            crawler = self._create_crawler(args[0])
+            crawler = self.crawler_process.create_crawler(args[0])
         except KeyError as exc:
             raise UsageError(f"no spider or outlet named {args[0]!r} (see `scrapy list`)") from exc
         outcome = self.crawler_process.crawl(crawler, **opts.spargs)
