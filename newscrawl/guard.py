@@ -74,7 +74,7 @@ def failure_kind(exc: BaseException) -> tuple[str, str]:
     redirect-loop, dns, http-503, ...)."""
     from scrapy import exceptions as sx
     from twisted.internet import error as tx
-    from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+    from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
     if isinstance(exc, Refused):
         return "refused", exc.kind

@@ -114,39 +114,153 @@ def _anchored_body(pattern: str) -> str | None:
     return pattern[1:]
 
 
-try:  # the parser behind re.compile (CPython): lets `_needs_non_ascii` read a pattern's structure
-    from re import _parser as _regex_parser
-except ImportError:  # elsewhere every pattern counts as able to match ASCII text
-    _regex_parser = None
+_CLASS_ESCAPES = frozenset("dDsSwWbBAZ")  # \w, \d, ... and the zero-width \b, \A, \Z
+_REPEAT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
+
+
+class _Unsure(Exception):
+    """Syntax `_needs_non_ascii` does not follow (a conditional, a back-reference, a flag
+    other than the case-insensitive one): the pattern counts as able to match ASCII."""
 
 
 def _needs_non_ascii(pattern: str) -> bool:
     """True when every string the pattern matches holds a non-ASCII character: a non-ASCII
     literal that no alternative, optional part or case-insensitive flag can do without.
-    Such a pattern never matches ASCII text. False when unsure."""
-    if _regex_parser is None:
-        return False
+    Such a pattern never matches ASCII text. False when unsure.
+
+    Reads the subset of `re` syntax the rule files use with a small parser of its own;
+    anything else makes it unsure."""
     try:
-        parsed = _regex_parser.parse(pattern)
-    except Exception:
+        needs, end = _NonAscii(pattern).alternation(0)
+    except (_Unsure, IndexError, ValueError):  # ValueError: a malformed escape or group
         return False
-    return not parsed.state.flags & re.IGNORECASE and _items_need_non_ascii(parsed)
+    return needs and end == len(pattern)
 
 
-def _items_need_non_ascii(items) -> bool:
-    p = _regex_parser
-    for op, av in items:
-        if op is p.LITERAL and av > 127:
-            return True
-        if op is p.SUBPATTERN and not av[1] & re.IGNORECASE and _items_need_non_ascii(av[3]):
-            return True
-        if op is p.BRANCH and all(_items_need_non_ascii(branch) for branch in av[1]):
-            return True
-        if op in (p.MAX_REPEAT, p.MIN_REPEAT, p.POSSESSIVE_REPEAT) and av[0] >= 1 and _items_need_non_ascii(av[2]):
-            return True
-        if op is p.ATOMIC_GROUP and _items_need_non_ascii(av):
-            return True
-    return False
+class _NonAscii:
+    """A recursive-descent reader of a regular expression that answers one question per
+    part: can this part match without a non-ASCII character?"""
+
+    def __init__(self, pattern: str):
+        self.p = pattern
+
+    def alternation(self, i: int) -> tuple[bool, int]:
+        """(every branch needs a non-ASCII character, index of the ")" or end)."""
+        needs, i = self.sequence(i)
+        while i < len(self.p) and self.p[i] == "|":
+            branch, i = self.sequence(i + 1)
+            needs = needs and branch
+        return needs, i
+
+    def sequence(self, i: int) -> tuple[bool, int]:
+        needs = False
+        while i < len(self.p) and self.p[i] not in "|)":
+            item, i = self.atom(i)
+            optional, i = self.repeat(i)
+            needs = needs or (item and not optional)
+        return needs, i
+
+    def repeat(self, i: int) -> tuple[bool, int]:
+        """(the quantifier at i, if any, allows zero repetitions, index after it)."""
+        p = self.p
+        if i >= len(p):
+            return False, i
+        if p[i] in "*?+":
+            optional, i = p[i] != "+", i + 1
+        elif p[i] == "{" and (m := _REPEAT.match(p, i)) and (m.group(1) or m.group(2)):
+            optional, i = not m.group(1) or int(m.group(1)) == 0, m.end()
+        else:
+            return False, i
+        if i < len(p) and p[i] in "?+":  # lazy or possessive
+            i += 1
+        return optional, i
+
+    def atom(self, i: int) -> tuple[bool, int]:
+        p = self.p
+        ch = p[i]
+        if ch == "\\":
+            return self.escape(i)
+        if ch == "[":
+            return self.char_class(i)
+        if ch == "(":
+            return self.group(i)
+        if ch in "*+?":
+            raise _Unsure  # a quantifier with nothing to repeat
+        return ord(ch) > 127, i + 1
+
+    def escape(self, i: int) -> tuple[bool, int]:
+        """A literal (\\. \\( \\x41 \\u0905 ...) needs non-ASCII when it is non-ASCII."""
+        p = self.p
+        ch = p[i + 1]
+        if ch in _CLASS_ESCAPES:
+            return False, i + 2
+        if ch in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[ch]
+            code = p[i + 2:i + 2 + width]
+            if len(code) != width:
+                raise _Unsure
+            return int(code, 16) > 127, i + 2 + width
+        if ch in "tnrfv":
+            return False, i + 2
+        if ch.isascii() and ch.isalnum():  # \N{...}, octal, back-references
+            raise _Unsure
+        return ord(ch) > 127, i + 2
+
+    def char_class(self, i: int) -> tuple[bool, int]:
+        """A set needs non-ASCII when it is not negated and all its members are non-ASCII."""
+        p = self.p
+        i += 1
+        needs = p[i] != "^"
+        if not needs:
+            i += 1
+        first = True
+        while first or p[i] != "]":
+            first = False
+            if p[i] == "\\":
+                member, i = self.escape(i)
+            else:
+                member, i = ord(p[i]) > 127, i + 1
+            if p[i] == "-" and p[i + 1] != "]":  # a range: its low end decides
+                _, i = self.escape(i + 1) if p[i + 1] == "\\" else (None, i + 2)
+            needs = needs and member
+        return needs, i + 1
+
+    def group(self, i: int) -> tuple[bool, int]:
+        p = self.p
+        case_insensitive = False
+        if p.startswith("(?", i):
+            kind = p[i + 2]
+            if kind in "=!" or p.startswith(("(?<=", "(?<!"), i):
+                # A lookaround matches no text of its own.
+                _, end = self.alternation(i + (3 if kind in "=!" else 4))
+                return False, self.close(end)
+            if kind == "#":
+                return False, p.index(")", i) + 1
+            if kind in ":>":
+                start = i + 3
+            elif kind == "P" and p[i + 3] == "<":
+                start = p.index(">", i) + 1
+            else:  # flags: (?i) for the whole pattern, or (?i:...) and (?-i:...) for a group
+                end = i + 2
+                while end < len(p) and (p[end].isalpha() or p[end] == "-"):
+                    end += 1
+                flags = p[i + 2:end].split("-")[0]
+                if set(flags) - set("i") or end >= len(p) or p[end] not in ":)":
+                    raise _Unsure
+                if "i" in flags and p[end] == ")":
+                    raise _Unsure  # the whole pattern ignores case
+                if p[end] == ")":
+                    return False, end + 1
+                case_insensitive, start = "i" in flags, end + 1
+        else:
+            start = i + 1
+        needs, end = self.alternation(start)
+        return needs and not case_insensitive, self.close(end)
+
+    def close(self, i: int) -> int:
+        if i >= len(self.p) or self.p[i] != ")":
+            raise _Unsure
+        return i + 1
 
 
 class AnyOf:
@@ -1467,8 +1581,8 @@ class DecruftPipeline:
     Until an outlet has NEWSCRAWL_BOILERPLATE_WARMUP pages counted (over all runs), its
     articles are held, so the first ones of a first crawl are cleaned with what the
     warm-up taught. Held articles are released when the warm-up is complete, when the
-    crawl has nothing else in flight (fewer articles than the warm-up), when the
-    scraper is short of memory, when the spider closes, or after
+    crawl has nothing else moving (fewer articles than the warm-up; or the crawl closing,
+    or backing out for memory), when the spider closes, or after
     NEWSCRAWL_BOILERPLATE_MAX_HOLD seconds: never lost.
     """
 
@@ -1487,7 +1601,10 @@ class DecruftPipeline:
         self._held: list = []  # Deferreds of held articles, in arrival order
         self._held_since: float | None = None
         self._stalled_ticks = 0
+        self._moved = False  # anything happened in the crawl since the last tick
+        self._downloading = 0  # requests in the downloader
         self._watch = None
+        self._connect_signals()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -1543,45 +1660,46 @@ class DecruftPipeline:
             if not d.called:
                 d.callback(None)
 
-    def _engine_idle_but_held(self) -> bool:
-        """True when the only work left in the crawl is the articles held here: nothing
-        downloading, nothing scheduled, nothing else in the item pipelines. Scrapy counts
-        held items as in flight, so it would never call the spider idle by itself."""
-        engine = getattr(self.crawler, "engine", None)
-        if engine is None:
-            return True
-        scraper_slot = getattr(engine.scraper, "slot", None)
-        if scraper_slot is None:
-            return True
-        if scraper_slot.queue or scraper_slot.itemproc_size > len(self._held):
-            return False
-        if engine.downloader.active:
-            return False
-        slot = getattr(engine, "_slot", None)
-        if slot is not None and slot.scheduler.has_pending_requests():
-            return False
-        return getattr(engine, "_start", None) is None
+    # -- is anything but the held articles still moving? (Scrapy's public signals)
+
+    def _connect_signals(self) -> None:
+        from scrapy import signals
+
+        signals_ = self.crawler.signals
+        for signal in (signals.request_scheduled, signals.response_received, signals.item_scraped,
+                       signals.item_dropped, signals.item_error, signals.request_dropped):
+            signals_.connect(self._activity, signal=signal)
+        signals_.connect(self._reached_downloader, signal=signals.request_reached_downloader)
+        signals_.connect(self._left_downloader, signal=signals.request_left_downloader)
+
+    def _activity(self, **kwargs) -> None:
+        self._moved = True
+
+    def _reached_downloader(self, **kwargs) -> None:
+        self._downloading += 1
+        self._moved = True
+
+    def _left_downloader(self, **kwargs) -> None:
+        self._downloading = max(0, self._downloading - 1)
+        self._moved = True
 
     def _check_stalled(self) -> None:
+        """The watchdog. Scrapy counts held articles as items in flight, so it never
+        calls the spider idle while any is held (no `spider_idle` to wait for): the
+        articles are released when nothing else has moved for two ticks (no download in
+        flight, no request scheduled, no response received, no item finished or arrived).
+        That is the crawl gone idle, or closing, or backing out for memory: in each case
+        no more pages will come before the held ones are let go."""
+        moved, self._moved = self._moved, False
         if not self._held:
             self._stalled_ticks = 0
             return
-        engine = getattr(self.crawler, "engine", None)
-        scraper_slot = getattr(getattr(engine, "scraper", None), "slot", None)
-        try:
-            if scraper_slot is not None and scraper_slot.closing is not None:
-                return self.release("close")
-            if scraper_slot is not None and scraper_slot.needs_backout():
-                return self.release("memory")
-            if self._held_since is not None and time.monotonic() - self._held_since > self.max_hold:
-                return self.release("timeout")
-            self._stalled_ticks = self._stalled_ticks + 1 if self._engine_idle_but_held() else 0
-            if self._stalled_ticks >= 2:
-                self._stalled_ticks = 0
-                self.release("idle")
-        except Exception:  # engine internals moved: never keep articles hostage
-            logger.exception("decruft: hold watchdog failed; releasing held articles")
-            self.release("error")
+        if self._held_since is not None and time.monotonic() - self._held_since > self.max_hold:
+            return self.release("timeout")
+        self._stalled_ticks = 0 if moved or self._downloading else self._stalled_ticks + 1
+        if self._stalled_ticks >= 2:
+            self._stalled_ticks = 0
+            self.release("idle")
 
     async def _hold(self) -> None:
         from scrapy.utils.defer import maybe_deferred_to_future
@@ -1596,6 +1714,7 @@ class DecruftPipeline:
     # -- items
 
     async def process_item(self, item, spider=None):
+        self._moved = True
         outlet = getattr(self.crawler.spider, "outlet", None)
         outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
         blocks = item.pop("_blocks", None) or []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as htmllib
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -596,8 +597,18 @@ def test_dom_entries_collapse_only_enough_of_a_long_script_to_pass_the_exact_len
 def test_patterns_that_need_other_scripts_are_not_tried_on_ascii_text():
     assert _needs_non_ascii("ایپ ڈاؤن ?لوڈ کریں") and _needs_non_ascii("(?:ऐप स्टोर|गूगल प्ले) (?:से|पर)")
     assert _needs_non_ascii("x(?:ऐप){1,3}") and _needs_non_ascii("[ऐ]")
-    for pattern in ("(?:ऐप)?x", "ऐप|x", "(?i)ऐप", "x(?:ऐ|p)", "(?=ऐ)x", "(?!ऐ)x", "\\w+", "(?:ऐप)*"):
+    for pattern in ("[ऐओ]+", "ऐ{2}", "(?P<name>ऐ)", "(?>ऐ|ओ)x", "\\u0905", "(?-i:ऐ)", "[\\u0905-\\u0910]", "a\\ऐ", "(?#x)ऐ", "ऐ{x}"):
+        assert _needs_non_ascii(pattern), pattern
+    for pattern in ("(?:ऐप)?x", "ऐप|x", "(?i)ऐप", "x(?:ऐ|p)", "(?=ऐ)x", "(?!ऐ)x", "\\w+", "(?:ऐप)*",
+                    "[aऐ]", "[^ऐ]", "ऐ{0,2}", "ऐ{,2}", "(?i:ऐ)", "(ऐ)\\1", "\\N{DEVANAGARI LETTER AI}"):
         assert not _needs_non_ascii(pattern), pattern
+    # Every shipped rule pattern is read without doubt, and the ones in other scripts are found.
+    rules = load_rules()
+    patterns = [p.pattern for c in rules.text.values() for kind in (c.strong, c.weak, c.heading) for p in kind]
+    needing = [p for p in patterns if _needs_non_ascii(p)]
+    assert 100 < len(needing) < len(patterns)
+    for p in needing:
+        assert not any(re.search(p, text) for text in ("", "a", "Download our app", "12 May 2024, 10:30"))
     rules = load_rules()
     assert text_category("Download our app", rules) == "app-promo"
     assert text_category("ایپ ڈاؤن لوڈ کریں", rules) == "app-promo"
@@ -644,8 +655,10 @@ CRAWL = textwrap.dedent(
     process = CrawlerProcess({"ITEM_PIPELINES": {"pipelines.decruft.DecruftPipeline": 200, "__main__.Collect": 900},
                               "NEWSCRAWL_STATE_DIR": STATE, "NEWSCRAWL_BOILERPLATE_WARMUP": 12,
                               "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False})
-    process.crawl(Items)
+    crawler = process.create_crawler(Items)
+    process.crawl(crawler)
     process.start()
+    json.dump(crawler.stats.get_stats(), open(OUT + ".stats", "w"), default=str)
     """
 )
 
@@ -659,6 +672,11 @@ def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
                    cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=90, check=True)
     items = json.loads(out.read_text())
     assert sorted(i["url"] for i in items) == sorted(f"https://news.example/{k}" for k in range(n))
+    stats = json.loads((tmp_path / "out.json.stats").read_text())
+    # Fewer articles than the warm-up: all held until the crawl had nothing else to do.
+    # More: the first eleven held until the twelfth completed the warm-up.
+    released = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("newscrawl/cruft_hold/")}
+    assert released == ({"released_idle": 5} if n == 5 else {"released_warmup": 11})
     for item in items:
         assert "Example Media Group" not in item["text"]
         assert item["text"].startswith("Story ")

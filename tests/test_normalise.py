@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newscrawl.urls import canonicalize_url
 from pipelines.normalise import (
@@ -59,33 +61,27 @@ def test_mojibake_check_agrees_with_ftfy(text):
         assert _looks_like_mojibake(variant) == ftfy.badness.is_bad(variant), variant
 
 
-def test_every_pattern_of_ftfys_mojibake_check_needs_a_marked_character():
-    """_looks_like_mojibake searches ftfy's badness regex only within _MOJIBAKE_MAX_LEN
-    characters of a character of _mojibake_mark_re(). That gives is_bad's answer while each
-    alternative of the regex needs one such character and matches no more than that."""
+def _badness_matches():
     import ftfy.badness
-    from re import _constants as sre
-    from re import _parser
 
-    from pipelines.normalise import _MOJIBAKE_MAX_LEN, _mojibake_mark_re
+    return st.from_regex(ftfy.badness.BADNESS_RE, fullmatch=True)
 
-    def chars(op, av) -> set[str] | None:
-        """The characters one regex item matches, or None when that is not a plain set."""
-        if op is sre.LITERAL:
-            return {chr(av)}
-        if op is not sre.IN or any(item_op not in (sre.LITERAL, sre.RANGE) for item_op, _ in av):
-            return None
-        return {chr(c) for item_op, item in av
-                for c in ([item] if item_op is sre.LITERAL else range(item[0], item[1] + 1))}
 
-    (mark_op, mark_av), = _parser.parse(_mojibake_mark_re().pattern).data
-    marks = chars(mark_op, mark_av)
-    (op, (_, alternatives)), = _parser.parse(ftfy.badness.BADNESS_RE.pattern, ftfy.badness.BADNESS_RE.flags).data
-    assert op is sre.BRANCH and len(alternatives) > 30
-    for alternative in alternatives:
-        assert alternative.getwidth()[1] <= _MOJIBAKE_MAX_LEN
-        assert any((found := chars(item_op, item_av)) is not None and found <= marks
-                   for item_op, item_av in alternative.data), alternative
+@settings(max_examples=1000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(match=st.deferred(_badness_matches), before=st.text(alphabet="abc \u00e9", max_size=12),
+       after=st.text(alphabet="abc \u00e9", max_size=12))
+def test_every_match_of_ftfys_mojibake_check_holds_a_marked_character(match, before, after):
+    """_looks_like_mojibake searches ftfy's badness regex only within _MOJIBAKE_MAX_LEN
+    characters of a character of _mojibake_mark_re(). That gives is_bad's answer while every
+    text the regex matches holds one such character and is no longer than that: checked on
+    texts drawn from the regex itself, alone and inside clean text."""
+    import ftfy.badness
+
+    from pipelines.normalise import _MOJIBAKE_MAX_LEN, _looks_like_mojibake, _mojibake_mark_re
+
+    assert len(match) <= _MOJIBAKE_MAX_LEN and _mojibake_mark_re().search(match), match
+    text = before + match + after
+    assert _looks_like_mojibake(text) == ftfy.badness.is_bad(text), text
 
 
 def test_invisible_and_control_characters_are_removed():

@@ -23,7 +23,7 @@ class Command(ScrapyCrawl):
         if len(args) != 1:
             raise UsageError("give exactly one spider: scrapy crawl <outlet>")
         try:
-            crawler = self._create_crawler(args[0])
+            crawler = self.crawler_process.create_crawler(args[0])
         except KeyError as exc:
             if problems := _invalid_record(args[0]):
                 logger.error("newscrawl: bad configuration: the outlet record of %r is invalid, no crawl:\n%s",
