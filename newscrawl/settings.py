@@ -46,6 +46,7 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "newscrawl.faults.FaultCheck": 5,  # output/state folders writable, the store answering
     "newscrawl.lock.OutletLockExtension": 10,
     "pipelines.pool.StartWorkerPool": 20,
     "newscrawl.runreport.RunReport": 500,
