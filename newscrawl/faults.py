@@ -103,7 +103,7 @@ def store_cause(exc: BaseException) -> str:
         if isinstance(seen, OSError) and seen.strerror:
             return seen.strerror
         seen = seen.__cause__ or seen.__context__
-    return str(exc).strip() or type(exc).__name__
+    return str(exc).strip().rstrip(".") or type(exc).__name__
 
 
 def storage_fault(what: str, folder: str | Path, exc: OSError) -> StorageFault:

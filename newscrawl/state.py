@@ -171,7 +171,9 @@ class RedisStateStore(StateStore):
     def __init__(self, url: str, prefix: str):
         import redis
 
-        self._r = redis.Redis.from_url(url, decode_responses=True)
+        # A server that stops answering (a partition, a frozen host) fails the call instead
+        # of hanging the crawl; `?socket_timeout=` in the URL overrides these.
+        self._r = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10, socket_timeout=30)
         self.prefix = prefix
 
     def _k(self, ns):
