@@ -267,4 +267,8 @@ class RunReport:
                 self.report_path = write_report(reports_dir(self.output_dir, outlet), report, finished)
             except OSError as exc:
                 logger.error("newscrawl: cannot write the run report: %s", exc)
+        from newscrawl.retention import prune_outlet
+
+        prune_outlet(self.crawler.settings, outlet, reports=reports_dir(self.output_dir, outlet),
+                     current_log=self.crawler.settings.get("NEWSCRAWL_RUN_LOG") or None)
         logger.info("%s report=%s", summary_line(report), self.report_path)
