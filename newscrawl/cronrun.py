@@ -35,6 +35,7 @@ class OutletRun:
     code: int
     log: Path
     summary: str
+    fault: str = ""  # the one-line fault (newscrawl.faults), for stderr
 
 
 def last_summary(log: Path) -> str:
@@ -47,21 +48,32 @@ def last_summary(log: Path) -> str:
 
 
 def run_outlet(outlet: str, log: Path, settings: dict, env: dict) -> OutletRun:
-    log.parent.mkdir(parents=True, exist_ok=True)
+    from newscrawl.faults import FAULT_PREFIX, storage_fault
+
     command = [sys.executable, "-m", "scrapy", "crawl", outlet, "-s", f"NEWSCRAWL_RUN_LOG={log}"]
     for key, value in settings.items():
         command += ["-s", f"{key}={value}"]
-    # The child logs to stderr; both streams go to the outlet's log, tracebacks included.
-    with open(log, "ab") as fh:
-        code = subprocess.run(command, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              env=env).returncode
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(log, "ab")
+    except OSError as exc:  # no log, no crawl: the log folder is read-only or full
+        fault = storage_fault("log folder", log.parent, exc)
+        return OutletRun(outlet, fault.code, log, f"storage: {fault.message}", fault.line(outlet))
+    # The child logs to stderr, into the outlet's log, tracebacks included. Its stdout
+    # carries only a fault's one line (newscrawl.faults), which reaches us even when the
+    # log cannot be written.
+    with fh:
+        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=fh, stdin=subprocess.DEVNULL, env=env)
+    code = proc.returncode
+    fault = next((line[len(FAULT_PREFIX):] for line in proc.stdout.decode("utf-8", "replace").splitlines()
+                  if line.startswith(FAULT_PREFIX)), "")
     if code < 0:  # killed by a signal: the crawl did not finish
         code = exitcodes.FAILED
     summary = last_summary(log)
     if not summary:
         summary = "locked: another crawl of this outlet is running" if code == exitcodes.LOCKED else \
             f"{exitcodes.NAMES.get(code, code)}: no summary in the log"
-    return OutletRun(outlet, code, log, summary)
+    return OutletRun(outlet, code, log, summary, fault)
 
 
 def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 2, settings: dict | None = None,
@@ -89,6 +101,9 @@ def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 2, settings:
                 if tty:
                     out.write("\r\033[K")
                 out.write(line + "\n")
+                if run.fault:  # for cron mail: a person must act
+                    out.flush()
+                    print(run.fault, file=sys.stderr, flush=True)
                 if tty and len(results) < len(outlets):
                     out.write(f"[{len(results)}/{len(outlets)} done]")
                 out.flush()

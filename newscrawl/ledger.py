@@ -238,8 +238,10 @@ def ledger_for(crawler) -> OutletLedger | None:
         return None
     from scrapy import signals
 
+    from newscrawl.faults import open_crawl_state
+
     settings = crawler.settings
-    store = open_state(settings, outlet.name)
+    store = open_crawl_state(crawler, outlet.name)
     ledger = OutletLedger(store, outlet.name, settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
     crawler.newscrawl_ledger = ledger
 

@@ -86,10 +86,13 @@ class OutletLockExtension:
         outlet = crawler.spider.outlet.name
         self.lock = OutletLock(crawler.settings.get("NEWSCRAWL_STATE_DIR") or "state", outlet)
         self.refusal: LockHeld | None = None
-        try:
-            self.lock.acquire()
-        except LockHeld as exc:
-            self.refusal = exc
+        from newscrawl.faults import fault_of
+
+        if fault_of(crawler) is None:  # a start-up fault (newscrawl.faults): touch nothing
+            try:
+                self.lock.acquire()
+            except LockHeld as exc:
+                self.refusal = exc
         crawler.newscrawl_lock = self
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)

@@ -28,6 +28,7 @@ from pathlib import Path
 from scrapy import signals
 
 from newscrawl import exitcodes
+from newscrawl.faults import FAULT_REASONS, Fault
 from newscrawl.ledger import RECORD_WRITTEN
 from newscrawl.lock import LOCKED_REASON
 
@@ -48,6 +49,10 @@ def articles_seen(report: dict) -> int:
 
 def exit_status(stats: dict, history: list[dict], finish_reason: str) -> tuple[int, str]:
     """The exit code and a one-line reason, from the crawl's stats and earlier reports."""
+    if stats.get("newscrawl/fault_code"):  # the machine's fault, not the site's (newscrawl.faults)
+        return int(stats["newscrawl/fault_code"]), str(stats.get("newscrawl/fault") or finish_reason)
+    if finish_reason in FAULT_REASONS:
+        return FAULT_REASONS[finish_reason], finish_reason
     if finish_reason == LOCKED_REASON:
         return exitcodes.LOCKED, "another crawl of this outlet holds the lock"
     code_errors = sum(_prefixed(stats, "spider_exceptions/").values()) + sum(
@@ -149,8 +154,12 @@ def write_report(folder: Path, report: dict, now: datetime) -> Path:
     while path.exists():
         path, n = folder / f"{stem}-{n}.json", n + 1
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full folder keeps no half report
+        raise
     return path
 
 
@@ -230,6 +239,8 @@ class RunReport:
             self.stats.inc_value("newscrawl/responses/ok")
 
     def item_error(self, item, response, failure, **kwargs):
+        if isinstance(failure.value, Fault):
+            return  # the machine's fault, reported once (newscrawl.faults); not a bug of ours
         self.stats.inc_value(f"newscrawl/code_errors/{type(failure.value).__name__}")
 
     def spider_closed(self, spider, reason):
@@ -249,8 +260,15 @@ class RunReport:
         report["health"] = {"baseline_runs": len(history), "flags": flags}
         for flag in flags:
             logger.warning("newscrawl-health: outlet=%s drift=%s", outlet, flag)
-        try:
-            self.report_path = write_report(reports_dir(self.output_dir, outlet), report, finished)
-        except OSError as exc:
-            logger.error("newscrawl: cannot write the run report: %s", exc)
+        if stats.get("newscrawl/fault_code") and not stats.get("downloader/request_count"):
+            pass  # a fault at start: this run crawled nothing, and its report would skew the health check
+        else:
+            try:
+                self.report_path = write_report(reports_dir(self.output_dir, outlet), report, finished)
+            except OSError as exc:
+                logger.error("newscrawl: cannot write the run report: %s", exc)
+        from newscrawl.retention import prune_outlet
+
+        prune_outlet(self.crawler.settings, outlet, reports=reports_dir(self.output_dir, outlet),
+                     current_log=self.crawler.settings.get("NEWSCRAWL_RUN_LOG") or None)
         logger.info("%s report=%s", summary_line(report), self.report_path)

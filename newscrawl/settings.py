@@ -46,6 +46,7 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "newscrawl.faults.FaultCheck": 5,  # output/state folders writable, the store answering
     "newscrawl.lock.OutletLockExtension": 10,
     "pipelines.pool.StartWorkerPool": 20,
     "newscrawl.runreport.RunReport": 500,
@@ -100,6 +101,15 @@ NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timest
 NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unless they changed
 NEWSCRAWL_RECHECK_AFTER = 0  # seconds; > 0: refetch known articles this old with a conditional GET
 NEWSCRAWL_HEALTH_WINDOW = 5  # earlier run reports the health check compares against
+# Retention (newscrawl/retention.py): at the end of a run, the outlet's logs and run reports
+# older than this many days are deleted (0: kept for ever); the newest
+# NEWSCRAWL_HEALTH_WINDOW of each are always kept.
+NEWSCRAWL_KEEP_LOGS_DAYS = 90
+NEWSCRAWL_KEEP_REPORTS_DAYS = 90
+# SQLite state files are compacted (VACUUM) when a store is closed and more than a quarter
+# of the file, and more than NEWSCRAWL_STATE_COMPACT_MIN_BYTES, is free pages.
+NEWSCRAWL_STATE_COMPACT = True
+NEWSCRAWL_STATE_COMPACT_MIN_BYTES = 1048576
 
 # --- Discovery. With a positive value, sitemap and feed entries (and archive sitemaps)
 # dated more than this many days ago are not followed: a first crawl of a big outlet

@@ -60,10 +60,20 @@ class StateStore:
 
 class SQLiteStateStore(StateStore):
     """One SQLite file; WAL mode so a reader never blocks the crawl, and every write
-    commits at once, so a killed process loses nothing that was acknowledged."""
+    commits at once, so a killed process loses nothing that was acknowledged.
 
-    def __init__(self, path: str | Path):
+    Deleted and rewritten rows leave free pages the file never gives back. At close, a
+    file whose free pages exceed `compact_ratio` of it and `compact_min_bytes` is
+    compacted (VACUUM, then the WAL truncated); compact_min_bytes=None: never."""
+
+    COMPACT_RATIO = 0.25
+    COMPACT_MIN_BYTES = 1 << 20
+
+    def __init__(self, path: str | Path, *, compact_min_bytes: int | None = COMPACT_MIN_BYTES,
+                 compact_ratio: float = COMPACT_RATIO):
         self.path = Path(path)
+        self.compact_min_bytes = compact_min_bytes
+        self.compact_ratio = compact_ratio
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
@@ -160,7 +170,34 @@ class SQLiteStateStore(StateStore):
             else:
                 self._db.execute("DELETE FROM kv WHERE ns=?", (ns,))
 
+    def free_space(self) -> tuple[int, int]:
+        """(free bytes, file bytes) of the database's pages."""
+        with self._lock:
+            page = self._db.execute("PRAGMA page_size").fetchone()[0]
+            free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+            total = self._db.execute("PRAGMA page_count").fetchone()[0]
+        return free * page, total * page
+
+    def compact(self) -> None:
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def maybe_compact(self) -> bool:
+        """Compacts when enough of the file is free pages; True when it did."""
+        if self.compact_min_bytes is None or self._batch_depth:
+            return False
+        free, total = self.free_space()
+        if free <= self.compact_min_bytes or free <= total * self.compact_ratio:
+            return False
+        self.compact()
+        return True
+
     def close(self):
+        try:
+            self.maybe_compact()
+        except sqlite3.Error:
+            pass  # busy (another process reads it) or no room for the copy: next time
         with self._lock:
             self._db.close()
 
@@ -171,7 +208,9 @@ class RedisStateStore(StateStore):
     def __init__(self, url: str, prefix: str):
         import redis
 
-        self._r = redis.Redis.from_url(url, decode_responses=True)
+        # A server that stops answering (a partition, a frozen host) fails the call instead
+        # of hanging the crawl; `?socket_timeout=` in the URL overrides these.
+        self._r = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10, socket_timeout=30)
         self.prefix = prefix
 
     def _k(self, ns):
@@ -252,5 +291,7 @@ def open_state(settings, scope: str) -> StateStore:
     """The store for one scope, where state_location says."""
     where = state_location(settings, scope)
     if isinstance(where, Path):
-        return SQLiteStateStore(where)
+        compact = settings.getbool("NEWSCRAWL_STATE_COMPACT", True) if hasattr(settings, "getbool") else True
+        minimum = int(settings.get("NEWSCRAWL_STATE_COMPACT_MIN_BYTES") or SQLiteStateStore.COMPACT_MIN_BYTES)
+        return SQLiteStateStore(where, compact_min_bytes=minimum if compact else None)
     return RedisStateStore(where, prefix=f"newscrawl:{scope}")

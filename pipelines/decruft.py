@@ -1614,10 +1614,10 @@ class DecruftPipeline:
 
     def _store(self):
         if self.store is None:
-            from newscrawl.state import open_state
+            from newscrawl.faults import open_crawl_state
 
             outlet = getattr(self.crawler.spider, "outlet", None)
-            self.store = open_state(self.crawler.settings, getattr(outlet, "name", None) or "_global")
+            self.store = open_crawl_state(self.crawler, getattr(outlet, "name", None) or "_global")
         return self.store
 
     def learner(self, outlet_name: str) -> BoilerplateLearner:
@@ -1641,8 +1641,13 @@ class DecruftPipeline:
             self._watch.stop()
         if self.audit_log is not None:
             self.audit_log.close()
-        for learner in self.learners.values():
-            learner.prune()
+        from newscrawl.faults import Fault
+
+        try:
+            for learner in self.learners.values():
+                learner.prune()
+        except Fault:
+            pass  # the store failed (reported): the learned rows are pruned next run
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -227,7 +227,11 @@ class DedupePipeline:
         return pipeline
 
     def open_spider(self):
-        self.store = open_state(self.crawler.settings, "_global")
+        from newscrawl.faults import fault_of, open_crawl_state
+
+        if fault_of(self.crawler) is not None:
+            return  # a start-up fault: the spider closes at once, nothing is opened
+        self.store = open_crawl_state(self.crawler, "_global")
         self.dedup = deduplicator_from_settings(self.crawler.settings, self.store, defer=True)
 
     def records_written(self, records, replayed=False, **kwargs):

@@ -176,7 +176,14 @@ class ValidatePipeline:
         reasons = [message for _, message in problems]
         outlet = self.crawler.spider.outlet.name
         filename = f"rejects-{utc_day(record.get('fetched_at'))}.jsonl"
-        self.rejects.writer(outlet, filename).write(reject_entry(record, reasons))
+        try:
+            self.rejects.writer(outlet, filename).write(reject_entry(record, reasons))
+        except OSError as exc:  # the output folder is full or read-only: stop, settle nothing
+            from newscrawl import faults
+
+            fault = faults.storage_fault("output folder", self.rejects.output_dir / outlet, exc)
+            fault = faults.report(self.crawler, fault, exc_info=(type(exc), exc, exc.__traceback__))
+            raise type(fault)(fault.message) from exc
         self.stats.inc_value("newscrawl/rejected")
         for code in dict.fromkeys(code for code, _ in problems):
             self.stats.inc_value(f"newscrawl/rejected/{code}")
@@ -184,4 +191,17 @@ class ValidatePipeline:
         raise DropItem(f"invalid record: {'; '.join(reasons)}")
 
     def close_spider(self):
-        self.rejects.close()
+        from newscrawl.faults import StorageFault, fault_of
+
+        if isinstance(fault_of(self.crawler), StorageFault):
+            self.rejects.discard()
+            return
+        try:
+            self.rejects.close()
+        except OSError as exc:
+            from newscrawl import faults
+
+            folder = Path(exc.filename).parent if getattr(exc, "filename", None) else self.rejects.output_dir
+            faults.report(self.crawler, faults.storage_fault("output folder", folder, exc),
+                          exc_info=(type(exc), exc, exc.__traceback__), close=False)
+            self.rejects.discard()

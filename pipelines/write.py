@@ -180,16 +180,33 @@ class JsonlWriter:
             os.close(dir_fd)
 
     def _append(self, data: bytes) -> int:
-        """Publishes the file plus `data`; returns the new size."""
-        if self.path.exists():
-            shutil.copyfile(self.path, self._tmp)  # sendfile: stays in the kernel
-        with open(self._tmp, "ab") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-            end = out.tell()
-        self._publish()
+        """Publishes the file plus `data`; returns the new size. On an error (a full or
+        read-only folder) nothing is published and the private copy is removed."""
+        try:
+            if self.path.exists():
+                shutil.copyfile(self.path, self._tmp)  # sendfile: stays in the kernel
+            with open(self._tmp, "ab") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+                end = out.tell()
+            self._publish()
+        except OSError:
+            try:
+                self._tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+            raise
         return end
+
+    def discard(self) -> int:
+        """Forgets the records not yet published (the crawl stops on a storage fault; they
+        were never written, so nothing remembers them and the next run fetches them
+        again). Returns how many."""
+        dropped = len(self._pending)
+        self._pending, self._pending_records = [], []
+        self._closed = True
+        return dropped
 
     def _compress(self, data: bytes) -> bytes:
         if self.compression == "gzip":
@@ -265,6 +282,12 @@ class WriterSet:
         for writer in self._writers.values():
             writer.flush_if_due()
 
+    def discard(self) -> int:
+        dropped = sum(writer.discard() for writer in self._writers.values())
+        self._writers.clear()
+        self._by_name.clear()
+        return dropped
+
     def close(self) -> None:
         errors = []
         for writer in self._writers.values():
@@ -306,34 +329,79 @@ class WritePipeline:
     def open_spider(self):
         from twisted.internet import reactor, task
 
+        from newscrawl.faults import Fault, fault_of
         from newscrawl.ledger import ledger_for
         from newscrawl.lock import LOCKED_REASON, crawl_lock_held
 
+        if fault_of(self.crawler) is not None:
+            return  # a start-up fault (newscrawl.faults): the spider closes at once
         if not crawl_lock_held(self.crawler):
             # Another crawl of this outlet runs: touch none of its files.
             from scrapy.exceptions import CloseSpider
 
             raise CloseSpider(LOCKED_REASON)
-        self.ledger = ledger_for(self.crawler)
-        if self.ledger is not None:
-            replayed = self.ledger.reconcile(on_records=lambda records: self._announce(records, replayed=True))
-            self.stats.set_value("newscrawl/ledger/replayed", replayed)
+        try:
+            self.ledger = ledger_for(self.crawler)
+            if self.ledger is not None:
+                replayed = self.ledger.reconcile(on_records=lambda records: self._announce(records, replayed=True))
+                self.stats.set_value("newscrawl/ledger/replayed", replayed)
+        except Fault as fault:  # the store went away since the start-up check (reported)
+            from scrapy.exceptions import CloseSpider
+
+            raise CloseSpider(fault.reason) from fault
+        except OSError as exc:  # cutting a torn tail in a read-only or full folder
+            from scrapy.exceptions import CloseSpider
+
+            fault = self._storage_fault(exc)
+            raise CloseSpider(fault.reason) from exc
 
         # Batches are also published on a timer, so a slow crawl still shows its records
         # within NEWSCRAWL_OUTPUT_BATCH_SECONDS.
         if reactor.running:
-            self._flusher = task.LoopingCall(self.writers.flush_due)
+            self._flusher = task.LoopingCall(self._flush_due)
             self._flusher.start(max(1.0, self.writers.batch["batch_seconds"] / 2), now=False)
 
     def process_item(self, item):
         from pipelines.validate import public_fields
 
+        from newscrawl.faults import fault_of
+
+        if (fault := fault_of(self.crawler)) is not None:
+            # The crawl is stopping on a fault: not written, so not settled either; the
+            # next run fetches this article again.
+            self.stats.inc_value("newscrawl/unwritten")
+            raise type(fault)(fault.message)
         record = public_fields(dict(item))
         outlet = record.get("outlet") or self.crawler.spider.outlet.name
         filename = utc_day(record.get("fetched_at")) + SUFFIXES[self.compression]
-        self.writers.writer(outlet, filename).write(record)
+        try:
+            self.writers.writer(outlet, filename).write(record)
+        except OSError as exc:
+            self.stats.inc_value("newscrawl/unwritten")
+            raise self._storage_fault(exc) from exc
         self.stats.inc_value("newscrawl/written")
         return record
+
+    def _storage_fault(self, exc: OSError, *, close: bool = True):
+        """Reports the output folder's fault (full, read-only) and stops the crawl."""
+        from newscrawl import faults
+
+        folder = Path(exc.filename).parent if getattr(exc, "filename", None) else \
+            Path(self.writers.output_dir) / self.crawler.spider.outlet.name
+        return faults.report(self.crawler, faults.storage_fault("output folder", folder, exc),
+                             exc_info=(type(exc), exc, exc.__traceback__), close=close)
+
+    def _flush_due(self) -> None:
+        try:
+            self.writers.flush_due()
+        except OSError as exc:
+            self._storage_fault(exc)
+            self.writers.discard()
+        except Exception as exc:  # noqa: BLE001 - a store fault while recording (reported)
+            from newscrawl.faults import Fault
+
+            if not isinstance(exc, Fault):
+                raise
 
     def _announce(self, records: list[dict], replayed: bool) -> bool:
         """Tells RECORD_WRITTEN listeners (dedupe state, run report) about records now in
@@ -357,6 +425,19 @@ class WritePipeline:
             self.ledger.commit(path.name, records, end_offset)
 
     def close_spider(self):
+        from newscrawl.faults import Fault, StorageFault, fault_of
+
         if self._flusher and self._flusher.running:
             self._flusher.stop()
-        self.writers.close()
+        if isinstance(fault_of(self.crawler), StorageFault):
+            dropped = self.writers.discard()  # the folder is full or read-only: nothing more is written
+            if dropped:
+                logger.info("%d records not written (storage fault); the next run fetches them again", dropped)
+            return
+        try:
+            self.writers.close()
+        except OSError as exc:
+            self._storage_fault(exc, close=False)
+            self.writers.discard()
+        except Fault:
+            pass  # a store fault while recording the last batch: reported; reconciled next run

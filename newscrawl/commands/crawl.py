@@ -34,7 +34,10 @@ class Command(ScrapyCrawl):
         outcome = self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         failure = _failure_of(outcome)
-        if isinstance(failure, (OutletConfigError, exitcodes.ConfigError)):
+        fault = getattr(crawler, "newscrawl_fault", None)
+        if fault is not None:  # the machine's fault (newscrawl.faults), already said in one line
+            self.exitcode = fault.code
+        elif isinstance(failure, (OutletConfigError, exitcodes.ConfigError)):
             logger.error("newscrawl: bad configuration: %s", failure)
             self.exitcode = exitcodes.CONFIG
         elif failure is not None or self.crawler_process.bootstrap_failed:
