@@ -14,19 +14,20 @@ from hypothesis import strategies as st
 from bench.metadata_eval import FIELDS, FUNDUS_FIELDS, field_correct, fundus_field_correct, title_correct
 from bench.metrics import fundus_tokens, score_page, shingles, summarise
 from pipelines.extract import extract_article
+from tests.needs import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 AEB_DEV = Path(os.environ.get("AEB_DEV") or ROOT.parent / "shared" / "data" / "aeb-dev")
 LABELS = ROOT / "tests" / "data" / "aeb-metadata.json"
 
-needs_aeb = pytest.mark.skipif(
-    not (AEB_DEV / "ground-truth.json").exists(),
-    reason=f"aeb-dev pages not found at {AEB_DEV} (set AEB_DEV to the folder)",
+needs_aeb = needs(
+    "aeb-dev", (AEB_DEV / "ground-truth.json").exists(),
+    f"aeb-dev pages not found at {AEB_DEV} (set AEB_DEV to the folder)",
 )
 FUNDUS_DEV = Path(os.environ.get("FUNDUS_DEV") or ROOT.parent / "shared" / "data" / "fundus-dev")
-needs_fundus = pytest.mark.skipif(
-    not (FUNDUS_DEV / "ground-truth.json").exists(),
-    reason=f"fundus-dev pages not found at {FUNDUS_DEV} (set FUNDUS_DEV to the folder)",
+needs_fundus = needs(
+    "fundus-dev", (FUNDUS_DEV / "ground-truth.json").exists(),
+    f"fundus-dev pages not found at {FUNDUS_DEV} (set FUNDUS_DEV to the folder)",
 )
 
 
