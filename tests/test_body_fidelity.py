@@ -98,6 +98,7 @@ def test_a_body_split_by_ad_slots_is_read_from_every_part():
     assert "Bridge reopens" not in text
 
 
+@pytest.mark.slow
 def test_cleaned_pages_show_every_word_they_keep():
     """Every word of the body that `newscrawl clean` keeps is a word the page shows."""
     from bench.extraction import clean_path

@@ -12,6 +12,8 @@ from newscrawl.demo import serve_fixture_web
 from pipelines.validate import validate_record
 from tests.crawling import ROOT, crawl, jsonl, run_scrapy, scrapy_env, write_outlets
 
+pytestmark = pytest.mark.e2e  # real crawls of the fixture web
+
 # How each path of the fixture web shows in a record's discovered_via.
 VIA = {
     sitegen.ROBOTS_SITEMAP: "robots-sitemap",

@@ -25,6 +25,8 @@ from newscrawl.state import SQLiteStateStore
 from newscrawl.webserver import LocalSite, Page
 from tests.crawling import FAST, ROOT, crawl, run_scrapy, scrapy_env, write_outlets
 
+pytestmark = pytest.mark.e2e  # real crawls, run as cron runs them
+
 REGIONAL, PAPER, URDU = fixture_web_spec()
 
 

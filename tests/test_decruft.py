@@ -651,6 +651,7 @@ CRAWL = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("n", [5, 15])
 def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
     script = tmp_path / "crawl.py"
@@ -669,6 +670,7 @@ def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
 # --------------------------------------------------------------------------- real spider
 
 
+@pytest.mark.e2e
 def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
     """Two synthetic outlets of the cruft benchmark, 14 articles each, served on 127.0.0.1
     and crawled by `scrapy crawl <outlet>` from fresh state: a first crawl, warm-up and all."""
@@ -704,6 +706,7 @@ def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
             assert {"app-promo", "learned-boilerplate"} <= categories, categories
 
 
+@pytest.mark.e2e
 def test_text_normalised_ahead_in_the_worker_is_used_only_where_learning_agrees(tmp_path):
     """The worker call that extracts an article also normalises the text the learned
     boilerplate is expected to leave. The crawl keeps that result only where its own
@@ -857,6 +860,7 @@ def _serve_ledger(site, paths: list[str], articles: dict) -> None:
                               b"<body><h1>The Daily Ledger</h1></body></html>")
 
 
+@pytest.mark.e2e
 def test_shared_story_paragraphs_survive_the_learned_layer_in_a_real_crawl(tmp_path):
     """An outlet whose articles share long paragraphs: five versions of a developing story
     (a new first paragraph over the same three), a live story whose pages repeat the

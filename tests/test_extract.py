@@ -404,6 +404,7 @@ def aeb_results():
 
 
 @needs_aeb
+@pytest.mark.slow
 def test_f1_floor_on_aeb_dev(aeb_results):
     pages, outs = aeb_results
     s = summarise(score_page(p.expected, o["text"]) for p, o in zip(pages, outs))
@@ -411,6 +412,7 @@ def test_f1_floor_on_aeb_dev(aeb_results):
     assert s.f1 >= 0.9855
 
 
+@pytest.mark.slow
 @needs_aeb
 def test_metadata_accuracy_floors(aeb_results):
     pages, outs = aeb_results
@@ -431,6 +433,7 @@ def fundus_results():
 
 
 @needs_fundus
+@pytest.mark.slow
 def test_f1_floor_on_fundus_dev(fundus_results):
     """The whole `newscrawl clean` path, scored as fundus-dev's README says."""
     pages, outs = fundus_results
@@ -439,6 +442,7 @@ def test_f1_floor_on_fundus_dev(fundus_results):
     assert s.f1 >= 0.9374
 
 
+@pytest.mark.slow
 @needs_fundus
 def test_metadata_accuracy_floors_on_fundus_dev(fundus_results):
     pages, outs = fundus_results

@@ -27,6 +27,8 @@ from tests.faults import urlset
 from tests.needs import needs
 from tests.page_words import foreign_words
 
+pytestmark = pytest.mark.e2e  # real crawls of the development pages and a fixture site
+
 DATA = ROOT.parent / "shared" / "data"
 AEB_DEV = Path(os.environ.get("AEB_DEV") or DATA / "aeb-dev")
 FUNDUS_DEV = Path(os.environ.get("FUNDUS_DEV") or DATA / "fundus-dev")

@@ -396,6 +396,7 @@ from bench.extraction import DEFAULT_FOLDER as AEB  # noqa: E402
 FUNDUS = Path(os.environ.get("FUNDUS_DEV") or AEB.parent / "fundus-dev")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", [AEB, FUNDUS], ids=["aeb-dev", "fundus-dev"])
 def test_every_real_article_passes_the_gate(folder):
     """As a crawl's page_job calls the gate: the page decoded as UTF-8, parsed with

@@ -14,6 +14,8 @@ from tests.faults import (
     BAD_UTF8_BODY, JAPANESE, URDU, CountingListener, HostileSite, build_hostile_site, english_page, urlset,
 )
 
+pytestmark = pytest.mark.e2e  # real crawls of hostile local sites
+
 SETTINGS = {"DOWNLOAD_TIMEOUT": "2", "RETRY_TIMES": "1", "NEWSCRAWL_BACKOFF_BASE": "0.5",
             "NEWSCRAWL_RETRY_AFTER_MAX": "30"}
 NAME = "hostile-times"

@@ -8,10 +8,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from newscrawl import settings as project_settings
 from newscrawl.demo import serve_fixture_web
 from tests.crawling import ROOT, crawl, scrapy_env
 from tests.worker_libraries import REPORT
+
+pytestmark = pytest.mark.e2e  # fresh interpreters and a real crawl
 
 
 def _run(code: str):
@@ -58,6 +62,7 @@ url = "https://news.example/2025/08/04/seed-article"
 html = (ROOT / "tests" / "fixtures" / "seed_article.html").read_text(encoding="utf-8")
 record, _ = clean_page(html, url, generic_outlet(url), settings=project_settings())
 from tests.worker_libraries import WORKER_LIBRARIES
+
 new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in WORKER_LIBRARIES)
 print(__import__("json").dumps({"words": len(record["text"].split()), "new": new}))
 """)
