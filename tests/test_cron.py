@@ -89,8 +89,9 @@ def start_crawl(outlet: Outlet, tmp: Path, settings: dict | None = None) -> subp
     command = [sys.executable, "-m", "scrapy", "crawl", outlet.name]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
-    log = open(tmp / f"{outlet.name}-{time.monotonic_ns()}.log", "wb")
-    return subprocess.Popen(command, cwd=ROOT, env=scrapy_env(tmp / "outlets"), stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp / f"{outlet.name}-{time.monotonic_ns()}.log", "wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(command, cwd=ROOT, env=scrapy_env(tmp / "outlets"), stdout=log,
+                                stderr=subprocess.STDOUT)
 
 
 def wait_for(condition, proc: subprocess.Popen, timeout: float = 90) -> None:
