@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -48,14 +49,32 @@ class CrawlRun:
             out.extend(read_records(path))
         return out
 
+    def stats(self) -> dict[str, str]:
+        """The stats dump at the end of the log, each value as the log prints it. A log
+        without a dump is an error: the crawl did not end as Scrapy ends one."""
+        lines = self.log.splitlines()
+        starts = [i for i, line in enumerate(lines) if "Dumping Scrapy stats:" in line]
+        if not starts:
+            raise AssertionError("no stats dump in the crawl's log:\n" + self.log[-3000:])
+        stats = {}
+        for line in lines[starts[-1] + 1:]:
+            match = _STAT_LINE.match(line)
+            if match:
+                stats[match["key"]] = match["value"]
+            if line.rstrip().endswith("}") and not line.startswith(" " * 2):
+                break
+        if not stats:
+            raise AssertionError("an empty stats dump in the crawl's log:\n" + self.log[-3000:])
+        return stats
+
     def stat(self, key: str) -> int:
-        """A counter from the stats dump at the end of the log (0 when absent)."""
-        marker = f"'{key}': "
-        for line in reversed(self.log.splitlines()):
-            line = line.strip()
-            if line.startswith(marker):
-                return int(line[len(marker):].rstrip(",}").strip())
-        return 0
+        """A counter from the stats dump: 0 when the dump has no such key (Scrapy counts
+        from the first event); an error when the log has no dump at all."""
+        value = self.stats().get(key)
+        return 0 if value is None else int(value)
+
+
+_STAT_LINE = re.compile(r"^[{ ]'(?P<key>[^']+)': (?P<value>.*?),?}?\s*$")
 
 
 def write_outlets(directory: Path, outlets: list[Outlet]) -> Path:
@@ -91,8 +110,10 @@ def run_scrapy(args: list[str], tmp: Path, outlets_dir: Path | None = None, sett
 _MEASURED = ("import os, subprocess, sys\n"
              "proc = subprocess.Popen(sys.argv[2:])\n"
              "_, status, usage = os.wait4(proc.pid, 0)\n"
-             "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
-             "sys.exit(os.waitstatus_to_exitcode(status))\n")
+             "proc.returncode = os.waitstatus_to_exitcode(status)\n"
+             "with open(sys.argv[1], 'w') as peak:\n"
+             "    peak.write(str(usage.ru_maxrss))\n"
+             "sys.exit(proc.returncode)\n")
 
 
 def run_child(command: list[str], env: dict, timeout: float) -> tuple[int, str, float]:

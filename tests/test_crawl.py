@@ -12,6 +12,8 @@ from newscrawl.demo import serve_fixture_web
 from pipelines.validate import validate_record
 from tests.crawling import ROOT, crawl, jsonl, run_scrapy, scrapy_env, write_outlets
 
+pytestmark = pytest.mark.e2e  # real crawls of the fixture web
+
 # How each path of the fixture web shows in a record's discovered_via.
 VIA = {
     sitegen.ROBOTS_SITEMAP: "robots-sitemap",
@@ -75,7 +77,9 @@ def test_gzipped_and_indexed_sitemaps_are_told_apart(fixture_web, crawled):
 
 
 def test_robots_disallowed_pages_are_never_fetched(fixture_web, crawled):
+    assert any(served.build.disallowed for served in fixture_web), "the fixture web disallows nothing"
     for served in fixture_web:
+        assert served.site.count("/robots.txt") >= 1
         for url in served.build.disallowed:
             path = url.split(served.site.host_port, 1)[1]
             assert served.site.count(path) == 0, path

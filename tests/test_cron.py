@@ -25,6 +25,8 @@ from newscrawl.state import SQLiteStateStore
 from newscrawl.webserver import LocalSite, Page
 from tests.crawling import FAST, ROOT, crawl, run_scrapy, scrapy_env, write_outlets
 
+pytestmark = pytest.mark.e2e  # real crawls, run as cron runs them
+
 REGIONAL, PAPER, URDU = fixture_web_spec()
 
 
@@ -87,8 +89,9 @@ def start_crawl(outlet: Outlet, tmp: Path, settings: dict | None = None) -> subp
     command = [sys.executable, "-m", "scrapy", "crawl", outlet.name]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
-    log = open(tmp / f"{outlet.name}-{time.monotonic_ns()}.log", "wb")
-    return subprocess.Popen(command, cwd=ROOT, env=scrapy_env(tmp / "outlets"), stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp / f"{outlet.name}-{time.monotonic_ns()}.log", "wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(command, cwd=ROOT, env=scrapy_env(tmp / "outlets"), stdout=log,
+                                stderr=subprocess.STDOUT)
 
 
 def wait_for(condition, proc: subprocess.Popen, timeout: float = 90) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from pipelines.validate import validate_record
 from pipelines.write import read_records
 from tests.crawling import ROOT, scrapy_env
+
+pytestmark = pytest.mark.e2e  # `newscrawl demo` in a child process
 
 
 def test_newscrawl_demo_writes_valid_clean_records(tmp_path):

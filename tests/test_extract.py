@@ -14,19 +14,20 @@ from hypothesis import strategies as st
 from bench.metadata_eval import FIELDS, FUNDUS_FIELDS, field_correct, fundus_field_correct, title_correct
 from bench.metrics import fundus_tokens, score_page, shingles, summarise
 from pipelines.extract import extract_article
+from tests.needs import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 AEB_DEV = Path(os.environ.get("AEB_DEV") or ROOT.parent / "shared" / "data" / "aeb-dev")
 LABELS = ROOT / "tests" / "data" / "aeb-metadata.json"
 
-needs_aeb = pytest.mark.skipif(
-    not (AEB_DEV / "ground-truth.json").exists(),
-    reason=f"aeb-dev pages not found at {AEB_DEV} (set AEB_DEV to the folder)",
+needs_aeb = needs(
+    "aeb-dev", (AEB_DEV / "ground-truth.json").exists(),
+    f"aeb-dev pages not found at {AEB_DEV} (set AEB_DEV to the folder)",
 )
 FUNDUS_DEV = Path(os.environ.get("FUNDUS_DEV") or ROOT.parent / "shared" / "data" / "fundus-dev")
-needs_fundus = pytest.mark.skipif(
-    not (FUNDUS_DEV / "ground-truth.json").exists(),
-    reason=f"fundus-dev pages not found at {FUNDUS_DEV} (set FUNDUS_DEV to the folder)",
+needs_fundus = needs(
+    "fundus-dev", (FUNDUS_DEV / "ground-truth.json").exists(),
+    f"fundus-dev pages not found at {FUNDUS_DEV} (set FUNDUS_DEV to the folder)",
 )
 
 
@@ -403,6 +404,7 @@ def aeb_results():
 
 
 @needs_aeb
+@pytest.mark.slow
 def test_f1_floor_on_aeb_dev(aeb_results):
     pages, outs = aeb_results
     s = summarise(score_page(p.expected, o["text"]) for p, o in zip(pages, outs))
@@ -410,6 +412,7 @@ def test_f1_floor_on_aeb_dev(aeb_results):
     assert s.f1 >= 0.9855
 
 
+@pytest.mark.slow
 @needs_aeb
 def test_metadata_accuracy_floors(aeb_results):
     pages, outs = aeb_results
@@ -430,6 +433,7 @@ def fundus_results():
 
 
 @needs_fundus
+@pytest.mark.slow
 def test_f1_floor_on_fundus_dev(fundus_results):
     """The whole `newscrawl clean` path, scored as fundus-dev's README says."""
     pages, outs = fundus_results
@@ -438,6 +442,7 @@ def test_f1_floor_on_fundus_dev(fundus_results):
     assert s.f1 >= 0.9374
 
 
+@pytest.mark.slow
 @needs_fundus
 def test_metadata_accuracy_floors_on_fundus_dev(fundus_results):
     pages, outs = fundus_results

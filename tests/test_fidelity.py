@@ -24,15 +24,22 @@ from newscrawl.outlets import Outlet
 from newscrawl.webserver import LocalSite, Page
 from tests.crawling import ROOT, crawl, write_outlets
 from tests.faults import urlset
+from tests.needs import needs
 from tests.page_words import foreign_words
+
+pytestmark = pytest.mark.e2e  # real crawls of the development pages and a fixture site
 
 DATA = ROOT.parent / "shared" / "data"
 AEB_DEV = Path(os.environ.get("AEB_DEV") or DATA / "aeb-dev")
 FUNDUS_DEV = Path(os.environ.get("FUNDUS_DEV") or DATA / "fundus-dev")
-needs_dev_pages = pytest.mark.skipif(
-    not (AEB_DEV / "html").is_dir() or not (FUNDUS_DEV / "html").is_dir(),
-    reason=f"development pages not found at {AEB_DEV} and {FUNDUS_DEV} (set AEB_DEV / FUNDUS_DEV)",
-)
+
+
+def needs_dev_pages(test):
+    for name, folder in (("aeb-dev", AEB_DEV), ("fundus-dev", FUNDUS_DEV)):
+        test = needs(name, (folder / "html").is_dir(), f"{name} pages not found at {folder} (set AEB_DEV / FUNDUS_DEV)")(test)
+    return test
+
+
 HTML = "text/html; charset=utf-8"
 BOM = b"\xef\xbb\xbf"
 # The development pages, from many publishers, are served as one outlet. The learned

@@ -13,6 +13,7 @@ from newscrawl.gate import body_text_chars, classify_page
 from pipelines.extract import first_pass_chars
 from newscrawl.html import parse_html
 from newscrawl.outlets import Outlet, generic_outlet
+from tests.needs import missing
 
 OUTLET = generic_outlet("https://news.example/")
 ARTICLE_URL = "https://news.example/2024/05/01/council-approves-budget"
@@ -397,12 +398,14 @@ from bench.extraction import DEFAULT_FOLDER as AEB  # noqa: E402
 FUNDUS = Path(os.environ.get("FUNDUS_DEV") or AEB.parent / "fundus-dev")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", [AEB, FUNDUS], ids=["aeb-dev", "fundus-dev"])
 def test_every_real_article_passes_the_gate(folder):
     """As a crawl's page_job calls the gate: the page decoded as UTF-8, parsed with
     parse_html, the outlet the generic one for its URL."""
     if not (folder / "ground-truth.json").exists():
-        pytest.skip(f"{folder.name} data not present at {folder}")
+        name = "aeb-dev" if folder == AEB else "fundus-dev"
+        missing(name, f"{name} data not present at {folder}")
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     misses = []
     for page_id, record in truth.items():

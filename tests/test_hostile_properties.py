@@ -5,6 +5,7 @@ examples every time."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +66,7 @@ def pages(draw):
 
 @settings(max_examples=120, **BUDGET)
 @given(pages())
+@pytest.mark.slow
 def test_cleaning_stages_survive_generated_and_mutated_html(body):
     html = decode_html(body, draw_header(body))
     record, warnings = clean_page(html, URL, OUTLET, settings=Settings())

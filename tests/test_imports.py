@@ -8,10 +8,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from newscrawl import settings as project_settings
 from newscrawl.demo import serve_fixture_web
 from tests.crawling import ROOT, crawl, scrapy_env
 from tests.worker_libraries import REPORT
+
+pytestmark = pytest.mark.e2e  # fresh interpreters and a real crawl
 
 
 def _run(code: str):
@@ -41,23 +45,29 @@ print(__import__("json").dumps(imported()))
     assert loaded == []
 
 
-def test_the_fork_server_imports_and_builds_what_the_workers_use():
+def test_after_the_fork_servers_warm_up_cleaning_a_page_imports_nothing_more():
     """pipelines.pool_warmup, which the fork server imports before it forks the workers,
-    imports the stages' libraries and builds what is made from them. Each worker builds
-    its own language detector."""
-    warm = _run("""
+    loads what the stages use: a worker started from it (its own start, `in_worker`,
+    included) cleans its first page without importing a worker library."""
+    after = _run("""
+import sys
 import pipelines.pool_warmup
-from pipelines import extract, normalise, validate
-from tests.worker_libraries import imported
-built = {f.__name__: f.cache_info().currsize for f in (
-    extract._trafilatura_options, normalise._ftfy_first_pass_re, normalise._mojibake_mark_re,
-    validate._validator, normalise.language_detector)}
-print(__import__("json").dumps({"imported": imported(), "built": built}))
+pipelines.pool_warmup.in_worker()
+from newscrawl.cli import project_settings
+from newscrawl.outlets import generic_outlet
+from pipelines.clean import clean_page
+from tests.crawling import ROOT
+before = set(sys.modules)
+url = "https://news.example/2025/08/04/seed-article"
+html = (ROOT / "tests" / "fixtures" / "seed_article.html").read_text(encoding="utf-8")
+record, _ = clean_page(html, url, generic_outlet(url), settings=project_settings())
+from tests.worker_libraries import WORKER_LIBRARIES
+
+new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in WORKER_LIBRARIES)
+print(__import__("json").dumps({"words": len(record["text"].split()), "new": new}))
 """)
-    assert warm["imported"] == ["dateutil", "fastjsonschema", "ftfy", "htmldate", "jsonschema", "justext",
-                                "readability", "trafilatura"]
-    assert warm["built"] == {"_trafilatura_options": 3, "_ftfy_first_pass_re": 1, "_mojibake_mark_re": 1,
-                             "_validator": 1, "language_detector": 0}
+    assert after["words"] > 100  # the page was cleaned, by every stage
+    assert after["new"] == []
 
 
 def test_a_crawl_process_never_imports_a_worker_library(tmp_path):

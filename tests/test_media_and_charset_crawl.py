@@ -17,6 +17,8 @@ from tests.crawling import ROOT, crawl, scrapy_env, write_outlets
 from tests.faults import JAPANESE, english_paragraphs, urlset
 from tests.test_charset import ARABIC, RUSSIAN, arabic_page, japanese_page, russian_page
 
+pytestmark = pytest.mark.e2e  # a real crawl and `newscrawl clean` in a child process
+
 NAME = "media-times"
 UTF8 = "text/html; charset=utf-8"
 

@@ -4,8 +4,11 @@ import os
 import time
 
 import psutil
+import pytest
 
 from pipelines.pool import WorkerPool
+
+pytestmark = pytest.mark.e2e  # worker processes
 
 
 def _workers_alive(me: psutil.Process) -> int:

@@ -254,6 +254,7 @@ def test_two_outlets_republish_the_same_wire_story():
     assert body_of(b1, u1) != body_of(b2, u2)
 
 
+@pytest.mark.e2e
 def test_served_fixture_web_answers_every_route_and_gives_outlet_records():
     with serve_fixture_web() as web:
         assert len({served.site.port for served in web}) == 3

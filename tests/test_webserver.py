@@ -8,6 +8,8 @@ import pytest
 
 from newscrawl.webserver import Chunk, LocalSite, Page
 
+pytestmark = pytest.mark.e2e  # a local HTTP server
+
 
 def get(url, headers=None, method="GET"):
     request = urllib.request.Request(url, headers=headers or {}, method=method)
