@@ -1571,6 +1571,10 @@ class DecruftPipeline:
         try:
             if scraper_slot is not None and scraper_slot.closing is not None:
                 return self.release("close")
+            if getattr(getattr(engine, "_slot", None), "closing", None) is not None:
+                # The spider is closing (a graceful stop on SIGTERM): Scrapy waits for the
+                # requests whose articles are held here, so they must go on now.
+                return self.release("close")
             if scraper_slot is not None and scraper_slot.needs_backout():
                 return self.release("memory")
             if self._held_since is not None and time.monotonic() - self._held_since > self.max_hold:
