@@ -100,6 +100,9 @@ NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timest
 NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unless they changed
 NEWSCRAWL_RECHECK_AFTER = 0  # seconds; > 0: refetch known articles this old with a conditional GET
 NEWSCRAWL_HEALTH_WINDOW = 5  # earlier run reports the health check compares against
+# SIGTERM / SIGINT: seconds a crawl may take to stop gracefully before it is killed with
+# its pool (newscrawl/stop.py). The environment variable of the same name also sets it.
+NEWSCRAWL_STOP_TIMEOUT = 30
 
 # --- Discovery. With a positive value, sitemap and feed entries (and archive sitemaps)
 # dated more than this many days ago are not followed: a first crawl of a big outlet
