@@ -108,9 +108,11 @@ def cmd_crawl(args) -> int:
     lock, state, log file and exit code; prints one line per outlet and a summary. An
     invalid outlet record is skipped with one line on stderr per problem, the others are
     crawled, and the exit code is then CONFIG (2),
-    unless an outlet ended with an error in our code (1: see exitcodes.SEVERITY)."""
+    unless an outlet ended with an error in our code (1: see exitcodes.SEVERITY).
+    SIGTERM / SIGINT stop every crawl (newscrawl/cronrun.py, Fleet) and exit INTERRUPTED (9)."""
     from newscrawl import exitcodes
     from newscrawl.cronrun import crawl_outlets
+    from newscrawl.stop import stop_timeout
 
     if bool(args.all) == bool(args.outlets):
         print("newscrawl crawl: give outlet names or --all", file=sys.stderr)
@@ -131,8 +133,14 @@ def cmd_crawl(args) -> int:
         print(f"newscrawl: 0 outlets; {_invalid_records(len(skipped))} skipped; exit={exitcodes.CONFIG}")
         return exitcodes.CONFIG
     settings = project_settings(_settings_from(args))
+    try:
+        timeout = stop_timeout(settings)
+    except exitcodes.ConfigError as exc:
+        print(f"newscrawl crawl: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG
     return crawl_outlets(names, log_dir=Path(settings.get("NEWSCRAWL_LOG_DIR") or "logs"), jobs=args.jobs,
-                         settings=_settings_from(args), outlets_dir=args.outlets_dir, skipped=len(skipped))
+                         settings=_settings_from(args), outlets_dir=args.outlets_dir, skipped=len(skipped),
+                         stop_timeout=timeout)
 
 
 def _invalid_records(count: int) -> str:

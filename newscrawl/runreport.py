@@ -55,6 +55,8 @@ def exit_status(stats: dict, history: list[dict], finish_reason: str) -> tuple[i
         return FAULT_REASONS[finish_reason], finish_reason
     if finish_reason == LOCKED_REASON:
         return exitcodes.LOCKED, "another crawl of this outlet holds the lock"
+    if finish_reason == "shutdown":  # SIGTERM / SIGINT (newscrawl/stop.py)
+        return exitcodes.INTERRUPTED, "stopped by a signal before the end"
     code_errors = sum(_prefixed(stats, "spider_exceptions/").values()) + sum(
         _prefixed(stats, "newscrawl/code_errors/").values())
     if code_errors:
@@ -67,8 +69,6 @@ def exit_status(stats: dict, history: list[dict], finish_reason: str) -> tuple[i
         return exitcodes.BLOCKED, f"{blocked} of {ok + failed} requests answered 403/429"
     if not ok:
         return exitcodes.FAILED, f"no request got a usable answer ({failed} failed)"
-    if finish_reason == "shutdown":
-        return exitcodes.FAILED, "interrupted before the end"
     seen = seen_this_run(stats)
     earlier = max((articles_seen(r) for r in history), default=0)
     if not seen and earlier:

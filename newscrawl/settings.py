@@ -110,6 +110,9 @@ NEWSCRAWL_KEEP_REPORTS_DAYS = 90
 # of the file, and more than NEWSCRAWL_STATE_COMPACT_MIN_BYTES, is free pages.
 NEWSCRAWL_STATE_COMPACT = True
 NEWSCRAWL_STATE_COMPACT_MIN_BYTES = 1048576
+# SIGTERM / SIGINT: seconds a crawl may take to stop gracefully before it is killed with
+# its pool (newscrawl/stop.py). The environment variable of the same name also sets it.
+NEWSCRAWL_STOP_TIMEOUT = 30
 
 # --- Discovery. With a positive value, sitemap and feed entries (and archive sitemaps)
 # dated more than this many days ago are not followed: a first crawl of a big outlet

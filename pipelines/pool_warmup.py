@@ -7,9 +7,20 @@ pipeline classes alone: the warm-up calls below load them and build what is made
 The language detector's models (~40 MB) are built in each worker instead (`in_worker`,
 run by the pool's initializer). Built here they would be shared, yet resident in the fork
 server as well as in every worker: the process tree's RSS would count them once more,
-for no gain in CPU (the build takes a fraction of a second)."""
+for no gain in CPU (the build takes a fraction of a second).
 
-from pipelines import decruft, extract, jobs, normalise, validate  # noqa: F401
+The fork server and the workers ignore SIGTERM and SIGINT (the workers inherit that from
+the fork server): the crawl process stops them. A signal to the whole process group (Ctrl-C
+on a terminal, `timeout`, systemd) would otherwise kill the workers under the articles in
+flight of a crawl that is stopping gracefully; a crawl that is killed takes its pool down
+(pipelines/pool.py, exit_with; newscrawl/stop.py)."""
+
+import signal
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+from pipelines import decruft, extract, jobs, normalise, validate  # noqa: E402, F401
 
 decruft.load_rules()
 extract.warm_up()

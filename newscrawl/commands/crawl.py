@@ -3,6 +3,9 @@
 Scrapy's own crawl command exits 0 whatever happened to the crawl. This one takes the
 code the RunReport extension decided (`newscrawl/exit_code` in the stats), so
 `scrapy crawl dawn` and `newscrawl crawl dawn` behave the same under cron.
+
+SIGTERM and SIGINT stop the crawl gracefully (newscrawl/stop.py), within
+NEWSCRAWL_STOP_TIMEOUT; the exit code is then INTERRUPTED (9).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from scrapy.exceptions import UsageError
 
 from newscrawl import exitcodes
 from newscrawl.outlets import OutletConfigError
+from newscrawl.stop import CrawlStop, stop_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -23,16 +27,31 @@ class Command(ScrapyCrawl):
         if len(args) != 1:
             raise UsageError("give exactly one spider: scrapy crawl <outlet>")
         try:
-            crawler = self.crawler_process.create_crawler(args[0])
+            stop = CrawlStop(stop_timeout(self.settings))
+        except exitcodes.ConfigError as exc:
+            logger.error("newscrawl: bad configuration: %s", exc)
+            self.exitcode = exitcodes.CONFIG
+            return
+        # Installed before the crawler is built (a signal while it starts stops it too) and
+        # kept to the end.
+        stop.install()
+        self._crawl(args[0], opts, stop)
+        if stop.stopping:
+            self.exitcode = exitcodes.INTERRUPTED
+
+    def _crawl(self, name: str, opts, stop: CrawlStop) -> None:
+        try:
+            crawler = self.crawler_process.create_crawler(name)
         except KeyError as exc:
-            if problems := _invalid_record(args[0]):
+            if problems := _invalid_record(name):
                 logger.error("newscrawl: bad configuration: the outlet record of %r is invalid, no crawl:\n%s",
-                             args[0], "\n".join(map(str, problems)))
+                             name, "\n".join(map(str, problems)))
                 self.exitcode = exitcodes.CONFIG
                 return
-            raise UsageError(f"no spider or outlet named {args[0]!r} (see `scrapy list`)") from exc
+            raise UsageError(f"no spider or outlet named {name!r} (see `scrapy list`)") from exc
         outcome = self.crawler_process.crawl(crawler, **opts.spargs)
-        self.crawler_process.start()
+        stop.watch(crawler)
+        self.crawler_process.start(install_signal_handlers=False)
         failure = _failure_of(outcome)
         fault = getattr(crawler, "newscrawl_fault", None)
         if fault is not None:  # the machine's fault (newscrawl.faults), already said in one line

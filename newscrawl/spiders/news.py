@@ -20,6 +20,7 @@ from newscrawl.guard import Refused, failure_kind
 from newscrawl.incremental import NotModified
 from newscrawl.items import RawArticle
 from newscrawl.outlets import Outlet, OutletConfigError, generic_outlet
+from newscrawl.stop import NotFetched
 from newscrawl.urls import canonicalize_url, is_fetchable_url
 
 # A sitemap index may list other indexes; real sites nest two levels at most.
@@ -100,6 +101,8 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure):
         if failure.check(NotModified):
             return  # an unchanged article, counted by the incremental middleware
+        if failure.check(NotFetched):
+            return  # dropped by a graceful stop (newscrawl/stop.py): fetched by the next run
         request = failure.request
         family, kind = failure_kind(failure.value)
         if not isinstance(failure.value, Refused):  # newscrawl.guard counts its own refusals
