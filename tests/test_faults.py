@@ -133,7 +133,9 @@ def redis_server(port: int):
 def test_store_lost_mid_crawl_exits_7_and_the_next_run_loses_nothing(tmp_path):
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    settings = {"NEWSCRAWL_STATE_URL": url, "NEWSCRAWL_OUTPUT_BATCH_RECORDS": "1"}
+    # One page at a time, each slow: the store goes while most articles are still to come.
+    settings = {"NEWSCRAWL_STATE_URL": url, "NEWSCRAWL_OUTPUT_BATCH_RECORDS": "1", "CONCURRENT_REQUESTS": "1",
+                "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}
     name = REGIONAL.name
     written = lambda: sum(len(p.read_bytes().splitlines()) for p in (tmp_path / "output" / name).glob("[0-9]*.jsonl"))
     with serve_outlet(REGIONAL) as served:
