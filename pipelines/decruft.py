@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 
 import lxml.etree
 
+from pipelines.words import word_count  # the words a record's `word_count` and validation count
+
 logger = logging.getLogger(__name__)
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -1454,10 +1456,6 @@ LEARNED_LINK_DENSITY = 0.5
 LEARNED_MAX_SHARE = 1 / 3
 
 
-def _learned_words(text: str) -> int:
-    from pipelines.normalise import word_count  # the words `word_count` and validation count
-
-    return word_count(text)
 
 
 def _promotional(block: dict, rules: Rules) -> bool:
@@ -1502,7 +1500,7 @@ def split_learned(blocks: list[dict], bad) -> tuple[list[dict], list[dict]]:
                 candidates.append((rank, i))
     if not candidates:
         return list(blocks), []
-    words = [_learned_words(b.get("text", "")) for b in blocks]
+    words = [word_count(b.get("text", "")) for b in blocks]
     budget = LEARNED_MAX_SHARE * sum(words)
     gone_at: set[int] = set()
     spent = 0

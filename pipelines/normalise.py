@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from newscrawl import __version__ as PIPELINE_VERSION
 from newscrawl.outlets import Outlet
 from newscrawl.urls import canonicalize_url
+from pipelines.words import tokens, word_count  # noqa: F401 (word_count: re-exported, the record's count)
 
 # ftfy, dateutil and lingua are imported where they are used, not here: the crawl process
 # imports this module for NormalisePipeline (and the dedupe stage for the shingle hashes)
@@ -170,12 +171,6 @@ def normalise_text(text: str | None) -> str:
     return unicodedata.normalize("NFC", "\n\n".join(paragraphs))
 
 
-# Han ideographs, kana, Hangul syllables: scripts written without spaces between words
-# count one word per character, the usual convention for CJK word counts.
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_WORD_PART_RE = re.compile(r"[^\W_]", re.UNICODE)
-
-
 SHINGLE_WORDS = 5  # near-duplicate shingles: runs of this many words
 SHINGLE_HASHES = "_shingle_hashes"  # record field: shingle_hashes of the text, from a worker
 
@@ -203,33 +198,6 @@ def shingle_hashes(text: str) -> bytes:
 def hash_shingles(shingle_set: set[bytes]) -> bytes:
     """shingle_hashes of a text, from its shingles."""
     return b"".join(hashlib.sha1(s).digest()[:4] for s in sorted(shingle_set))
-
-
-_WORD_EDGE_PUNCTUATION = ".,;:!?\"'()[]{}«»“”‘’—–-…،۔।"
-
-
-def tokens(text: str) -> list[str]:
-    """Words of a normalised text, lower-cased: whitespace-separated runs that hold a
-    letter or digit (punctuation stripped at the ends), each CJK character on its own."""
-    lowered = text.lower()
-    if not _CJK_RE.search(lowered):  # most texts: no word to cut into characters
-        # The punctuation stripped holds no letter or digit, so a run holds one if what is
-        # left does; isalnum() settles most words without the regex.
-        words = (raw.strip(_WORD_EDGE_PUNCTUATION) for raw in lowered.split())
-        return [word for word in words if word.isalnum() or _WORD_PART_RE.search(word)]
-    out: list[str] = []
-    for raw in lowered.split():
-        if _CJK_RE.search(raw):
-            for part in _CJK_RE.sub(lambda m: f" {m.group(0)} ", raw).split():
-                if _WORD_PART_RE.search(part):
-                    out.append(part)
-        elif _WORD_PART_RE.search(raw):
-            out.append(raw.strip(_WORD_EDGE_PUNCTUATION))
-    return out
-
-
-def word_count(text: str) -> int:
-    return len(tokens(text))
 
 
 def content_hash(text: str) -> str:

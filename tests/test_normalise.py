@@ -119,7 +119,7 @@ def test_word_count_counts_cjk_characters_and_indic_words():
     ("国务院 (abc中) said.", ["国", "务", "院", "(abc", "中", "said"]),  # a word with CJK is cut, not stripped
 ])
 def test_tokens(text, words):
-    from pipelines.normalise import _WORD_EDGE_PUNCTUATION
+    from pipelines.words import _WORD_EDGE_PUNCTUATION
 
     assert tokens(text) == words
     assert not any(ch.isalnum() for ch in _WORD_EDGE_PUNCTUATION)  # tokens() relies on it
