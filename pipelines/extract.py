@@ -693,24 +693,25 @@ def _dom_text(el) -> str:
     return " ".join("".join(SHOWN_TEXT(el)).replace(SEAM, " ").split())
 
 
-def prose_paragraphs(root, min_chars: int = PROSE_PARAGRAPH_CHARS) -> list:
+def prose_paragraphs(root, min_chars: int = PROSE_PARAGRAPH_CHARS) -> dict:
     """The page's prose paragraphs (<p> elements of at least `min_chars` that are not
-    mostly links), as they stand after the pre-clean, in document order."""
-    out = []
+    mostly links), as they stand after the pre-clean, in document order, each with its
+    text as rendered."""
+    out = {}
     for p in root.iter("p"):
         text = PARAGRAPH_TEXT(p)
         if len(text) < min_chars:
             continue
         links = sum(len(PARAGRAPH_TEXT(a)) for a in p.iter("a"))
         if links < STORY_LINK_SHARE * len(text):
-            out.append(p)
+            out[p] = _dom_text(p)
     return out
 
 
-def story_paragraph_chars(paragraphs: list) -> int:
+def story_paragraph_chars(paragraphs: dict) -> int:
     """How much text an article body taken from the page should come close to: the
     characters of its long prose paragraphs."""
-    return sum(n for n in map(len, map(_dom_text, paragraphs)) if n >= STORY_PARAGRAPH_CHARS)
+    return sum(n for n in map(len, paragraphs.values()) if n >= STORY_PARAGRAPH_CHARS)
 
 
 def _signature(el) -> tuple:
@@ -738,7 +739,7 @@ def _dom_block(el, base_url: str | None) -> dict:
     return {"kind": kind, "text": text, "links": links, "link_chars": link_chars}
 
 
-def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str | None = None, *,
+def recover_split_body(root, blocks: list[dict], paragraphs: dict, base_url: str | None = None, *,
                        beyond: bool = False) -> list[dict]:
     """Repairs a body whose page splits it into several containers, of which trafilatura
     may read only some, or glue several into one block.
@@ -752,7 +753,7 @@ def recover_split_body(root, blocks: list[dict], paragraphs: list, base_url: str
     paragraphs run together is split into them."""
     if not blocks or not paragraphs:
         return blocks
-    texts = {p: _dom_text(p) for p in paragraphs}
+    texts = paragraphs  # paragraph -> its text (prose_paragraphs)
     body_text = " ".join(b["text"] for b in blocks)
     covered = [p for p in paragraphs if texts[p] in body_text]
     if not covered:
