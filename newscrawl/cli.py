@@ -104,8 +104,9 @@ def _scan(args):
 
 
 def cmd_crawl(args) -> int:
-    """Runs outlets in child `scrapy crawl` processes, `--jobs` at a time, each with its own
-    lock, state, log file and exit code; prints one line per outlet and a summary. An
+    """Runs the outlets side by side in one child `scrapy crawl` process (`--jobs`: that many,
+    each a shard), one crawler per outlet with its own lock, state, log file and exit
+    code; prints one line per outlet as it ends, and a summary. An
     invalid outlet record is skipped with one line on stderr per problem, the others are
     crawled, and the exit code is then CONFIG (2),
     unless an outlet ended with an error in our code (1: see exitcodes.SEVERITY).
@@ -123,6 +124,20 @@ def cmd_crawl(args) -> int:
     if unknown or not wanted:
         print(f"newscrawl crawl: no outlet record named {', '.join(unknown) or '(none found)'}", file=sys.stderr)
         return exitcodes.CONFIG
+    if args.shard:
+        from newscrawl.cronrun import shard_of
+
+        try:
+            k, n = (int(x) for x in args.shard.split("/"))
+            if not 1 <= k <= n:
+                raise ValueError
+        except ValueError:
+            print(f"newscrawl crawl: --shard takes K/N with 1 <= K <= N, not {args.shard!r}", file=sys.stderr)
+            return exitcodes.CONFIG
+        wanted = [name for name in wanted if shard_of(name, n) == k]
+        if not wanted:
+            print(f"newscrawl: 0 outlets in shard {k}/{n}; exit={exitcodes.OK}")
+            return exitcodes.OK
     skipped = [n for n in wanted if n in scan.invalid]
     for name in skipped:
         for problem in scan.invalid[name]:
@@ -238,7 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     crawl = sub.add_parser("crawl", help="crawl outlets (or --all) from cron: locks, logs, exit codes")
     crawl.add_argument("outlets", nargs="*", metavar="OUTLET")
     crawl.add_argument("--all", action="store_true", help="every outlet record")
-    crawl.add_argument("--jobs", type=int, default=2, help="outlets crawled at the same time (default 2)")
+    crawl.add_argument("--jobs", type=int, default=1,
+                       help="crawl processes, each crawling a share of the outlets side by side (default 1)")
+    crawl.add_argument("--shard", metavar="K/N", help="crawl only the K-th of N disjoint sets of the outlets "
+                                                      "(K from 1 to N; an outlet stays in its set)")
     crawl.add_argument("--outlets-dir", help="use only the outlet records in this folder")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting passed to every crawl, as with scrapy -s")

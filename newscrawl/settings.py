@@ -46,6 +46,7 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "newscrawl.runlog.OutletLogFile": 3,  # logs/<outlet>/<stamp>.log under `newscrawl crawl`
     "newscrawl.faults.FaultCheck": 5,  # output/state folders writable, the store answering
     "newscrawl.lock.OutletLockExtension": 10,
     "pipelines.pool.StartWorkerPool": 20,
@@ -96,6 +97,11 @@ NEWSCRAWL_STATE_DIR = "state"
 NEWSCRAWL_STATE_URL = ""  # empty: SQLite files in NEWSCRAWL_STATE_DIR; or redis://host:port/db
 NEWSCRAWL_OUTLETS_DIR = ""  # empty: the records shipped in newscrawl/outlets/
 NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timestamp>.log
+# Set by `newscrawl crawl` for its crawl process: the run's UTC timestamp (each outlet then
+# logs to NEWSCRAWL_LOG_DIR/<outlet>/<stamp>.log, newscrawl/runlog.py), and whether each
+# outlet's end is said on stdout as a line for it to read.
+NEWSCRAWL_RUN_STAMP = ""
+NEWSCRAWL_FLEET_REPORT = False
 
 # --- Cron-grade runs (newscrawl/ledger.py, incremental.py, lock.py, runreport.py).
 NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unless they changed
