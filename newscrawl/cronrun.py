@@ -209,35 +209,44 @@ def run_shard(outlets: list[str], stamp: str, log_dir: Path, settings: dict, env
     # when a log cannot be written.
     reported: set[str] = set()
     faults: dict[str, str] = {}
-    with fh:
-        proc = fleet.start(command, fh, env)
-        if proc is None:
-            for outlet in runnable:
-                on_result(not_started(outlet, fleet))
-            return
-        for raw in proc.stdout:
+
+    def read(stream) -> None:
+        for raw in stream:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             if line.startswith(FAULT_PREFIX):
                 fault_line = line[len(FAULT_PREFIX):]
-                name = fault_line.removeprefix("newscrawl: ").split(": ", 1)[0]
-                faults[name] = fault_line
+                faults[fault_line.removeprefix("newscrawl: ").split(": ", 1)[0]] = fault_line
             elif line.startswith(FLEET_PREFIX):
                 try:
                     done = json.loads(line[len(FLEET_PREFIX):])
                 except ValueError:
                     continue
-                name = done["outlet"]
-                reported.add(name)
-                code = int(done["exit"])
+                name, code = done["outlet"], int(done["exit"])
                 summary = done.get("summary") or ""
                 if not summary:
                     summary = (f"interrupted: stopped by {signal_name(fleet.signum)} before it wrote a summary"
                                if code == exitcodes.INTERRUPTED else
                                "locked: another crawl of this outlet is running" if code == exitcodes.LOCKED else
                                f"{exitcodes.NAMES.get(code, code)}: no summary in the log")
+                with lock:
+                    reported.add(name)
                 on_result(OutletRun(name, code, log_dir / name / f"{stamp}.log", summary, faults.get(name, "")))
-        proc.stdout.close()
+
+    lock = threading.Lock()
+    with fh:
+        proc = fleet.start(command, fh, env)
+        if proc is None:
+            for outlet in runnable:
+                on_result(not_started(outlet, fleet))
+            return
+        reader = threading.Thread(target=read, args=(proc.stdout,), name="newscrawl-shard-reader", daemon=True)
+        reader.start()
         code = fleet.wait(proc)
+        # The lines come before the process ends; the pipe itself may stay open a while
+        # after a kill (the pool's resource tracker inherited it), so it is not waited for.
+        reader.join(timeout=2)
+    with lock:
+        reported = set(reported)
     killed = fleet.killed.get(proc.pid)
     for outlet in runnable:
         if outlet in reported:
