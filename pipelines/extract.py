@@ -127,7 +127,7 @@ def _first_str(*values):
 
 # The elements the metadata is read from. One walk of the tree collects them all: each
 # XPath or find() over the page would walk the whole tree again.
-METADATA_TAGS = ("meta", "link", "title", "h1", "time")
+METADATA_TAGS = ("meta", "link", "title", "h1", "h2", "time")
 
 
 def _metadata_elements(root, tags: tuple[str, ...] = METADATA_TAGS) -> dict[str, list]:
@@ -341,8 +341,9 @@ UNSPACED_SECTION = re.compile(r"(?<=[^\x00-\u024f\s])[-–—](?=[^\x00-\u024f\s
 # Parts of a headline element that are a kicker (the line above the headline), not the
 # headline itself.
 KICKER_CLASS = re.compile(r"kicker|overline|dachzeile|topline|roofline|eyebrow|super-?title|pre-?title|spitzmarke|title__topic", re.I)
-# Where an h1 is not the article's headline: breadcrumbs, navigation, sidebars, footers.
-NOT_HEADLINE_CLASS = re.compile(r"breadcrumb", re.I)
+# Where an h1 is not the article's headline: breadcrumbs ("breadcrumbs", "header__crumb"),
+# navigation, sidebars, footers.
+NOT_HEADLINE_CLASS = re.compile(r"crumb", re.I)
 NOT_HEADLINE_TAGS = {"nav", "aside", "footer"}
 SITE_LOGO = re.compile(r"logo|site-?title|site-?name|brand", re.I)
 HOST_LABELS_SKIPPED = {"www", "m", "amp", "mobile", "com", "net", "org", "co", "news", "de", "uk"}
@@ -409,7 +410,7 @@ def _is_headline_element(h1) -> bool:
     """Whether an h1 may be the article's headline: not in a breadcrumb, navigation, a
     sidebar or a footer, and not the site's logo (a link to the home page)."""
     if NOT_HEADLINE_CLASS.search(h1.get("class") or "") or SITE_LOGO.search(
-            " ".join((h1.get("class") or "", h1.get("id") or ""))):
+            " ".join((h1.get("class") or "", h1.get("id") or ""))) or _last_crumb(h1):
         return False
     for el in h1.iterancestors():
         if el.tag in NOT_HEADLINE_TAGS or NOT_HEADLINE_CLASS.search(el.get("class") or "") or (
@@ -418,6 +419,25 @@ def _is_headline_element(h1) -> bool:
         if el.tag == "a" and _home_link(el):
             return False
     return not any(_home_link(a) for a in h1.iter("a"))
+
+
+def _last_crumb(h1) -> bool:
+    """Whether an h1 is the current page's entry at the end of a breadcrumb trail: marked
+    so (aria-current), or a list item after items that are each a link."""
+    if h1.get("aria-current") == "page":
+        return True
+    item = next((el for el in h1.iterancestors() if el.tag == "li"), None)
+    if item is None or item not in (h1.getparent(), h1.getparent().getparent()):
+        return False
+    before = list(item.itersiblings("li", preceding=True))
+    return bool(before) and all(next(li.iter("a"), None) is not None for li in before)
+
+
+def _in_parts(el) -> bool:
+    """Whether a headline element's text is two or more parts set apart (a kicker and the
+    headline, each its own line): no text of its own, two child elements with text."""
+    return not (el.text or "").strip() and sum(
+        bool(child.text_content().strip()) for child in el if isinstance(child.tag, str)) >= 2
 
 
 def _home_link(a) -> bool:
@@ -453,19 +473,20 @@ def _without_kicker(h1) -> str | None:
     return re.sub(r"^[\s\-–—:|/·•]+", "", core) or None
 
 
-def _headline(h1s: list, declared: set[str], sites: set[str]) -> tuple[str | None, bool]:
+def _headline(h1s: list, declared: set[str], sites: set[str], *,
+              confirmed: bool = False) -> tuple[str | None, bool]:
     """The article's headline element's text, and whether that is the whole element with
-    its kicker: of the h1s outside breadcrumbs, navigation, sidebars and logos, the first
-    that another source confirms (with or without its kicker), else the first. A kicker
-    no other source carries is dropped."""
+    its kicker (or other parts set apart): of the h1s outside breadcrumbs, navigation,
+    sidebars and logos, the first that another source confirms (with or without its
+    kicker), else the first, unless `confirmed`. A kicker no other source carries is dropped."""
     plausible = [h for h in h1s if _is_headline_element(h) and _loose(_text(h)) not in sites | {""}]
     for h in plausible:
         full, core = _text(h), _without_kicker(h)
         if _loose(full) in declared:
-            return full, core is not None
+            return full, core is not None or _in_parts(h)
         if core and _loose(core) in declared:
             return core, False
-    if not plausible:
+    if not plausible or confirmed:
         return None, False
     h = plausible[0]
     core = _without_kicker(h)
@@ -476,9 +497,12 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
 
-def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[str]) -> str | None:
+def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[str],
+                 h2s: list = ()) -> str | None:
     """The title: the headline the page shows (its h1, else the JSON-LD headline) rather
-    than the SEO title (og:title, <title>), with site names and kickers stripped.
+    than the SEO title (og:title, <title>), with site names and kickers stripped. Where
+    no h1 is the headline (a page whose h1 is the last crumb of its breadcrumb trail), an
+    h2 that the JSON-LD headline or og:title confirms is the headline shown (`h2s`).
 
     A declared title (JSON-LD headline, og:title) that equals the h1 up to punctuation and
     case gives the form where the h1 runs a kicker into the headline without a separator;
@@ -495,6 +519,8 @@ def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[
         declared[name] = strip_site_name(v, sites, others)
     keys = {_loose(v) for v in declared.values()} | {_loose(v) for v in raw.values()}
     headline, kicker_joined = _headline(h1s, keys, sites) if h1s else (None, False)
+    if not headline and h2s:
+        headline, kicker_joined = _headline(h2s, keys, sites, confirmed=True)
     if headline:
         key = _loose(headline)
         declared = {name: strip_site_name(v, sites, {key}) for name, v in raw.items()}
@@ -548,7 +574,7 @@ def _declared_metadata(root, elements: dict[str, list], meta: dict[str, str], hi
         "title": choose_title(
             ld.get("headline"), elements["h1"], meta.get("og:title"),
             (meta.get("twitter:title"), hints.get("title"), title_el.text_content() if title_el is not None else None),
-            site_names(meta, ld, url)),
+            site_names(meta, ld, url), elements["h2"]),
         "description": _first_str(ld.get("description"), meta.get("og:description"), meta.get("description")),
         "authors": [n for raw in _names(ld.get("author"), by_id) for n in byline_names(raw)] or [
             n for raw in _meta_authors(elements["meta"]) for n in byline_names(raw)
