@@ -288,8 +288,10 @@ def byline_candidates(root) -> list:
 
 # Text for screen readers only ("capital" beside a brand logo): not part of the byline.
 HIDDEN_CLASS = re.compile(r"visually-hidden|sr-only|screen-reader|a11y-hidden|offscreen", re.I)
-# ...nor the label of a button ("Folgen", "Follow") beside it.
+# ...nor the label of a button ("Folgen", "Follow") beside it, nor a control styled as
+# one ("Themen bearbeiten" in <a class="followAuthorBtn">).
 NOT_BYLINE_TAGS = {"button", "script", "style"}
+CONTROL_CLASS = re.compile(r"btn|button|follow", re.I)
 
 
 def _shown_parts(el) -> str:
@@ -320,7 +322,8 @@ def visible_authors(root) -> list[str]:
     candidates = byline_candidates(root)
     for matches in BYLINE_MATCHES:
         for el in candidates:
-            if el.tag in NOT_BYLINE_TAGS or not matches(el) or BYLINE_ELSEWHERE(el):
+            if el.tag in NOT_BYLINE_TAGS or CONTROL_CLASS.search(el.get("class") or "") or not matches(el) \
+                    or BYLINE_ELSEWHERE(el):
                 continue
             content = " ".join(_shown_parts(el).split())
             if 2 < len(content) < 120 and not (INITIALS.match(content) and content not in AGENCIES):

@@ -69,3 +69,12 @@ def test_a_headline_in_parts_takes_the_separator_of_the_declared_title():
 def test_a_list_item_h1_after_no_links_is_not_a_crumb():
     body = '<ul><li>Live</li><li><h1>Floods close the motorway</h1></li></ul>'
     assert record(og_title("Motorway closed"), body)["title"] == "Floods close the motorway"
+
+
+# ---------------------------------------------------------------------------------------
+# Authors
+
+def test_a_control_styled_as_a_button_is_not_a_byline():
+    body = ('<div class="follow"><a class="followAuthorBtn" href="/topics">Edit topics</a></div>'
+            '<p class="article-byline">By Jane Roe</p>')
+    assert record("", body)["authors"] == ["Jane Roe"]
