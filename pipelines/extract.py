@@ -180,8 +180,12 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     # The site's own name is a byline only where the page names no one else.
     declared = record["authors"]
     record["authors"] = [n for n in declared if not _is_site(n, sites)]
-    if not record["authors"]:
-        record["authors"] = [n for n in visible_authors(root) if not _is_site(n, sites)] or declared
+    shown, one_each = visible_byline(root)
+    shown = [n for n in shown if not _is_site(n, sites)]
+    if not record["authors"] or one_each and _names_more(shown, record["authors"]):
+        # A byline of one element per author that names the declared authors and others
+        # names them all.
+        record["authors"] = shown or declared
     if not record["authors"]:
         # No one named anywhere: an organisation the article names as its author (a
         # wire, a newsroom), unless that is the publication itself.
@@ -201,6 +205,12 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
         record["published_at"] = page_time.in_page_time_zone(
             published, _declared_datetimes(meta, elements["time"], objects), _shown_text(root))
     return record
+
+
+def _names_more(names: list[str], than: list[str]) -> bool:
+    """Whether `names` holds every name of `than` and more."""
+    keys = {_loose(n) for n in names}
+    return keys > {_loose(n) for n in than}
 
 
 def _is_site(name: str, sites: set[str]) -> bool:
@@ -315,22 +325,50 @@ def _shown_parts(el) -> str:
     return " ".join(parts)
 
 
-def visible_authors(root) -> list[str]:
-    """Names from the first visible byline, read in place rather than on a pruned copy."""
+def _byline_element_names(el) -> list[str]:
     from trafilatura.json_metadata import normalize_authors
 
+    content = " ".join(_shown_parts(el).split())
+    if 2 < len(content) < 120 and not (INITIALS.match(content) and content not in AGENCIES):
+        raw = normalize_authors(None, content)
+        if raw:
+            return [n for part in raw.split(";") for n in byline_names(part)]
+    return []
+
+
+# A byline block: the few elements around one author's name that hold the other authors'
+# names too, and little else.
+BYLINE_BLOCK_LEVELS = 5
+BYLINE_BLOCK_CHARS = 300
+
+
+def _same_block(el, others: list) -> list:
+    """Of `others` (elements a byline selector matched after `el`), those in el's byline
+    block: the smallest ancestor of el, a few levels up and short, that holds any."""
+    for level, block in enumerate(el.iterancestors()):
+        if level >= BYLINE_BLOCK_LEVELS or len(block.text_content()) > BYLINE_BLOCK_CHARS:
+            break
+        inside = [o for o in others if block in o.iterancestors() and el not in o.iterancestors()]
+        if inside:
+            return [o for o in inside if not any(i in o.iterancestors() for i in inside)]
+    return []
+
+
+def visible_byline(root) -> tuple[list[str], bool]:
+    """Names from the first visible byline, read in place rather than on a pruned copy,
+    with those of the same selector's other matches in its byline block; and whether
+    the names came one to an element, from two elements or more (one element per author)."""
     candidates = byline_candidates(root)
     for matches in BYLINE_MATCHES:
-        for el in candidates:
-            if el.tag in NOT_BYLINE_TAGS or CONTROL_CLASS.search(el.get("class") or "") or not matches(el) \
-                    or BYLINE_ELSEWHERE(el):
-                continue
-            content = " ".join(_shown_parts(el).split())
-            if 2 < len(content) < 120 and not (INITIALS.match(content) and content not in AGENCIES):
-                raw = normalize_authors(None, content)
-                if raw:
-                    return [n for part in raw.split(";") for n in byline_names(part)]
-    return []
+        found = [el for el in candidates if el.tag not in NOT_BYLINE_TAGS
+                 and not CONTROL_CLASS.search(el.get("class") or "") and matches(el) and not BYLINE_ELSEWHERE(el)]
+        for i, el in enumerate(found):
+            names = _byline_element_names(el)
+            if names:
+                each = [names] + [_byline_element_names(o) for o in _same_block(el, found[i + 1:])]
+                return list(dict.fromkeys(n for part in each for n in part)), len(each) > 1 and all(
+                    len(part) == 1 for part in each)
+    return [], False
 
 
 # ---------------------------------------------------------------------------------------

@@ -78,3 +78,19 @@ def test_a_control_styled_as_a_button_is_not_a_byline():
     body = ('<div class="follow"><a class="followAuthorBtn" href="/topics">Edit topics</a></div>'
             '<p class="article-byline">By Jane Roe</p>')
     assert record("", body)["authors"] == ["Jane Roe"]
+
+
+def test_a_byline_of_one_element_per_author_adds_the_authors_the_metadata_leaves_out():
+    head = ld_article(author=[{"@type": "Person", "name": "Marlene Holm"}])
+    body = ('<div class="bylines"><div class="byline"><a rel="author" href="/a/it">Ingrid Treborg</a></div>'
+            '<div class="byline"><a rel="author" href="/a/mh">Marlene Holm</a></div></div>')
+    assert record(head, body)["authors"] == ["Ingrid Treborg", "Marlene Holm"]
+    # A byline that names other people only is not read over the declared author.
+    body = '<div class="byline"><a rel="author" href="/a/jr">Jane Roe</a> <a rel="author" href="/a/rr">Rick Roe</a></div>'
+    assert record(head, body)["authors"] == ["Marlene Holm"]
+
+
+def test_a_dateline_after_the_declared_author_in_one_byline_element_adds_no_one():
+    head = '<meta name="author" content="Reuters">'
+    body = '<div class="article-author">Reuters, Washington, Nov 20 2019, 11:06am ist</div>'
+    assert record(head, body)["authors"] == ["Reuters"]
