@@ -76,6 +76,25 @@ def _names(value, by_id: dict | None = None, organisations: bool = False) -> lis
     return []
 
 
+# The author page of a CMS's administrator account (WordPress's /author/admin/): the
+# site's own account, whatever name it shows.
+ADMIN_ACCOUNT = re.compile(r"/(?:author|user|profile|members?)/(?:site-?)?admin(?:istrator)?/?$", re.I)
+
+
+def admin_accounts(value, by_id: dict) -> set[str]:
+    """Keys (_loose) of the JSON-LD authors whose @id or url is an administrator account."""
+    values = value if isinstance(value, list) else [value]
+    found = set()
+    for v in values:
+        if isinstance(v, dict):
+            v = by_id.get(v.get("@id"), v) if "name" not in v else v
+            links = [v.get("@id"), v.get("url")]
+            if isinstance(v.get("name"), str) and any(
+                    isinstance(link, str) and ADMIN_ACCOUNT.search(urlsplit(link).path) for link in links):
+                found.add(_loose(v["name"]))
+    return found - {""}
+
+
 BYLINE_PREFIX = re.compile(
     r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст|autor|autorin|author)[:\s]+", re.I)
 BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|&|\s-\s)\s*", re.I)
@@ -176,8 +195,10 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     meta = _meta(elements["meta"])
     record = _declared_metadata(root, elements, meta, hints, objects, url)
     ld = article_object(objects)
-    sites = site_names(meta, ld, url)
-    # The site's own name is a byline only where the page names no one else.
+    by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
+    # The site's own name, or its CMS's administrator account, is a byline only where the
+    # page names no one else.
+    sites = site_names(meta, ld, url) | admin_accounts(ld.get("author"), by_id)
     declared = record["authors"]
     record["authors"] = [n for n in declared if not _is_site(n, sites)]
     shown, one_each = visible_byline(root)
@@ -185,11 +206,10 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     if not record["authors"] or one_each and _names_more(shown, record["authors"]):
         # A byline of one element per author that names the declared authors and others
         # names them all.
-        record["authors"] = shown or declared
+        record["authors"] = shown or story_byline(root) or declared
     if not record["authors"]:
         # No one named anywhere: an organisation the article names as its author (a
         # wire, a newsroom), unless that is the publication itself.
-        by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
         record["authors"] = [n for raw in _names(ld.get("author"), by_id, organisations=True)
                              for n in byline_names(raw) if not _is_site(n, sites)]
     published = record["published_at"]
@@ -369,6 +389,58 @@ def visible_byline(root) -> tuple[list[str], bool]:
                 return list(dict.fromkeys(n for part in each for n in part)), len(each) > 1 and all(
                     len(part) == 1 for part in each)
     return [], False
+
+
+# A byline written into the story: a paragraph that is only a name or two in bold,
+# before the story's first paragraph of plain text or after its last.
+EMPHASIS_TAGS = {"strong", "b", "em", "i"}
+STORY_NAME_SPLIT = re.compile(r"\s*(?:/|&|,|\band\b)\s*")
+STORY_MIN_PARAGRAPHS = 3
+
+
+def _plain(p) -> bool:
+    """Whether a paragraph has text outside emphasis (not a bold or italic line alone)."""
+    return bool((p.text or "").strip()) or any(
+        (child.tail or "").strip() or (child.tag not in EMPHASIS_TAGS and child.text_content().strip())
+        for child in p if isinstance(child.tag, str))
+
+
+def _bold_names(p) -> list[str]:
+    """The names a paragraph of one bold element holds ("Mathatisi Sebusi/Mohalenyane
+    Phakela", "MTHOBISI SITHOLE"): each of two to four capitalised words, no digits and
+    no closing punctuation; else none."""
+    children = [c for c in p if isinstance(c.tag, str)]
+    if (len(children) != 1 or children[0].tag not in ("strong", "b") or (p.text or "").strip()
+            or (children[0].tail or "").strip() or next(p.iter("a"), None) is not None):
+        return []
+    text = " ".join(p.text_content().split())
+    if not 3 <= len(text) <= 80:
+        return []
+    names = STORY_NAME_SPLIT.split(text)
+    for name in names:
+        words = name.split()
+        if not 2 <= len(words) <= 4 or any(not w[0].isupper() or not w.replace("-", "").replace("'", "").isalpha()
+                                            for w in words):
+            return []
+    return names
+
+
+def story_byline(root) -> list[str]:
+    """The names in a bold paragraph of its own at the head of the story (before its
+    first paragraph of plain text, after a standfirst in italics) or at its end."""
+    for container in dict.fromkeys(p.getparent() for p in root.iter("p")):
+        if container is None:
+            continue
+        paragraphs = [p for p in container.iterchildren("p") if p.text_content().strip()]
+        plain = [i for i, p in enumerate(paragraphs) if _plain(p)]
+        if len(plain) < STORY_MIN_PARAGRAPHS:
+            continue
+        for i, p in enumerate(paragraphs):
+            if i < plain[0] or i == len(paragraphs) - 1:
+                names = _bold_names(p)
+                if names:
+                    return names
+    return []
 
 
 # ---------------------------------------------------------------------------------------

@@ -94,3 +94,37 @@ def test_a_dateline_after_the_declared_author_in_one_byline_element_adds_no_one(
     head = '<meta name="author" content="Reuters">'
     body = '<div class="article-author">Reuters, Washington, Nov 20 2019, 11:06am ist</div>'
     assert record(head, body)["authors"] == ["Reuters"]
+
+
+SITE = '<meta property="og:site_name" content="Example News"><meta name="author" content="Example News">'
+
+
+def test_a_bold_name_at_the_head_of_the_story_is_its_byline_where_only_the_site_is_named():
+    story = "<p><em>...as villagers cry foul</em></p><p><strong>Mathatisi Sebusi/Mohalenyane Phakela</strong></p>" + STORY
+    assert record(SITE, story=story)["authors"] == ["Mathatisi Sebusi", "Mohalenyane Phakela"]
+    # In capitals, as some sites set bylines.
+    assert record(SITE, story="<p><b>MTHOBISI SITHOLE </b></p>" + STORY)["authors"] == ["Mthobisi Sithole"]
+
+
+def test_a_bold_name_closing_the_story_is_its_byline():
+    assert record(SITE, story=STORY + "<p><strong>Lê Phương</strong></p>")["authors"] == ["Lê Phương"]
+
+
+def test_bold_subheadings_and_lines_in_the_story_are_not_bylines():
+    for line in ("<p><strong>Flawed Approach</strong></p>",  # a subheading between paragraphs
+                 "<p><strong>Read the full report here.</strong></p>",
+                 '<p><strong><a href="/more">More From Us</a></strong></p>'):
+        story = STORY[:len(STORY) // 2] + line + STORY[len(STORY) // 2:] if "Flawed" in line else STORY + line
+        assert record(SITE, story=story)["authors"] == ["Example News"], line
+
+
+def test_a_named_author_is_not_replaced_by_a_bold_line():
+    head = '<meta name="author" content="Jane Roe">'
+    assert record(head, story="<p><strong>Mohloai Mpesi</strong></p>" + STORY)["authors"] == ["Jane Roe"]
+
+
+def test_the_cms_administrator_account_counts_as_the_site():
+    head = ld_article(author={"@id": "https://www.example-news.com/author/admin/", "name": "Example D"})
+    assert record(head, story="<p><strong>Mthobisi Sithole</strong></p>" + STORY)["authors"] == ["Mthobisi Sithole"]
+    # Where no one else is named it stays, as the site's name does.
+    assert record(head)["authors"] == ["Example D"]
