@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -200,8 +201,8 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     # page names no one else.
     sites = site_names(meta, ld, url) | admin_accounts(ld.get("author"), by_id)
     declared = record["authors"]
-    record["authors"] = [n for n in declared if not _is_site(n, sites)]
-    shown, one_each = visible_byline(root)
+    shown, one_each, editors = visible_byline(root)
+    record["authors"] = [n for n in declared if not _is_site(n, sites) and _loose(n) not in editors]
     shown = [n for n in shown if not _is_site(n, sites)]
     if not record["authors"] or one_each and _names_more(shown, record["authors"]):
         # A byline of one element per author that names the declared authors and others
@@ -374,21 +375,38 @@ def _same_block(el, others: list) -> list:
     return []
 
 
-def visible_byline(root) -> tuple[list[str], bool]:
+# A byline element that names the article's editor, not its author ("Editor : Heryadi").
+EDITOR_LABEL = re.compile(r"^\s*(?:editor|edited\s+by|penyunting|redaktur|redaktion)\s*[:\-–]\s*", re.I)
+
+
+def visible_byline(root) -> tuple[list[str], bool, set[str]]:
     """Names from the first visible byline, read in place rather than on a pruned copy,
-    with those of the same selector's other matches in its byline block; and whether
-    the names came one to an element, from two elements or more (one element per author)."""
-    candidates = byline_candidates(root)
+    with those of the same selector's other matches in its byline block; whether the
+    names came one to an element, from two elements or more (one element per author);
+    and the keys (_loose) of the names a byline element labels as the editor's, which
+    are not taken."""
+    candidates = [el for el in byline_candidates(root)
+                  if el.tag not in NOT_BYLINE_TAGS and not CONTROL_CLASS.search(el.get("class") or "")]
+    editors = set()
+    for el in candidates:
+        if EDITOR_LABEL.match(" ".join(islice(el.itertext(), 3))):
+            text = _shown_parts(el)
+            label = EDITOR_LABEL.match(text)
+            if label:
+                editors.update(_loose(n) for n in byline_names(text[label.end():]))
+
+    def names_of(el) -> list[str]:
+        return [n for n in _byline_element_names(el) if _loose(n) not in editors]
+
     for matches in BYLINE_MATCHES:
-        found = [el for el in candidates if el.tag not in NOT_BYLINE_TAGS
-                 and not CONTROL_CLASS.search(el.get("class") or "") and matches(el) and not BYLINE_ELSEWHERE(el)]
+        found = [el for el in candidates if matches(el) and not BYLINE_ELSEWHERE(el)]
         for i, el in enumerate(found):
-            names = _byline_element_names(el)
+            names = names_of(el)
             if names:
-                each = [names] + [_byline_element_names(o) for o in _same_block(el, found[i + 1:])]
+                each = [names] + [names_of(o) for o in _same_block(el, found[i + 1:])]
                 return list(dict.fromkeys(n for part in each for n in part)), len(each) > 1 and all(
-                    len(part) == 1 for part in each)
-    return [], False
+                    len(part) == 1 for part in each), editors
+    return [], False, editors
 
 
 # A byline written into the story: a paragraph that is only a name or two in bold,

@@ -128,3 +128,13 @@ def test_the_cms_administrator_account_counts_as_the_site():
     assert record(head, story="<p><strong>Mthobisi Sithole</strong></p>" + STORY)["authors"] == ["Mthobisi Sithole"]
     # Where no one else is named it stays, as the site's name does.
     assert record(head)["authors"] == ["Example D"]
+
+
+def test_the_editor_a_byline_names_is_not_the_author():
+    head = ld_article(author={"@type": "Person", "name": "Heryadi"})
+    body = ('<div class="info"><div class="author-2">Naufal Zuhdi</div></div>'
+            '<div class="info-author">Editor : <a class="author" href="/author/112/Heryadi">Heryadi</a></div>')
+    assert record(head, body)["authors"] == ["Naufal Zuhdi"]
+    # Without that label the declared author stands.
+    body = '<div class="info"><div class="author-2">Naufal Zuhdi</div></div>'
+    assert record(head, body)["authors"] == ["Heryadi"]
