@@ -21,6 +21,8 @@ Namespaces in the outlet's store (state/<outlet>.sqlite by default):
               epoch, "m" sitemap lastmod, "e" ETag, "l" Last-Modified, "c" checked epoch}
               status "written", or why it was settled without output ("duplicate",
               "rejected"): settled articles are not fetched again unless they change.
+              "c" is when the page was last fetched (or a conditional GET answered 304):
+              a sitemap lastmod is compared with it (see `decide`).
   requests    request url -> record url, where a redirect made them differ
   checkpoint  output file name -> byte offset reflected in state
 """
@@ -33,6 +35,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore, open_state
 from pipelines.write import complete_length, complete_part, compression_of
 
@@ -117,7 +120,11 @@ class OutletLedger:
                     revision = entry["r"]  # an old line replayed after a newer one: keep the newer
                 entry.update({"id": record.get("id"), "r": revision, "h": record.get("content_hash"),
                               "s": WRITTEN, "t": now})
-                entry.setdefault("c", now)
+                # A live commit gets the fetch time from the pending facts below. A record
+                # replayed from the output has none: its fetched_at is the fetch time, and
+                # the replay's own time would hide a lastmod between the two.
+                fetched = entry_datetime(record.get("fetched_at"))
+                entry["c"] = max(int(entry.get("c") or 0), int(fetched.timestamp()) if fetched else now)
                 self._merge_facts(entry, url)
                 self._put(NS_ARTICLES, url, entry)
             self.store.put(NS_CHECKPOINT, filename, str(end_offset))
@@ -134,11 +141,14 @@ class OutletLedger:
             self._merge_facts(entry, url)
             self._put(NS_ARTICLES, url, entry)
 
-    def checked(self, url: str) -> None:
-        """A conditional GET answered 304: the article is unchanged as of now."""
+    def checked(self, url: str, lastmod: str | None = None) -> None:
+        """A conditional GET answered 304: the article is unchanged as of now, and so is
+        the sitemap lastmod that led to it (remembered, or it would ask again each run)."""
         entry = self._get(NS_ARTICLES, url)
         if entry:
             entry["c"] = int(self.clock())
+            if lastmod:
+                entry["m"] = lastmod
             self._put(NS_ARTICLES, url, entry)
 
     # -- reading
@@ -153,18 +163,45 @@ class OutletLedger:
         return None, None
 
     def decide(self, request_url: str, lastmod: str | None, recheck_after: float) -> tuple[str, str | None, dict | None]:
-        """NEW (never settled), CHANGED (the sitemap's lastmod moved), RECHECK (due for a
-        conditional GET) or SKIP; with the settled record url and entry."""
+        """NEW (never settled), CHANGED (the sitemap's lastmod is later than the fetch that
+        settled it), RECHECK (due for a conditional GET) or SKIP; with the settled record
+        url and entry.
+
+        An article found first by the homepage or a feed has no lastmod in its entry when
+        a sitemap lists it later. Most article pages answer no conditional GET, so asking
+        the server would download it in full: the lastmod is compared with the fetch
+        instead, whichever source found it first."""
         url, entry = self.lookup(request_url)
         if entry is None:
             return NEW, None, None
-        if lastmod and entry.get("m") and lastmod != entry["m"]:
-            return CHANGED, url, entry
-        if lastmod and not entry.get("m"):
-            return RECHECK, url, entry  # first lastmod we see for it: cannot compare, ask the server
+        if lastmod and lastmod != entry.get("m"):
+            if self._modified_since_fetch(lastmod, entry):
+                return CHANGED, url, entry
+            # Already reflected by the fetch: kept, so the next run compares with it and
+            # writes nothing while the sitemap says the same.
+            entry["m"] = lastmod
+            self._put(NS_ARTICLES, url, entry)
         if recheck_after > 0 and self.clock() - float(entry.get("c") or 0) >= recheck_after:
             return RECHECK, url, entry
         return SKIP, url, entry
+
+    @staticmethod
+    def _modified_since_fetch(lastmod: str, entry: dict) -> bool:
+        """Whether a sitemap lastmod (other than the one last seen) is later than the last
+        fetch of the page. "c" is that fetch's time (the response's arrival, or a 304),
+        not "t": the record reaches the output later (batches, the boilerplate warm-up's
+        hold), and a change made between fetch and write would be missed.
+
+        A W3C datetime without a zone is read as UTC; a date alone as the start of that
+        day, so a lastmod of the fetch's own day is not later (the fetch may have seen
+        that change) and one of any later day is. An unreadable lastmod cannot be ordered:
+        a change of its text from the one last seen counts, as before; the first one seen
+        does not (garbage must not refetch on every run)."""
+        when = entry_datetime(lastmod)
+        fetched = entry.get("c") or entry.get("t")
+        if when is None or not fetched:
+            return bool(entry.get("m"))
+        return when.timestamp() > float(fetched)
 
     def written(self) -> dict[str, dict]:
         return {k: e for k, v in self.store.items(NS_ARTICLES) if (e := json.loads(v)).get("s") == WRITTEN}

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -201,7 +202,8 @@ def test_changed_article_comes_out_again_as_revision_2(tmp_path):
         crawl(served.outlet, tmp_path)
         by_lastmod = sorted(served.build.expected[sitegen.ROBOTS_SITEMAP])[0]
         by_etag = sorted(served.build.expected[sitegen.RSS])[0]  # feeds carry no lastmod
-        change_article(served, by_lastmod, new_lastmod="2026-02-02T10:00:00+05:30")
+        time.sleep(1.1)  # a lastmod a whole second after the fetch: a change since
+        change_article(served, by_lastmod, new_lastmod=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         change_article(served, by_etag)
         served.site.clear_requests()
         # Known articles are rechecked with a conditional GET: unchanged ones answer 304.
@@ -216,7 +218,58 @@ def test_changed_article_comes_out_again_as_revision_2(tmp_path):
     conditional = [h for _, p, h in served.site.requests if "If-None-Match" in h]
     assert conditional, "known articles were refetched without a conditional GET"
     assert run.stat("newscrawl/incremental/not_modified") >= len(served.build.all_articles) - 3
+    assert run.stat("newscrawl/incremental/changed") == 1  # by_lastmod, for its lastmod alone
     assert reports(tmp_path, REGIONAL.name)[-1]["articles"]["changed"] == 2
+
+
+def list_in_pages_sitemap(served, lastmods: dict[str, str]) -> None:
+    """The outlet's robots-named sitemap (until now: only its home and section pages) lists
+    these articles with these lastmods."""
+    rows = "".join(f"<url><loc>{html.escape(url)}</loc><lastmod>{lastmod}</lastmod></url>\n"
+                   for url, lastmod in lastmods.items())
+    served.site.routes["/sitemap-pages.xml"] = Page(
+        ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+         + rows + "</urlset>\n").encode(), content_type="application/xml")
+
+
+def test_a_sitemap_lastmod_refetches_an_article_found_elsewhere_only_when_later_than_its_fetch(tmp_path):
+    # Every article is found through the homepage or a feed, which carry no lastmod.
+    spec = replace(REGIONAL, articles=tuple(replace(a, via=(sitegen.HOMEPAGE, sitegen.RSS)[i % 2])
+                                            for i, a in enumerate(REGIONAL.articles)))
+    with serve_outlet(spec) as served:
+        crawl(served.outlet, tmp_path)
+        settled = {url: e for url, e in ledger_written(tmp_path, spec.name).items()}
+        assert settled and not any(e.get("m") for e in settled.values())
+        # A whole second after every fetch of this run, and not after the next run's.
+        time.sleep(1.1)
+        later = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        urls = sorted(settled)
+        changed, same_day, naive, garbage = urls[:4]
+        fetch_day = datetime.fromtimestamp(settled[same_day]["c"], timezone.utc).date().isoformat()
+        # The sitemap now lists them, each dated before its fetch but one.
+        lastmods = {url: served.build.articles[url].modified for url in urls}
+        lastmods.update({changed: later, same_day: fetch_day, naive: "2026-01-29T08:00:00", garbage: "soon"})
+        list_in_pages_sitemap(served, lastmods)
+        change_article(served, changed)
+        served.site.clear_requests()
+        second = crawl(served.outlet, tmp_path)
+        refetched = article_requests(served)
+        # The sitemap says the same again; an unreadable lastmod that changes counts as a change.
+        list_in_pages_sitemap(served, {**lastmods, garbage: "sooner"})
+        served.site.clear_requests()
+        third = crawl(served.outlet, tmp_path)
+        refetched_third = article_requests(served)
+    path = lambda url: url[len(served.build.base_url):]
+    assert refetched == [path(changed)], "an article was downloaded again for a lastmod before its fetch"
+    assert (second.stat("newscrawl/incremental/changed"), second.stat("newscrawl/incremental/recheck")) == (1, 0)
+    assert second.stat("newscrawl/incremental/skipped") == len(served.build.all_articles)  # each once
+    assert refetched_third == [path(garbage)]  # not `changed`: its lastmod is now before its fetch
+    assert third.stat("newscrawl/incremental/changed") == 1
+    records = assert_exactly_once(tmp_path, served)
+    assert [r["url"] for r in records if r["revision"] == 2] == [changed]
+    # Each entry keeps the lastmod it was last compared with.
+    assert {u: e.get("m") for u, e in ledger_written(tmp_path, spec.name).items()} == \
+        {**lastmods, garbage: "sooner"}
 
 
 # --------------------------------------------------------------------------- crash safety
