@@ -174,15 +174,15 @@ def cmd_reset(args) -> int:
     """Forgets what an outlet's crawls emitted, so the next crawl fetches every article
     as new. Run reports stay (they are the health check's history)."""
     from newscrawl import exitcodes
-    from newscrawl.ledger import OutletLedger, forget_outlet_globally, output_files
+    from newscrawl.ledger import OutletLedger, delete_output, forget_outlet_globally
     from newscrawl.lock import LockHeld, OutletLock
     from newscrawl.state import open_state
-    from pipelines.write import OutputPathError, output_path
+    from pipelines.write import OutputPathError, output_folder
 
     settings = project_settings(_settings_from(args))
     output_dir = settings.get("NEWSCRAWL_OUTPUT_DIR") or "output"
     try:
-        output_path(output_dir, args.outlet, "x")  # refuses names that are not outlet names
+        output_folder(output_dir, args.outlet)  # refuses names that are not outlet names
     except OutputPathError as exc:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
@@ -191,9 +191,7 @@ def cmd_reset(args) -> int:
             store = open_state(settings, args.outlet)
             try:
                 if args.delete_output:
-                    folder = Path(output_dir) / args.outlet
-                    for path in output_files(output_dir, args.outlet) + sorted(folder.glob("rejects-*.jsonl*")):
-                        path.unlink()
+                    delete_output(output_dir, args.outlet)
                 if args.forget_boilerplate:
                     store.clear()
                 OutletLedger(store, args.outlet, output_dir).reset(keep_output=not args.delete_output)
@@ -257,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")
     reset.set_defaults(func=cmd_reset)
+
     return parser
 
 

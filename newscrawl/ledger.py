@@ -3,14 +3,16 @@
 The output files are the source of truth for what was emitted; the ledger is derived
 from them and never runs ahead of them:
 
-1. a record's line reaches the output file (one append, see pipelines/write.py);
-2. listeners of RECORD_WRITTEN remember it (the dedupe stage's global content hashes);
-3. one transaction records the article here and moves the file's checkpoint (the byte
-   offset up to which the file is reflected in state) past the line.
+1. a part file holding the records is published (written, synced, renamed into its day
+   folder: see pipelines/write.py); it is complete from then on, and never changes;
+2. listeners of RECORD_WRITTEN remember the records (the dedupe stage's global content
+   hashes);
+3. one transaction records the articles here and the part in the checkpoint: the set of
+   parts whose records are reflected in state.
 
-A process killed between 1 and 3 leaves lines past the checkpoint; at the next open,
-`reconcile` cuts a torn last line, reads every line past the checkpoint and applies it
-(steps 2 and 3 again; both are idempotent). A process killed before 1 leaves no trace:
+A process killed between 1 and 3 leaves a part that is not in the checkpoint; at the next
+open, `reconcile` reads every such part and applies it (steps 2 and 3 again; both are
+idempotent). A process killed before 1 leaves no trace but a temporary file, removed:
 the article was never written, so it is not known, and the next run fetches it again.
 That is also why articles held by the decruft warm-up are safe: nothing marks them
 before they are written.
@@ -24,7 +26,8 @@ Namespaces in the outlet's store (state/<outlet>.sqlite by default):
               "c" is when the page was last fetched (or a conditional GET answered 304):
               a sitemap lastmod is compared with it (see `decide`).
   requests    request url -> record url, where a redirect made them differ
-  checkpoint  output file name -> byte offset reflected in state
+  checkpoint  part "<YYYY-MM-DD>/<part file name>" -> its size in bytes, once its records
+              are reflected in state
 """
 
 from __future__ import annotations
@@ -37,11 +40,11 @@ from pathlib import Path
 
 from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore, open_state
-from pipelines.write import complete_length, complete_part, compression_of
+from pipelines.write import DAY_RE, REJECTS, TEMPORARY_GLOB, day_parts, part_key, read_lines, remove_stale_temporaries
 
 logger = logging.getLogger(__name__)
 
-RECORD_WRITTEN = object()  # signal: records=[dict], replayed=bool; sent after the lines are in the file
+RECORD_WRITTEN = object()  # signal: records=[dict], replayed=bool; sent after the part is published
 
 NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT = "articles", "requests", "checkpoint"
 WRITTEN = "written"
@@ -49,27 +52,21 @@ WRITTEN = "written"
 # What the incremental skip decides for a discovered URL.
 NEW, SKIP, CHANGED, RECHECK = "new", "skip", "changed", "recheck"
 
-
 def output_files(output_dir: str | Path, outlet: str) -> list[Path]:
-    """An outlet's article files (not rejects, not run reports), oldest first."""
-    folder = Path(output_dir) / outlet
-    return sorted(p for p in folder.glob("[0-9]*.jsonl*") if p.is_file())
+    """An outlet's article parts (not rejects, not run reports), oldest first."""
+    return day_parts(Path(output_dir) / outlet)
 
 
-def read_from(path: Path, offset: int) -> tuple[list[dict], int]:
-    """The complete records of `path` after byte `offset`, and the offset where the
-    complete part ends (a torn last line or member is not included)."""
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        data, length = complete_part(fh.read(), compression_of(path))
+def read_part(path: Path) -> list[dict]:
+    """The records of a part; an unreadable line (of a file changed by hand) is skipped."""
     records = []
-    for line in data.splitlines():
+    for line in read_lines(path).splitlines():
         if line.strip():
             try:
                 records.append(json.loads(line))
             except ValueError:
                 logger.warning("%s: unreadable line skipped during reconcile", path)
-    return records, offset + length
+    return records
 
 
 class OutletLedger:
@@ -106,8 +103,8 @@ class OutletLedger:
 
     # -- recording
 
-    def commit(self, filename: str, records: list[dict], end_offset: int) -> None:
-        """Records that are in `filename` up to `end_offset`, in one transaction."""
+    def commit(self, part: str, records: list[dict], size: int) -> None:
+        """The records of a published part (`part_key`, `size` bytes), in one transaction."""
         now = int(self.clock())
         with self._batch():
             for record in records:
@@ -127,7 +124,7 @@ class OutletLedger:
                 entry["c"] = max(int(entry.get("c") or 0), int(fetched.timestamp()) if fetched else now)
                 self._merge_facts(entry, url)
                 self._put(NS_ARTICLES, url, entry)
-            self.store.put(NS_CHECKPOINT, filename, str(end_offset))
+            self.store.put(NS_CHECKPOINT, part, str(size))
 
     def settle(self, url: str, reason: str) -> None:
         """An article dropped without output (a duplicate, a reject): remembered with its
@@ -206,33 +203,32 @@ class OutletLedger:
     def written(self) -> dict[str, dict]:
         return {k: e for k, v in self.store.items(NS_ARTICLES) if (e := json.loads(v)).get("s") == WRITTEN}
 
-    def checkpoint(self, filename: str) -> int:
-        return int(self.store.get(NS_CHECKPOINT, filename) or 0)
-
     # -- recovery
 
     def reconcile(self, on_records=None) -> int:
-        """Brings the state up to the output: cuts torn tails, applies every line past
-        each file's checkpoint. `on_records(records)` runs before each file's commit
-        (listeners that keep their own state). Returns the number of lines applied."""
+        """Brings the state up to the output: removes what killed publishes left, applies
+        every part not in the checkpoint, in the order the parts were published.
+        `on_records(records)` runs before each part's commit (listeners that keep their own
+        state). Returns the number of records applied."""
+        root = self.output_dir / self.outlet
+        for folder in [*root.glob("*/"), *root.glob("*/*/")]:  # rejects and the cruft audit have day folders too
+            remove_stale_temporaries(folder)
+        parts = output_files(self.output_dir, self.outlet)
+        known = self.store.get_many(NS_CHECKPOINT, [part_key(p) for p in parts])
         applied = 0
-        for path in output_files(self.output_dir, self.outlet):
-            size = path.stat().st_size
-            offset = self.checkpoint(path.name)
-            if offset > size:
-                logger.warning("%s is shorter than its checkpoint (%d > %d): replaying it whole",
-                               path, offset, size)
-                offset = 0
-            records, end = read_from(path, offset)
-            if end < size:
-                logger.warning("%s: cutting %d bytes of an incomplete last record", path, size - end)
-                with open(path, "r+b") as fh:
-                    fh.truncate(end)
-            if end == offset:
-                continue
+        for path in parts:
+            key, size = part_key(path), path.stat().st_size
+            if key in known:
+                if int(known[key]) == size:
+                    continue
+                # Parts never change: this one was replaced by hand. Applying it again is
+                # harmless (idempotent); leaving it out could lose its records.
+                logger.warning("%s changed since it was recorded (%s -> %d bytes): applying it again",
+                               path, known[key], size)
+            records = read_part(path)
             if records and on_records is not None:
                 on_records(records)
-            self.commit(path.name, records, end)
+            self.commit(key, records, size)
             applied += len(records)
         if applied:
             logger.info("ledger: %d written records of %s were not yet in state; applied", applied, self.outlet)
@@ -246,7 +242,27 @@ class OutletLedger:
                 self.store.clear(ns)
             if keep_output:
                 for path in output_files(self.output_dir, self.outlet):
-                    self.store.put(NS_CHECKPOINT, path.name, str(complete_length(path)))
+                    self.store.put(NS_CHECKPOINT, part_key(path), str(path.stat().st_size))
+
+
+def delete_output(output_dir: str | Path, outlet: str) -> int:
+    """Deletes an outlet's articles and rejects (not its run reports, nor the cruft audit),
+    with what killed writers left and the day folders once empty. Call it
+    with the outlet's lock held. Returns the number of parts deleted."""
+    root = Path(output_dir) / outlet
+    parts = output_files(output_dir, outlet) + day_parts(root / REJECTS)
+    for path in parts:
+        path.unlink()
+    for folder in [*root.glob("*/"), *(root / REJECTS).glob("*/")]:
+        if not DAY_RE.match(folder.name):
+            continue
+        for leftover in folder.glob(TEMPORARY_GLOB):
+            leftover.unlink()
+        try:
+            folder.rmdir()
+        except OSError:  # something else was put there: left as it is
+            pass
+    return len(parts)
 
 
 def forget_outlet_globally(store: StateStore, outlet: str) -> int:

@@ -49,11 +49,12 @@ def slow_articles(served, delay: float) -> None:
 
 
 def output_lines(tmp: Path, outlet: str) -> list[dict]:
-    """Every line of the outlet's article files, strictly: a torn or unreadable line fails."""
+    """Every line of the outlet's article files, as a reader that globs the day folders
+    reads them, strictly: a torn or unreadable line fails."""
     records = []
-    for path in sorted((tmp / "output" / outlet).glob("[0-9]*.jsonl")):
+    for path in sorted((tmp / "output" / outlet).glob("*/*.jsonl")):
         data = path.read_bytes()
-        assert not data or data.endswith(b"\n"), f"{path} ends inside a line"
+        assert data.endswith(b"\n"), f"{path} is empty or ends inside a line"
         records += [json.loads(line) for line in data.splitlines()]
     return records
 
@@ -72,7 +73,7 @@ def assert_exactly_once(tmp: Path, served) -> list[dict]:
     urls = [r["url"] for r in records]
     versions = [(r["url"], r.get("revision", 1)) for r in records]
     assert len(versions) == len(set(versions)), "an article was written twice"
-    rejected = {json.loads(line)["url"] for p in (tmp / "output" / name).glob("rejects-*.jsonl")
+    rejected = {json.loads(line)["url"] for p in (tmp / "output" / name / "rejects").glob("*/*.jsonl")
                 for line in p.read_text().splitlines()}
     assert set(urls) | rejected == served.build.all_articles
     # The state agrees with the output: the same articles, the same revisions.
@@ -280,7 +281,7 @@ def test_crawl_killed_at_several_points_gives_each_article_once(tmp_path):
         slow_articles(served, 0.15)
         name, out_dir = served.outlet.name, tmp_path / "output" / served.outlet.name
         small_batches = {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2"}  # records published two at a time
-        written = lambda: sum(len(p.read_bytes().splitlines()) for p in out_dir.glob("[0-9]*.jsonl"))
+        written = lambda: sum(len(p.read_bytes().splitlines()) for p in out_dir.glob("*/*.jsonl"))
         # 1. While the first articles are fetched (and held by the boilerplate warm-up).
         proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: len(article_requests(served)) >= 5, proc)
@@ -290,10 +291,10 @@ def test_crawl_killed_at_several_points_gives_each_article_once(tmp_path):
         proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: written() >= 1, proc)
         kill(proc)
-        # A kill inside a publish leaves the writer's private copy, with a torn line.
-        day_file = sorted(out_dir.glob("[0-9]*.jsonl"))[-1]
-        (out_dir / f".{day_file.name}.4242.tmp").write_bytes(
-            day_file.read_bytes() + b'{"schema_version":1,"id":"torn","url":"http://tor')
+        # A kill inside a publish leaves the part under its temporary name, with a torn line.
+        part = sorted(out_dir.glob("*/*.jsonl"))[-1]
+        (part.parent / ".part-20260101T000000000Z-0badc0de-000001.tmp").write_bytes(
+            part.read_bytes() + b'{"schema_version":1,"id":"torn","url":"http://tor')
         # 3. Part way through the rest.
         before = len(article_requests(served))
         proc = start_crawl(served.outlet, tmp_path, small_batches)
@@ -304,7 +305,7 @@ def test_crawl_killed_at_several_points_gives_each_article_once(tmp_path):
         run = crawl(served.outlet, tmp_path, small_batches)
     assert 0 < partial < len(served.build.all_articles), partial
     assert_exactly_once(tmp_path, served)
-    assert not list(out_dir.glob(".*.tmp"))
+    assert not list(out_dir.rglob(".*.tmp"))
 
 
 def test_state_lost_is_rebuilt_from_the_output(tmp_path):
