@@ -17,6 +17,9 @@ the article was never written, so it is not known, and the next run fetches it a
 That is also why articles held by the decruft warm-up are safe: nothing marks them
 before they are written.
 
+`compact` merges a day's parts into one part (see there for how a crash mid-way leaves
+no duplicate and loses nothing).
+
 Namespaces in the outlet's store (state/<outlet>.sqlite by default):
 
   articles    record url -> {"id", "r" revision, "h" content hash, "s" status, "t" written
@@ -34,13 +37,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
 from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore, open_state
-from pipelines.write import DAY_RE, REJECTS, TEMPORARY_GLOB, day_parts, part_key, read_lines, remove_stale_temporaries
+from pipelines.write import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
+                             merged_chunks, output_folder, part_key, part_name, publish, read_lines,
+                             remove_stale_temporaries, run_tag)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,11 @@ WRITTEN = "written"
 
 # What the incremental skip decides for a discovered URL.
 NEW, SKIP, CHANGED, RECHECK = "new", "skip", "changed", "recheck"
+
+# A compaction under way: `.compact-<merged part's stem>.json` in the day's folder (hidden,
+# and no reader's `*.jsonl*` glob matches it).
+_INTENT_PREFIX = ".compact-"
+
 
 def output_files(output_dir: str | Path, outlet: str) -> list[Path]:
     """An outlet's article parts (not rejects, not run reports), oldest first."""
@@ -203,13 +214,20 @@ class OutletLedger:
     def written(self) -> dict[str, dict]:
         return {k: e for k, v in self.store.items(NS_ARTICLES) if (e := json.loads(v)).get("s") == WRITTEN}
 
+    def reflected(self, part: str) -> int | None:
+        """The size of a part whose records are in state, as it was when they were recorded;
+        None for a part that is not."""
+        value = self.store.get(NS_CHECKPOINT, part)
+        return None if value is None else int(value)
+
     # -- recovery
 
     def reconcile(self, on_records=None) -> int:
-        """Brings the state up to the output: removes what killed publishes left, applies
-        every part not in the checkpoint, in the order the parts were published.
-        `on_records(records)` runs before each part's commit (listeners that keep their own
-        state). Returns the number of records applied."""
+        """Brings the state up to the output: ends a compaction a crash interrupted, removes
+        what killed publishes left, applies every part not in the checkpoint, in the order
+        the parts were published. `on_records(records)` runs before each part's commit
+        (listeners that keep their own state). Returns the number of records applied."""
+        self.finish_compactions()
         root = self.output_dir / self.outlet
         for folder in [*root.glob("*/"), *root.glob("*/*/")]:  # rejects and the cruft audit have day folders too
             remove_stale_temporaries(folder)
@@ -234,9 +252,99 @@ class OutletLedger:
             logger.info("ledger: %d written records of %s were not yet in state; applied", applied, self.outlet)
         return applied
 
+    # -- compaction
+
+    def compact(self, day: str, compression: str | None = None) -> tuple[Path | None, int, int]:
+        """Merges the day's parts that are reflected in state into one part (of
+        `compression`; by default that of the newest of them), published like any part,
+        then removes them. Returns (the merged part or None, parts merged, parts left
+        alone because their records are not in state yet: the next crawl applies them).
+        Call it with the outlet's lock held: no crawl may write or reconcile meanwhile.
+
+        Crash safety: the merged part is written under a temporary name and synced; then
+        an intent file naming it and the parts it replaces is written and synced in the
+        day's folder; the merged part's records are already in state (through the parts),
+        so it enters the checkpoint; only then is it renamed into place, and the parts
+        and their checkpoints removed, and the intent last. Until the rename, the merged
+        part is invisible and the parts stand: a crash there is rolled back. After it,
+        the intent says which parts are copies: a crash there is rolled forward. Either
+        happens at the next open (`finish_compactions`, from `reconcile`, `compact` and
+        `reset`), so no record is lost and none is left in two parts. The intent is a
+        synced file, not a state entry, so that it holds whatever the store keeps after
+        a crash (a lost state, a power cut before its last commit reached the disk)."""
+        self.finish_compactions()
+        folder = output_folder(self.output_dir, self.outlet, day)
+        if not DAY_RE.match(day) or not folder.is_dir():
+            return None, 0, 0
+        remove_stale_temporaries(folder)
+        parts = sorted(p for p in folder.iterdir() if PART_RE.match(p.name) and p.is_file())
+        known = self.store.get_many(NS_CHECKPOINT, [part_key(p) for p in parts])
+        merging = [p for p in parts if known.get(part_key(p)) == str(p.stat().st_size)]
+        left = len(parts) - len(merging)
+        if len(merging) < 2:
+            return None, 0, left
+        compression = compression_of(merging[-1]) if compression is None else compression
+        name = part_name(run_tag(), 1, compression)
+        intent = folder / f"{_INTENT_PREFIX}{name.split('.', 1)[0]}.json"
+
+        def before_rename(tmp: Path) -> None:
+            with open(intent, "xb") as out:  # torn by a crash, it is read as "not renamed yet"
+                out.write(json.dumps({"merged": name, "parts": [p.name for p in merging]}).encode())
+                out.flush()
+                os.fsync(out.fileno())
+            fsync_folder(folder)
+            self.store.put(NS_CHECKPOINT, f"{day}/{name}", str(tmp.stat().st_size))
+
+        try:
+            merged = publish(folder, name, merged_chunks(merging, compression), before_rename=before_rename)
+        except BaseException:
+            self.finish_compactions()  # rolled back: the merged part never appeared
+            raise
+        self._drop_replaced(folder, intent, [p.name for p in merging])
+        logger.info("compacted %d parts of %s/%s into %s", len(merging), self.outlet, day, merged.name)
+        return merged, len(merging), left
+
+    def finish_compactions(self) -> int:
+        """Ends each compaction a crash interrupted: forward when its merged part was
+        published (the parts it replaces go), back when it was not. Returns how many."""
+        finished = 0
+        for intent in sorted((self.output_dir / self.outlet).glob(f"*/{_INTENT_PREFIX}*.json")):
+            folder = intent.parent
+            try:
+                plan = json.loads(intent.read_bytes())
+                merged, replaced = plan["merged"], [n for n in plan["parts"] if PART_RE.match(n)]
+            except (ValueError, KeyError, TypeError):
+                merged, replaced = None, []  # a torn intent: its sync, so the rename, never came
+            if merged and PART_RE.match(merged) and (folder / merged).is_file():
+                logger.warning("%s: finishing the compaction into %s", folder, merged)
+                if self.reflected(f"{folder.name}/{merged}") is None:
+                    # The store lost the merged part's entry (a lost state, a power cut):
+                    # the next reconcile applies the part, idempotently.
+                    logger.warning("%s/%s is not in state: it is applied again", folder.name, merged)
+                self._drop_replaced(folder, intent, replaced)
+            else:
+                logger.warning("%s: rolling back an unfinished compaction", folder)
+                if merged:
+                    self.store.delete(NS_CHECKPOINT, f"{folder.name}/{merged}")
+                intent.unlink()
+                fsync_folder(folder)
+            finished += 1
+        return finished
+
+    def _drop_replaced(self, folder: Path, intent: Path, replaced: list[str]) -> None:
+        for name in replaced:
+            (folder / name).unlink(missing_ok=True)
+        fsync_folder(folder)  # the parts are gone for good before the intent goes
+        with self._batch():
+            for name in replaced:
+                self.store.delete(NS_CHECKPOINT, f"{folder.name}/{name}")
+        intent.unlink()
+        fsync_folder(folder)
+
     def reset(self, *, keep_output: bool = True) -> None:
         """Forgets what was emitted. The existing output is marked as already reflected,
         so the next crawl starts from nothing instead of replaying it."""
+        self.finish_compactions()
         with self._batch():
             for ns in (NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT):
                 self.store.clear(ns)
@@ -247,7 +355,7 @@ class OutletLedger:
 
 def delete_output(output_dir: str | Path, outlet: str) -> int:
     """Deletes an outlet's articles and rejects (not its run reports, nor the cruft audit),
-    with what killed writers left and the day folders once empty. Call it
+    with what killed writers or compactions left and the day folders once empty. Call it
     with the outlet's lock held. Returns the number of parts deleted."""
     root = Path(output_dir) / outlet
     parts = output_files(output_dir, outlet) + day_parts(root / REJECTS)
@@ -256,7 +364,7 @@ def delete_output(output_dir: str | Path, outlet: str) -> int:
     for folder in [*root.glob("*/"), *(root / REJECTS).glob("*/")]:
         if not DAY_RE.match(folder.name):
             continue
-        for leftover in folder.glob(TEMPORARY_GLOB):
+        for leftover in [*folder.glob(TEMPORARY_GLOB), *folder.glob(f"{_INTENT_PREFIX}*.json")]:
             leftover.unlink()
         try:
             folder.rmdir()

@@ -219,10 +219,10 @@ def _compress(data: bytes, compression: str) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
-def publish(folder: Path, name: str, chunks: Iterable[bytes]) -> Path:
+def publish(folder: Path, name: str, chunks: Iterable[bytes], before_rename=None) -> Path:
     """Writes the part folder/name whole: under a temporary name first, synced, then
-    renamed. On an error (a full or read-only folder) nothing is published and the
-    temporary file goes."""
+    renamed; `before_rename(temporary path)` runs in between. On an error (a full or
+    read-only folder) nothing is published and the temporary file goes."""
     tmp = folder / f".{name.split('.', 1)[0]}.tmp"  # no `.jsonl` in it: no reader's glob matches
     path = folder / name
     try:
@@ -231,6 +231,8 @@ def publish(folder: Path, name: str, chunks: Iterable[bytes]) -> Path:
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
+        if before_rename is not None:
+            before_rename(tmp)
         os.rename(tmp, path)
         fsync_folder(folder)
     except OSError:
@@ -240,6 +242,39 @@ def publish(folder: Path, name: str, chunks: Iterable[bytes]) -> Path:
             pass
         raise
     return path
+
+
+def _jsonl_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    """The JSONL text of a whole output file (every member of a compressed one), in pieces
+    of about `size` bytes: a merged day can be larger than memory should hold."""
+    compression = compression_of(path)
+    with open(path, "rb") as fh:
+        if compression == "zstd":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+            yield from iter(lambda: reader.read(size), b"")
+            return
+        decomp = zlib.decompressobj(wbits=31) if compression else None
+        for chunk in iter(lambda: fh.read(size), b""):
+            while decomp is not None and chunk:
+                yield decomp.decompress(chunk)
+                chunk = decomp.unused_data if decomp.eof else b""
+                if decomp.eof:  # the next gzip member starts here
+                    decomp = zlib.decompressobj(wbits=31)
+            if decomp is None:
+                yield chunk
+
+
+def merged_chunks(paths: Iterable[Path], compression: str) -> Iterator[bytes]:
+    """The content of several output files as one file of `compression` (one gzip member
+    or zstd frame for a compressed one), streamed."""
+    comp = _Compressor(compression) if compression else None
+    for path in paths:
+        for chunk in _jsonl_chunks(path):
+            yield comp.compress(chunk) if comp else chunk
+    if comp:
+        yield comp.flush()
 
 
 # ---------------------------------------------------------------------------------------

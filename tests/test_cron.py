@@ -351,6 +351,38 @@ def test_second_crawl_of_a_running_outlet_exits_with_the_lock_code(tmp_path):
     assert len(reports(tmp_path, REGIONAL.name)) == 1  # the refused run did not report
 
 
+def compact(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "newscrawl.cli", "compact", *args,
+                           "-s", f"NEWSCRAWL_OUTPUT_DIR={tmp / 'output'}", "-s", f"NEWSCRAWL_STATE_DIR={tmp / 'state'}"],
+                          cwd=ROOT, env=scrapy_env(None), capture_output=True, text=True, timeout=60)
+
+
+def test_compact_waits_for_the_crawl_and_the_next_crawl_finds_its_day_as_it_left_it(tmp_path):
+    with serve_outlet(demo_spec()) as served:
+        slow_articles(served, 0.5)
+        name, out_dir = served.outlet.name, tmp_path / "output" / served.outlet.name
+        # One slow page at a time: the crawl is still writing when the compaction starts
+        # (its first 12 articles are held by the boilerplate warm-up, then come out together).
+        proc = start_crawl(served.outlet, tmp_path, {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "1", "CONCURRENT_REQUESTS": "1"})
+        wait_for(lambda: len(list(out_dir.glob("*/*.jsonl"))) >= 2, proc)
+        refused = compact(tmp_path, name, "--day", datetime.now(timezone.utc).date().isoformat())
+        parts_meanwhile = sorted(out_dir.glob("*/*.jsonl"))
+        assert proc.poll() is None, "the crawl ended before the compaction tried"
+        assert proc.wait(timeout=120) == 0
+        assert refused.returncode == exitcodes.LOCKED, refused.stdout + refused.stderr
+        assert "already being crawled" in refused.stderr
+        assert set(parts_meanwhile) <= set(out_dir.glob("*/*.jsonl")), "a part went while the crawl ran"
+        assert len(list(out_dir.glob("*/*.jsonl"))) > 2
+        done = compact(tmp_path, name, "--day", datetime.now(timezone.utc).date().isoformat())
+        assert done.returncode == 0 and "parts merged into" in done.stdout, done.stdout + done.stderr
+        assert len(list(out_dir.glob("*/*.jsonl"))) == 1
+        served.site.clear_requests()
+        again = crawl(served.outlet, tmp_path)
+    assert again.stat("newscrawl/ledger/replayed") == 0  # the merged part was already in state
+    assert not article_requests(served)
+    assert_exactly_once(tmp_path, served)
+
+
 # --------------------------------------------------------------------------- exit codes
 
 
