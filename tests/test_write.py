@@ -1,6 +1,10 @@
 import glob
 import gzip
 import json
+import re
+import shlex
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,6 +15,7 @@ import zstandard
 from pipelines.validate import validate_record
 from pipelines.write import OutputPathError, PartWriter, day_parts, output_folder, read_parts, read_records
 from tests import texts
+from tests.crawling import ROOT
 from tests.pipeline_run import make_crawler, outlet, raw_record, run
 
 DAILY = outlet("daily-a", "Asia/Karachi")
@@ -179,3 +184,47 @@ def test_write_pipeline_files_by_outlet_and_utc_day(tmp_path, compression, suffi
     assert crawler.stats.get_value("newscrawl/written") == 2
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]
 
+
+def readme_command(start: str) -> list[str]:
+    """The README's command line that starts with `start`, split as a shell splits it, run
+    with this interpreter."""
+    lines = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line.startswith(start)]
+    assert len(lines) == 1, f"the README shows no single line starting {start!r}"
+    command = shlex.split(lines[0])
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+def test_the_readmes_one_liners_read_every_outlet_and_day_as_one_data_set(tmp_path, monkeypatch):
+    # Two outlets, two days, the three formats, a field null in the first parts and set in
+    # later ones (`duplicate_of` of wire copy), beside rejects and run reports.
+    herald = outlet("herald-b", "Asia/Kolkata")
+    runs = [
+        (DAILY, "", [raw_record("https://daily-a.test/floods", texts.WIRE_AT_A, "daily-a"),
+                     raw_record("https://daily-a.test/short", "Too short.", "daily-a")]),
+        (DAILY, "gzip", [raw_record("https://daily-a.test/own", texts.ENGLISH * 4, "daily-a",
+                                    fetched_at="2025-08-05T10:00:00+00:00")]),
+        (herald, "zstd", [raw_record("https://herald-b.test/copy", texts.WIRE_AT_B, "herald-b"),
+                          raw_record("https://herald-b.test/own", texts.ENGLISH * 6, "herald-b")]),
+    ]
+    written = []
+    for for_outlet, compression, items in runs:
+        crawler = make_crawler(tmp_path, for_outlet, NEWSCRAWL_OUTPUT_COMPRESSION=compression,
+                               NEWSCRAWL_OUTPUT_BATCH_RECORDS=1)
+        written += run(crawler, items)[0]
+    assert len(written) == 4 and [r["duplicate_of"] is None for r in written] == [True, True, False, False]
+    (tmp_path / "output" / "daily-a" / "runs").mkdir()
+    (tmp_path / "output" / "daily-a" / "runs" / "20250804T093000Z.json").write_text('{"exit_code": 0}\n')
+    assert list(read_parts(tmp_path / "output" / "daily-a" / "rejects"))
+    monkeypatch.chdir(tmp_path)
+
+    def output(command: list[str]) -> str:
+        proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    table = output(readme_command('python -c "import duckdb'))
+    counts = dict(re.findall(r"│\s*([a-z-]+)\s*│\s*(\d+)\s*│", table))
+    assert counts == {"daily-a": "2", "herald-b": "2"}, table
+    assert output(readme_command('python -c "import glob, pyarrow')).strip() == "4"
+    assert output(readme_command('python -c "import glob, json')).strip() == "1"  # the plain parts
