@@ -130,7 +130,7 @@ NEWSCRAWL_MIN_ARTICLE_CHARS = 400
 
 # --- Cruft removal (pipelines/decruft.py).
 NEWSCRAWL_AUDIT_CRUFT = False  # each record's cleaning.removed_text lists what was removed
-NEWSCRAWL_AUDIT_CRUFT_FILE = False  # output/<outlet>/cruft-<YYYY-MM-DD>.jsonl: removed texts by article
+NEWSCRAWL_AUDIT_CRUFT_FILE = False  # output/<outlet>/cruft/<YYYY-MM-DD>/: removed texts by article
 NEWSCRAWL_BOILERPLATE_PRUNE_AFTER = 5000  # pages after which learned rows that never mattered are dropped
 
 LOG_LEVEL = "INFO"

@@ -5,7 +5,7 @@
     normalise text and metadata; ids and hashes
     validate  JSON Schema; failures to the rejects file, counted
     dedupe    canonical URL, content hash, near-duplicates
-    write     output/<outlet>/<YYYY-MM-DD>.jsonl
+    write     output/<outlet>/<YYYY-MM-DD>/part-<run>-<seq>.jsonl
 
 Each module holds a pure function of the record plus explicit state, and a thin Scrapy
 pipeline class around it. The pure functions never see Scrapy objects, so the same
