@@ -46,6 +46,9 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    # log_count/<LEVEL> per outlet: one crawler per outlet shares the process's log
+    "scrapy.extensions.logcount.LogCount": None,
+    "newscrawl.runlog.SpiderLogCount": 0,
     "newscrawl.runlog.OutletLogFile": 3,  # logs/<outlet>/<stamp>.log under `newscrawl crawl`
     "newscrawl.faults.FaultCheck": 5,  # output/state folders writable, the store answering
     "newscrawl.lock.OutletLockExtension": 10,
