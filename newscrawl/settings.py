@@ -136,5 +136,4 @@ NEWSCRAWL_BOILERPLATE_PRUNE_AFTER = 5000  # pages after which learned rows that 
 LOG_LEVEL = "INFO"
 # Dropped or failed items are logged by their URL, not printed whole (their HTML).
 LOG_FORMATTER = "newscrawl.logformatter.ArticleLogFormatter"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
