@@ -9,6 +9,7 @@ whose `kind` is short enough to be a stats key.
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -104,33 +105,6 @@ class Feed:
 # --- bytes ------------------------------------------------------------------
 
 
-def gunzip_capped(body: bytes, max_size: int) -> bytes:
-    """Inflate gzip (all members) without ever holding more than max_size bytes."""
-    out = bytearray()
-    data = body
-    while data:
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            while data:
-                chunk = inflater.decompress(data, max_size + 1 - len(out))
-                out += chunk
-                if len(out) > max_size:
-                    raise DiscoveryError("too-large", f"gzip inflates past {max_size} bytes")
-                data = inflater.unconsumed_tail
-                if not chunk and not data:
-                    break
-        except zlib.error as exc:
-            raise DiscoveryError("bad-gzip", str(exc)) from None
-        if not inflater.eof:
-            if out:  # a cut-off download: keep what inflated, XML recovery decides
-                break
-            raise DiscoveryError("bad-gzip", "truncated gzip stream")
-        data = inflater.unused_data
-        if data[:2] != GZIP_MAGIC:  # trailing garbage after the last member
-            break
-    return bytes(out)
-
-
 def _gunzip_prefix(body: bytes, size: int) -> bytes:
     """The first `size` inflated bytes of a gzip body, or b"" when it will not inflate."""
     try:
@@ -140,10 +114,20 @@ def _gunzip_prefix(body: bytes, size: int) -> bytes:
 
 
 def decode_body(body: bytes, max_size: int = MAX_XML_SIZE) -> bytes:
-    """The body, inflated when it is gzip (told by its magic bytes, not its name)."""
+    """The body, inflated when it is gzip (told by its magic bytes, not its name) by
+    Scrapy's gunzip: every member, a cut-off stream kept as far as it inflated, and
+    inflating stopped once past max_size (0: no limit)."""
     if body[:2] == GZIP_MAGIC:
-        body = gunzip_capped(body, max_size)
-    elif len(body) > max_size:
+        # Imported here: the workers import this module for page links, and not Scrapy.
+        from scrapy.utils.gz import gunzip
+
+        try:
+            body = gunzip(body, max_size=max_size)
+        except ValueError as exc:  # Scrapy's size check (a ValueError)
+            raise DiscoveryError("too-large", str(exc)) from None
+        except (OSError, EOFError, struct.error, zlib.error) as exc:
+            raise DiscoveryError("bad-gzip", str(exc) or type(exc).__name__) from None
+    elif max_size and len(body) > max_size:
         raise DiscoveryError("too-large", f"{len(body)} bytes")
     return body
 
