@@ -56,7 +56,8 @@ EXTENSIONS = {
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.UserAgentFromContact": 50,
     # newscrawl.guard: what the crawler refuses to fetch or read (README, Security).
-    "newscrawl.guard.OutletScope": 52,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "newscrawl.guard.OutletScope": 52,  # Scrapy's offsite middleware, port-aware
     "newscrawl.guard.UrlTrapGuard": 54,
     "newscrawl.guard.PageBudget": 56,
     "newscrawl.guard.AddressGuard": 60,  # before robots.txt is fetched for a host

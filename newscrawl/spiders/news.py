@@ -64,8 +64,6 @@ class NewsSpider(scrapy.Spider):
             if not url:
                 raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
             self.outlet = generic_outlet(url, name=outlet)
-        # OffsiteMiddleware matches host names; port-specific domains are checked by Outlet.owns.
-        self.allowed_domains = sorted({d.split(":")[0] for d in self.outlet.domains})
 
     # --- helpers -----------------------------------------------------------------
     def _stat(self, key: str, count: int = 1) -> None:
