@@ -1,4 +1,4 @@
-"""Discovery parsers: robots.txt Sitemap lines, sitemaps, feeds, and links in HTML.
+"""Discovery parsers: sitemaps, feeds, links in HTML, and robots.txt Sitemap lines made absolute.
 
 Pure functions over bytes and lxml elements; the spider does the fetching. Input is
 hostile by default: XML is parsed without entity expansion, DTD loading or network
@@ -223,14 +223,12 @@ def _join(base: str, href: str | None) -> str | None:
 
 # --- robots.txt -------------------------------------------------------------
 
-_SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.I | re.M)
-
-
-def sitemaps_from_robots(text: str, base_url: str) -> list[str]:
-    """Sitemap URLs listed in robots.txt, absolute, deduplicated, in order."""
+def robots_sitemaps(values, robots_url: str) -> list[str]:
+    """The Sitemap lines of a robots.txt (as its parser read them) resolved against its
+    URL: absolute http(s) URLs, deduplicated, in order."""
     seen: dict[str, None] = {}
-    for match in _SITEMAP_LINE.finditer(text or ""):
-        url = _join(base_url, match.group(1))
+    for value in values:
+        url = _join(robots_url, value)
         if url and is_fetchable_url(url):
             seen.setdefault(url, None)
     return list(seen)

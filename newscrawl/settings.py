@@ -14,6 +14,9 @@ ROBOTSTXT_USER_AGENT = "newscrawl"
 
 # --- Politeness by default.
 ROBOTSTXT_OBEY = True
+# Scrapy's robots middleware fetches and parses each host's robots.txt once; this parser
+# (Scrapy's Protego one) also tells its Sitemap lines, which the spider follows.
+ROBOTSTXT_PARSER = "newscrawl.middlewares.RobotsTxt"
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # Scrapy starts this many asyncio tasks for every response, however few items and requests

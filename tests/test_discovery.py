@@ -15,9 +15,10 @@ from newscrawl.discovery import (
     page_links,
     parse_feed,
     parse_sitemap,
-    sitemaps_from_robots,
+    robots_sitemaps,
     sniff,
 )
+from newscrawl.middlewares import RobotsTxt
 
 SM = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
@@ -64,6 +65,12 @@ INDEX = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 # --- robots.txt ---------------------------------------------------------------
+
+
+def sitemaps_from_robots(text: str, robots_url: str) -> list[str]:
+    """The sitemaps a crawl follows from a robots.txt: the Sitemap lines the parser Scrapy's
+    robots middleware builds (settings.ROBOTSTXT_PARSER) reads, made absolute."""
+    return robots_sitemaps(RobotsTxt(text.encode(), None).sitemaps, robots_url)
 
 
 def test_sitemaps_from_robots_case_relative_dedupe_order():

@@ -268,3 +268,39 @@ def test_page_budget_caps_a_huge_sitemap(tmp_path):
     assert "finish_reason': 'page_budget'" in run.log  # closed, not 19,960 refusals one by one
     assert "'newscrawl/exit_code': 0" in run.log  # a budget reached is not a failure
 
+
+
+# --- robots.txt: read once, by Scrapy's robots middleware ---------------------------------
+
+def robots_site(site: LocalSite, robots: Page) -> None:
+    site.routes["/robots.txt"] = robots
+    site.routes["/"] = Page(b"<!doctype html><html><body><p>Home</p></body></html>")
+    site.routes["/sitemap.xml"] = Page(urlset([site.url_for("/story/guessed")]), "application/xml")
+    site.routes["/listed-sitemap.xml"] = Page(urlset([site.url_for("/story/listed")]), "application/xml")
+    site.routes["/story/guessed"] = english_page("Found where sitemaps usually are")
+    site.routes["/story/listed"] = english_page("Found through the robots file")
+
+
+@pytest.mark.parametrize("case", ["robots-fails", "robots-not-obeyed"])
+def test_sitemaps_when_scrapy_reads_no_robots_txt(tmp_path, case):
+    """A robots.txt that cannot be fetched: the usual sitemap is tried before the crawl
+    ends. ROBOTSTXT_OBEY off: the spider fetches robots.txt itself, for its Sitemap lines."""
+    from newscrawl.outlets import Outlet
+
+    with LocalSite() as site:
+        listing = f"User-agent: *\nSitemap: {site.url_for('/listed-sitemap.xml')}\n".encode()
+        robots_site(site, Page(reset=True) if case == "robots-fails" else Page(listing, "text/plain"))
+        outlet = Outlet(name="robots-times", display_name="Robots Times", domains=(site.host_port,),
+                        homepage=site.url_for("/"), section_depth=0)
+        settings = {"RETRY_TIMES": "0"}
+        if case == "robots-not-obeyed":
+            settings["ROBOTSTXT_OBEY"] = "False"
+        run = crawl(outlet, tmp_path, settings=settings)
+        paths = site.requested_paths()
+        written = {r["url"].split(site.host_port, 1)[1] for r in run.records("robots-times")}
+    assert paths.count("/robots.txt") == 1
+    if case == "robots-fails":
+        assert written == {"/story/guessed"}
+    else:
+        assert written == {"/story/listed"} and "/sitemap.xml" not in paths
+        assert run.stat("newscrawl/discovery/robots-sitemaps") == 1
