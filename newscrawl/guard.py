@@ -166,7 +166,9 @@ BUDGET_REASON = "page_budget"
 class PageBudget(_Middleware):
     """Stops the crawl after NEWSCRAWL_MAX_PAGES_PER_OUTLET requests (robots.txt aside;
     0: no limit), with finish_reason "page_budget". What is already fetched is still
-    processed and written."""
+    processed and written. Scrapy's CLOSESPIDER_PAGECOUNT is no substitute: it counts
+    responses, and a site whose pages fail never reaches it
+    (tests/test_hostile.py::test_the_page_budget_counts_failed_fetches_and_scrapys_pagecount_does_not)."""
 
     def __init__(self, crawler):
         super().__init__(crawler)

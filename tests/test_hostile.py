@@ -269,6 +269,38 @@ def test_page_budget_caps_a_huge_sitemap(tmp_path):
     assert "'newscrawl/exit_code': 0" in run.log  # a budget reached is not a failure
 
 
+@pytest.mark.parametrize("limit", ["page-budget", "closespider-pagecount"])
+def test_the_page_budget_counts_failed_fetches_and_scrapys_pagecount_does_not(tmp_path, limit):
+    """Why NEWSCRAWL_MAX_PAGES_PER_OUTLET and not Scrapy's CLOSESPIDER_PAGECOUNT: Scrapy's
+    counts responses, so a site whose every page fails (here a reset) never reaches it; the
+    page budget counts every fetch, answered or not."""
+    from newscrawl.outlets import Outlet
+
+    with LocalSite() as site:
+        site.routes["/robots.txt"] = Page(f"User-agent: *\nSitemap: {site.url_for('/sitemap.xml')}\n".encode(),
+                                          "text/plain")
+        site.routes["/"] = english_page("The front page")
+        site.routes["/sitemap.xml"] = Page(urlset([site.url_for(f"/story/{n}") for n in range(30)]),
+                                           "application/xml")
+        for n in range(30):
+            site.routes[f"/story/{n}"] = Page(reset=True)
+        outlet = Outlet(name="budget-times", display_name="Budget Times", domains=(site.host_port,),
+                        homepage=site.url_for("/"), section_depth=0)
+        settings = {"RETRY_TIMES": "0", "NEWSCRAWL_MAX_PAGES_PER_OUTLET": "10"}
+        if limit == "closespider-pagecount":
+            settings.update({"NEWSCRAWL_MAX_PAGES_PER_OUTLET": "0", "CLOSESPIDER_PAGECOUNT": "10"})
+        run = crawl(outlet, tmp_path, settings=settings)
+        # Pages, not requests: Twisted sends a request again, unseen by Scrapy, when a
+        # kept-alive connection it reused is reset.
+        fetched = set(site.requested_paths()) - {"/robots.txt"}
+    if limit == "page-budget":
+        assert len(fetched) == 10
+        assert "finish_reason': 'page_budget'" in run.log
+    else:  # the home page, the sitemap and its 30 pages: 3 responses in all
+        assert len(fetched) == 32
+        assert "finish_reason': 'finished'" in run.log
+
+
 
 # --- robots.txt: read once, by Scrapy's robots middleware ---------------------------------
 
