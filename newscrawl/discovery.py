@@ -78,7 +78,7 @@ class Sitemap:
     entries: list[SitemapEntry] = field(default_factory=list)
     skipped: int = 0  # entries without a usable absolute http(s) loc
     # The document was not well-formed (typically cut short) and what could be read
-    # was kept; worth counting, since the rest of it is lost.
+    # was kept; the spider counts it, since the rest of it may be lost.
     recovered: bool = False
 
     @property
@@ -96,7 +96,6 @@ class FeedEntry:
 @dataclass
 class Feed:
     kind: str  # "rss" | "atom" | "rdf"
-    title: str | None = None
     entries: list[FeedEntry] = field(default_factory=list)
     skipped: int = 0
     recovered: bool = False
@@ -350,7 +349,7 @@ def _parse_rss(root, url: str) -> Feed:
     channel = _child(root, "channel")
     if channel is None:
         raise DiscoveryError("not-a-feed", "rss without channel")
-    feed = Feed(kind="rss", title=_text(_child(channel, "title", ns="")))
+    feed = Feed(kind="rss")
     for item in channel.iter("item"):  # RSS 2.0 items are unnamespaced
         link = _text(_child(item, "link", ns=""))
         if not link:
@@ -387,7 +386,7 @@ def _atom_link(entry, base: str) -> str | None:
 def _parse_atom(root, url: str) -> Feed:
     ns = _ns(root.tag)
     base = _join(url, root.get(XML_BASE)) or url
-    feed = Feed(kind="atom", title=_text(_child(root, "title", ns=ns)))
+    feed = Feed(kind="atom")
     for entry in root:
         if _local(entry.tag) != "entry":
             continue
@@ -401,8 +400,7 @@ def _parse_atom(root, url: str) -> Feed:
 
 
 def _parse_rdf(root, url: str) -> Feed:
-    channel = _child(root, "channel", ns=NS_RSS1)
-    feed = Feed(kind="rdf", title=_text(_child(channel, "title")) if channel is not None else None)
+    feed = Feed(kind="rdf")
     for item in root.iter(f"{{{NS_RSS1}}}item"):
         link = _text(_child(item, "link", ns=NS_RSS1)) or item.get(f"{{{NS_RDF}}}about")
         _add_entry(feed, link, url, _child(item, "title", ns=NS_RSS1), _child(item, "date", ns=NS_DC))

@@ -328,7 +328,6 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 def test_rss2():
     feed = parse_feed(RSS2, "https://news.example/rss")
     assert feed.kind == "rss" and VIA_FEED[feed.kind] == "feed-rss"
-    assert feed.title == "Example News - Top Stories"
     assert [(e.link, e.title, e.published) for e in feed.entries] == [
         ("https://news.example/2024/05/01/budget?utm_source=rss", "Budget passes & markets rally",
          "Wed, 01 May 2024 10:00:00 GMT"),
@@ -341,7 +340,7 @@ def test_rss2():
 
 def test_rdf():
     feed = parse_feed(RDF, "https://blog.example/index.rdf")
-    assert feed.kind == "rdf" and feed.title == "Blog Example"
+    assert feed.kind == "rdf"
     assert [(e.link, e.title, e.published) for e in feed.entries] == [
         ("https://blog.example/a", "First post", "2024-04-30T09:00:00+01:00"),
         ("https://blog.example/b", "No link element", None),  # rdf:about is the link
@@ -350,7 +349,7 @@ def test_rdf():
 
 def test_atom():
     feed = parse_feed(ATOM, "https://atom.example/feed.atom")
-    assert feed.kind == "atom" and feed.title == "Atom Example"
+    assert feed.kind == "atom"
     assert [(e.link, e.published) for e in feed.entries] == [
         ("https://atom.example/news/one.html", "2024-05-01T10:00:00Z"),
         ("https://atom.example/two", "2024-05-02T10:00:00Z"),

@@ -175,6 +175,11 @@ def test_malformed_and_empty_sitemaps_and_feeds(hostile):
     run = hostile.run
     assert "/news/from-malformed" in hostile.records  # what a cut-off sitemap still holds
     assert "/news/from-feed" in hostile.records  # and a cut-off feed
+    # Documents read past an error are counted: the cut-off sitemap and feed, and the main
+    # sitemap, whose tracking URLs carry an unescaped "&".
+    assert run.stat("newscrawl/discovery/sitemap-recovered") == 2
+    assert run.stat("newscrawl/discovery/feed-recovered") == 1
+    assert run.stat("newscrawl/discovery/sitemap-entries-skipped") == 1  # the cut-off <loc>
     assert run.stat("newscrawl/discovery/sitemap-error/empty") == 1
     assert run.stat("newscrawl/discovery/feed-error/empty") == 1
 

@@ -223,6 +223,7 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"discovery/sitemap-error/{exc.kind}")
             self.logger.warning("bad sitemap %s: %s", response.url, exc)
             return
+        self._count_unread(sitemap, "sitemap")
         nesting = response.meta.get("nesting", 0)
         if sitemap.kind == "index":
             self._stat("discovery/sitemap-indexes")
@@ -246,6 +247,14 @@ class NewsSpider(scrapy.Spider):
                                        hints={k: v for k, v in hints.items() if v}):
                 yield request
 
+    def _count_unread(self, parsed, what: str) -> None:
+        """What a sitemap or feed held that is lost: entries without a usable URL, and the
+        rest of a document that broke off (what came before it is followed)."""
+        if parsed.skipped:
+            self._stat(f"discovery/{what}-entries-skipped", parsed.skipped)
+        if parsed.recovered:
+            self._stat(f"discovery/{what}-recovered")
+
     def parse_feed(self, response):
         try:
             feed = discovery.parse_feed(response.body, response.url)
@@ -253,6 +262,7 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"discovery/feed-error/{exc.kind}")
             self.logger.warning("bad feed %s: %s", response.url, exc)
             return
+        self._count_unread(feed, "feed")
         via = discovery.VIA_FEED.get(feed.kind, discovery.VIA_FEED_RSS)
         self._stat("discovery/feed-urls", len(feed.entries))
         for entry in feed.entries:
