@@ -120,15 +120,10 @@ def failure_kind(exc: BaseException) -> tuple[str, str]:
 class _Middleware:
     def __init__(self, crawler):
         self.crawler = crawler
-        self.settings = crawler.settings
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
-
-    @property
-    def outlet(self):
-        return getattr(self.crawler.spider, "outlet", None)
 
 
 class OutletScope(OffsiteMiddleware):
