@@ -14,6 +14,9 @@ ROBOTSTXT_USER_AGENT = "newscrawl"
 
 # --- Politeness by default.
 ROBOTSTXT_OBEY = True
+# Scrapy's robots middleware fetches and parses each host's robots.txt once; this parser
+# (Scrapy's Protego one) also tells its Sitemap lines, which the spider follows.
+ROBOTSTXT_PARSER = "newscrawl.middlewares.RobotsTxt"
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # Scrapy starts this many asyncio tasks for every response, however few items and requests
@@ -59,7 +62,8 @@ EXTENSIONS = {
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.UserAgentFromContact": 50,
     # newscrawl.guard: what the crawler refuses to fetch or read (README, Security).
-    "newscrawl.guard.OutletScope": 52,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "newscrawl.guard.OutletScope": 52,  # Scrapy's offsite middleware, port-aware
     "newscrawl.guard.UrlTrapGuard": 54,
     "newscrawl.guard.PageBudget": 56,
     "newscrawl.guard.AddressGuard": 60,  # before robots.txt is fetched for a host
@@ -139,5 +143,4 @@ NEWSCRAWL_BOILERPLATE_PRUNE_AFTER = 5000  # pages after which learned rows that 
 LOG_LEVEL = "INFO"
 # Dropped or failed items are logged by their URL, not printed whole (their HTML).
 LOG_FORMATTER = "newscrawl.logformatter.ArticleLogFormatter"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -72,10 +72,14 @@ def test_outlets_sharing_a_host_each_keep_their_own_politeness_in_one_process(tm
     spans = {}
     for s in served:
         times = sorted(s.site.request_times)
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        # Scrapy measures the delay from the start of one download to the start of the
-        # next; the server sees the requests a little later or earlier than that.
-        assert min(gaps) >= delay - 0.1, (s.spec.name, min(gaps))
+        # Scrapy holds each request until `delay` after the previous one began; the
+        # server notes a request when its thread gets to it, which on a busy machine can
+        # be a few tenths of a second late. So any k requests in a row span at least
+        # (k - 1) delays, less that lateness: a crawl without its delay fails at once.
+        lateness = 0.45
+        shortest = min(times[j] - times[i] - (j - i) * delay for i in range(len(times))
+                       for j in range(i + 1, len(times)))
+        assert shortest >= -lateness, (s.spec.name, shortest)
         spans[s.spec.name] = (times[0], times[-1], len(times))
         assert_exactly_once(tmp_path, s)
     busiest = max(n for _, _, n in spans.values())

@@ -94,6 +94,50 @@ def test_failure_kinds():
     assert failure_kind(IgnoreRequest("max redirections reached")) == ("errors", "redirect-loop")
 
 
+def _scope_check(middleware_class, spider, url: str) -> bool:
+    """Whether the offsite middleware lets a request for url through."""
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    middleware = middleware_class.from_crawler(spider.crawler)
+    middleware.spider_opened(spider)
+    try:
+        middleware.process_request(Request(url))
+    except IgnoreRequest:
+        return False
+    return True
+
+
+def test_outlets_on_one_host_are_told_apart_by_port():
+    """Why OutletScope replaces Scrapy's offsite middleware rather than standing beside it:
+    Scrapy's rule reads allowed_domains as host names, so two outlets served from one host
+    on two ports cannot be told apart; OutletScope is Scrapy's middleware with
+    `Outlet.owns` as its rule."""
+    from scrapy import Spider
+    from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.guard import OutletScope
+    from newscrawl.outlets import Outlet
+
+    class PortTimes(Spider):
+        name = "port-times"
+        outlet = Outlet(name="port-times", display_name="Port Times", domains=("127.0.0.1:8001",),
+                        homepage="http://127.0.0.1:8001/")
+
+    own, other = "http://127.0.0.1:8001/news/a", "http://127.0.0.1:8002/news/a"
+    crawler = get_crawler(PortTimes)
+    crawler.spider = spider = PortTimes.from_crawler(crawler)
+    assert _scope_check(OutletScope, spider, own)
+    assert not _scope_check(OutletScope, spider, other)
+    # Scrapy's: the host name lets the other outlet's port in; the domain as the outlet
+    # writes it keeps out the outlet's own pages.
+    spider.allowed_domains = ["127.0.0.1"]
+    assert _scope_check(OffsiteMiddleware, spider, other)
+    spider.allowed_domains = ["127.0.0.1:8001"]
+    assert not _scope_check(OffsiteMiddleware, spider, own)
+
+
 def test_charset_choices():
     urdu = article_html("t", URDU, meta_charset="windows-1256").encode("cp1256")
     assert page_encoding("text/html; charset=utf-8", urdu) == ("cp1256", "header-contradicted")
