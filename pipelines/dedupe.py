@@ -36,7 +36,8 @@ import numpy as np
 from newscrawl.state import StateStore, open_state
 from pipelines.minhash import NUM_PERM, NearDuplicateIndex, similarity
 from pipelines.minhash import signature as signature_of
-from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
+from pipelines.normalise import shingle_hashes
+from pipelines.work import WORK
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +243,8 @@ class DedupePipeline:
         record = dict(item)
         # The shingles were hashed by the normalise stage's worker; applying the
         # permutations here is cheap (numpy), and keeps numpy out of the workers.
-        hashes = record.pop(SHINGLE_HASHES, None)
+        work = record.pop(WORK, None)
+        hashes = work.shingle_hashes if work is not None else None
         signature = signature_of(hashes, self.dedup.num_perm) if hashes is not None else None
         verdict = self.dedup.check(record, signature)
         if verdict.reason:
