@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from newscrawl.state import StateStore, open_state
+from pipelines.drops import Duplicate
 from pipelines.minhash import NUM_PERM, NearDuplicateIndex, similarity
 from pipelines.minhash import signature as signature_of
 from pipelines.normalise import shingle_hashes
@@ -255,11 +256,9 @@ class DedupePipeline:
             # fetch time is the latest it can have changed.
             verdict.record["modified_at"] = verdict.record.get("modified_at") or verdict.record.get("fetched_at")
         if not verdict.keep:
-            from scrapy.exceptions import DropItem  # here: worker processes import this module
-
             # A duplicate is routine (a revisit, a second path to the same story): counted
             # in the stats, logged at INFO rather than as a warning.
-            raise DropItem(f"duplicate ({verdict.reason}): {verdict.record.get('url')}", log_level="INFO")
+            raise Duplicate(f"duplicate ({verdict.reason}): {verdict.record.get('url')}")
         return verdict.record
 
     def close_store(self, **kwargs):

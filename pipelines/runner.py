@@ -7,7 +7,8 @@ and its arguments are picklable (a record, the Outlet record, a number); it runs
 worker of the crawler's pool (pipelines/pool.py), or inline when the pool has none.
 
 A call whose worker dies is tried once more by the pool; a second death raises
-`WorkerCrash`, which drops the item; `map` leaves the WorkerCrash in the call's place.
+`WorkerCrash`, which `run` turns into the stage's drop (`pipelines.drops.WorkerLost`, a
+rejection the ledger settles). `map` leaves the WorkerCrash in the call's place.
 
 NEWSCRAWL_TEST_WORKER_CRASH_MARKER (tests only): a call whose first argument is a page
 whose HTML holds the marker kills its worker, as a page that crashes lxml would.
@@ -19,7 +20,7 @@ import multiprocessing
 import os
 import weakref
 
-from pipelines.pool import WorkerPool, pool_for
+from pipelines.pool import WorkerCrash, WorkerPool, pool_for
 
 
 class _CrashOn:
@@ -49,8 +50,13 @@ class StageRunner:
         return _CrashOn(fn, self.crash_marker) if self.crash_marker else fn
 
     async def run(self, fn, *args):
-        """fn(*args) in a worker. A call that killed its worker twice raises WorkerCrash."""
-        return await self.pool.run(self._callable(fn), *args)
+        """fn(*args) in a worker. A call that killed its worker twice raises WorkerLost."""
+        try:
+            return await self.pool.run(self._callable(fn), *args)
+        except WorkerCrash as exc:
+            from pipelines.drops import WorkerLost
+
+            raise WorkerLost(str(exc)) from exc
 
     def map(self, fn, calls: list[tuple]) -> list:
         """fn(*args) for each tuple of arguments, in order; a WorkerCrash in the place of

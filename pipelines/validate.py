@@ -142,7 +142,7 @@ def reject_entry(record: dict, reasons: list[str]) -> dict:
 class ValidatePipeline:
     """The validate stage's adapter: `check_record` in the worker pool (through
     pipelines/runner.py); a record that fails goes, with its reasons, to the outlet's
-    rejects file, is counted and dropped."""
+    rejects file, is counted and dropped (`pipelines.drops.Rejected`)."""
 
     def __init__(self, crawler):
         from pipelines.runner import runner_for
@@ -162,8 +162,7 @@ class ValidatePipeline:
         return cls(crawler)
 
     async def process_item(self, item):
-        from scrapy.exceptions import DropItem  # here: worker processes import this module
-
+        from pipelines.drops import Rejected
         from pipelines.write import utc_day
 
         record = public_fields(item)
@@ -186,7 +185,7 @@ class ValidatePipeline:
         for code in dict.fromkeys(code for code, _ in problems):
             self.stats.inc_value(f"newscrawl/rejected/{code}")
         logger.info("rejected %s: %s", record.get("url"), "; ".join(reasons))
-        raise DropItem(f"invalid record: {'; '.join(reasons)}")
+        raise Rejected(f"invalid record: {'; '.join(reasons)}")
 
     def close_spider(self):
         from newscrawl.faults import StorageFault, fault_of

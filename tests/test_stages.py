@@ -1,20 +1,29 @@
 """The item pipelines are the stages: each adapter does its stage's work on the item, the
-state between stages travels in one declared field (pipelines/work.py), and `newscrawl
-clean` runs the same stage functions in the same order."""
+state between stages travels in one declared field (pipelines/work.py), `newscrawl clean`
+runs the same stage functions in the same order, and every drop says the status the
+ledger settles the article with (pipelines/drops.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import pytest
+from scrapy import signals
+from scrapy.exceptions import DropItem
+
 from newscrawl.items import RawArticle
+from newscrawl.ledger import ledger_for
 from newscrawl.outlets import generic_outlet
 from pipelines.clean import clean_page, raw_page
 from pipelines.decruft import DecruftPipeline
+from pipelines.dedupe import DedupePipeline
+from pipelines.drops import Duplicate, Rejected, WorkerLost, status_of
 from pipelines.extract import ExtractPipeline
 from pipelines.normalise import NormalisePipeline
 from pipelines.pool import WorkerPool
 from pipelines.runner import StageRunner
+from pipelines.validate import ValidatePipeline
 from pipelines.work import WORK, Work
 from tests.pipeline_run import make_crawler
 
@@ -47,6 +56,39 @@ def test_the_crawls_stages_and_clean_make_the_same_record(tmp_path):
     volatile = {"fetched_at"}
     assert {k: v for k, v in cleaned.items() if k not in volatile} == \
         {k: v for k, v in normalised.items() if k != WORK and k not in volatile}
+
+
+def test_the_validate_and_dedupe_stages_drop_with_their_status(tmp_path):
+    crawler = make_crawler(tmp_path, OUTLET, NEWSCRAWL_BOILERPLATE_WARMUP=0)
+    raw = RawArticle(**raw_page(HTML, URL, OUTLET))
+    *_, valid = _through(crawler, raw, (ExtractPipeline, DecruftPipeline, NormalisePipeline, ValidatePipeline))
+    dedupe = DedupePipeline.from_crawler(crawler)
+    dedupe.open_spider()
+    try:
+        dedupe.process_item(dict(valid))
+        with pytest.raises(Duplicate, match=r"^duplicate \(url\)") as dropped:
+            dedupe.process_item(dict(valid))
+        assert status_of(dropped.value) == "duplicate" and dropped.value.log_level == "INFO"
+    finally:
+        dedupe.close_store()
+    validate = ValidatePipeline.from_crawler(crawler)
+    with pytest.raises(Rejected, match="^invalid record: text has") as dropped:
+        asyncio.run(validate.process_item({**valid, "text": "Too short.", "word_count": 2}))
+    validate.close_spider()
+    assert status_of(dropped.value) == "rejected"
+
+
+def test_the_ledger_settles_each_drop_with_its_status(tmp_path):
+    crawler = make_crawler(tmp_path, OUTLET)
+    ledger = ledger_for(crawler)
+    drops = [Rejected("invalid record: text is empty"), Duplicate("duplicate (content): x"),
+             WorkerLost("worker died twice running extract_raw"), DropItem("a pipeline of another project")]
+    for n, exception in enumerate(drops):
+        crawler.signals.send_catch_log(signals.item_dropped, item={"url": f"{URL}/{n}"}, response=None,
+                                       exception=exception, spider=crawler.spider)
+    statuses = [ledger.lookup(f"{URL}/{n}")[1]["s"] for n in range(len(drops))]
+    crawler.signals.send_catch_log(signals.engine_stopped)
+    assert statuses == ["rejected", "duplicate", "rejected", "dropped"]
 
 
 def test_the_runner_runs_a_stage_inline_without_workers():

@@ -233,7 +233,7 @@ class NewsSpider(scrapy.Spider):
         RawArticle; a homepage or section page gives the links to follow. The reactor
         never parses a page."""
         from newscrawl.page_job import page_job
-        from pipelines.pool import WorkerCrash
+        from pipelines.drops import WorkerLost
         from pipelines.runner import runner_for
 
         meta = response.meta
@@ -257,7 +257,7 @@ class NewsSpider(scrapy.Spider):
         options = {"min_chars": self._min_chars, "feed_links": follow and depth == 0, "page_links": follow}
         try:
             result = await runner_for(self.crawler).run(page_job, page, self.outlet, options)
-        except WorkerCrash as exc:  # counted by the pool
+        except WorkerLost as exc:  # counted by the pool
             self.logger.error("page lost: %s (%s)", response.url, exc)
             return
         if result["article"]:
