@@ -1,10 +1,11 @@
-"""The `newscrawl` command: demo, clean, crawl, check, reset."""
+"""The `newscrawl` command: demo, clean, crawl, check, reset, compact."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from newscrawl.project import project_settings
@@ -84,8 +85,9 @@ def _scan(args):
 
 
 def cmd_crawl(args) -> int:
-    """Runs outlets in child `scrapy crawl` processes, `--jobs` at a time, each with its own
-    lock, state, log file and exit code; prints one line per outlet and a summary. An
+    """Runs the outlets side by side in one child `scrapy crawl` process (`--jobs`: that many,
+    each a shard), one crawler per outlet with its own lock, state, log file and exit
+    code; prints one line per outlet as it ends, and a summary. An
     invalid outlet record is skipped with one line on stderr per problem, the others are
     crawled, and the exit code is then CONFIG (2),
     unless an outlet ended with an error in our code (1: see exitcodes.SEVERITY).
@@ -103,6 +105,20 @@ def cmd_crawl(args) -> int:
     if unknown or not wanted:
         print(f"newscrawl crawl: no outlet record named {', '.join(unknown) or '(none found)'}", file=sys.stderr)
         return exitcodes.CONFIG
+    if args.shard:
+        from newscrawl.cronrun import shard_of
+
+        try:
+            k, n = (int(x) for x in args.shard.split("/"))
+            if not 1 <= k <= n:
+                raise ValueError
+        except ValueError:
+            print(f"newscrawl crawl: --shard takes K/N with 1 <= K <= N, not {args.shard!r}", file=sys.stderr)
+            return exitcodes.CONFIG
+        wanted = [name for name in wanted if shard_of(name, n) == k]
+        if not wanted:
+            print(f"newscrawl: 0 outlets in shard {k}/{n}; exit={exitcodes.OK}")
+            return exitcodes.OK
     skipped = [n for n in wanted if n in scan.invalid]
     for name in skipped:
         for problem in scan.invalid[name]:
@@ -154,15 +170,15 @@ def cmd_reset(args) -> int:
     """Forgets what an outlet's crawls emitted, so the next crawl fetches every article
     as new. Run reports stay (they are the health check's history)."""
     from newscrawl import exitcodes
-    from newscrawl.ledger import OutletLedger, forget_outlet_globally, output_files
+    from newscrawl.ledger import OutletLedger, delete_output, forget_outlet_globally
     from newscrawl.lock import LockHeld, OutletLock
     from newscrawl.state import open_state
-    from pipelines.write import OutputPathError, output_path
+    from pipelines.write import OutputPathError, output_folder
 
     settings = project_settings(_settings_from(args))
     output_dir = settings.get("NEWSCRAWL_OUTPUT_DIR") or "output"
     try:
-        output_path(output_dir, args.outlet, "x")  # refuses names that are not outlet names
+        output_folder(output_dir, args.outlet)  # refuses names that are not outlet names
     except OutputPathError as exc:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
@@ -171,9 +187,7 @@ def cmd_reset(args) -> int:
             store = open_state(settings, args.outlet)
             try:
                 if args.delete_output:
-                    folder = Path(output_dir) / args.outlet
-                    for path in output_files(output_dir, args.outlet) + sorted(folder.glob("rejects-*.jsonl*")):
-                        path.unlink()
+                    delete_output(output_dir, args.outlet)
                 if args.forget_boilerplate:
                     store.clear()
                 OutletLedger(store, args.outlet, output_dir).reset(keep_output=not args.delete_output)
@@ -190,6 +204,82 @@ def cmd_reset(args) -> int:
     print(f"newscrawl reset: {args.outlet}: state cleared ({removed} shared dedupe entries removed"
           f"{', output deleted' if args.delete_output else ''}); the next crawl fetches every article again")
     return exitcodes.OK
+
+
+def cmd_compact(args) -> int:
+    """Merges each day's parts of an outlet into one part, for fewer and larger files:
+    every day before today (UTC), or the --day given. Refuses (exit LOCKED) an outlet
+    whose crawl runs: the crawl writes that folder and records its parts meanwhile."""
+    from newscrawl import exitcodes
+    from newscrawl.ledger import OutletLedger
+    from newscrawl.lock import LockHeld, OutletLock
+    from newscrawl.state import open_state
+    from pipelines.write import DAY_RE, OutputPathError, output_folder
+
+    settings = project_settings(_settings_from(args))
+    output_dir = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
+    if args.day and not (DAY_RE.match(args.day) and _is_date(args.day)):
+        print(f"newscrawl compact: --day {args.day!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return exitcodes.CONFIG
+    try:
+        for name in args.outlets:
+            output_folder(output_dir, name)  # refuses names that are not outlet names
+    except OutputPathError as exc:
+        print(f"newscrawl compact: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG
+    outlets = args.outlets or sorted(p.name for p in output_dir.glob("*") if p.is_dir() and _outlet_name(p.name))
+    today = datetime.now(timezone.utc).date()
+    codes = []
+    for name in outlets:
+        folder = output_dir / name
+        days = [args.day] if args.day else sorted(
+            p.name for p in folder.glob("*") if DAY_RE.match(p.name) and _is_date(p.name)
+            and date.fromisoformat(p.name) < today)
+        try:
+            with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", name):
+                store = open_state(settings, name)
+                try:
+                    ledger = OutletLedger(store, name, output_dir)
+                    merged_days = 0
+                    for day in days:
+                        merged, count, left = ledger.compact(day)
+                        if merged is not None:
+                            merged_days += 1
+                            print(f"newscrawl compact: {name} {day}: {count} parts merged into {merged.name}")
+                        if left:
+                            print(f"newscrawl compact: {name} {day}: {left} part{'' if left == 1 else 's'} "
+                                  "not yet in state left alone (the next crawl records them)")
+                    if not merged_days:
+                        print(f"newscrawl compact: {name}: nothing to merge")
+                finally:
+                    store.close()
+        except LockHeld as exc:
+            print(f"newscrawl compact: {exc}", file=sys.stderr)
+            codes.append(exitcodes.LOCKED)
+        except OSError as exc:
+            from newscrawl.faults import storage_fault
+
+            print(f"newscrawl compact: {name}: {storage_fault('output folder', folder, exc)}", file=sys.stderr)
+            codes.append(exitcodes.STORAGE)
+    return exitcodes.combined(codes)
+
+
+def _outlet_name(name: str) -> bool:
+    from pipelines.write import OutputPathError, output_folder
+
+    try:
+        output_folder(".", name)
+    except OutputPathError:
+        return False
+    return True
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def cmd_demo(args) -> int:
@@ -218,7 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     crawl = sub.add_parser("crawl", help="crawl outlets (or --all) from cron: locks, logs, exit codes")
     crawl.add_argument("outlets", nargs="*", metavar="OUTLET")
     crawl.add_argument("--all", action="store_true", help="every outlet record")
-    crawl.add_argument("--jobs", type=int, default=2, help="outlets crawled at the same time (default 2)")
+    crawl.add_argument("--jobs", type=int, default=1,
+                       help="crawl processes, each crawling a share of the outlets side by side (default 1)")
+    crawl.add_argument("--shard", metavar="K/N", help="crawl only the K-th of N disjoint sets of the outlets "
+                                                      "(K from 1 to N; an outlet stays in its set)")
     crawl.add_argument("--outlets-dir", help="use only the outlet records in this folder")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting passed to every crawl, as with scrapy -s")
@@ -237,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")
     reset.set_defaults(func=cmd_reset)
+
+    compact = sub.add_parser("compact", help="merge each day's output parts of outlets into one file per day")
+    compact.add_argument("outlets", nargs="*", metavar="OUTLET", help="outlets (default: every outlet with output)")
+    compact.add_argument("--day", metavar="YYYY-MM-DD", help="only this UTC day (default: every day before today)")
+    compact.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                         help="a setting, as with scrapy -s (e.g. NEWSCRAWL_OUTPUT_DIR=output)")
+    compact.set_defaults(func=cmd_compact)
     return parser
 
 

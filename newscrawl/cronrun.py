@@ -1,17 +1,29 @@
 """`newscrawl crawl`: several outlets from one cron line.
 
-Each outlet runs as its own `scrapy crawl` child process (Scrapy runs one reactor per
-process; a crash or a memory blow-up of one outlet cannot take the others down), with
-its own lock, state, log file (<NEWSCRAWL_LOG_DIR>/<outlet>/<UTC timestamp>.log) and
-exit code; at most `jobs` run at a time. The combined exit code is the most severe one
-(newscrawl.exitcodes.combined).
+The outlets are crawled side by side in one `scrapy crawl` child process (or `jobs`
+processes, each a shard of them), one Scrapy crawler per outlet in one reactor: each
+outlet keeps its own downloader (so its own politeness budget, even where outlets share
+a host), lock, state, page budget, log file (<NEWSCRAWL_LOG_DIR>/<outlet>/<UTC
+timestamp>.log), run report and exit code, while the worker pool and the near-duplicate
+index are held once for all (newscrawl/shared.py). Politeness makes each outlet wait
+between its requests; in one process those waits overlap for every outlet, where one
+process per outlet paid a start-up, a fork server and workers for each. An outlet that
+fails, is locked or hits its budget ends alone; the others go on. The combined exit code
+is the most severe one (newscrawl.exitcodes.combined).
+
+Why one process by default: the crawl process itself spends a few milliseconds of CPU
+per article (scheduling, parsing sitemaps, writing); the CPU-heavy stages run in the
+worker pool, one worker per core. A second crawl process would add its own pool and
+start-up for no gain on one machine; `--jobs N` (N processes) and `--shard K/N` (one of N
+disjoint sets, for N machines or N cron lines) are there when one process is not enough.
 
 Output is for cron mail and humans: one line per outlet as it finishes, then a summary.
 On a terminal a one-line progress display is redrawn in place; otherwise (cron, pipes)
 nothing but the plain lines, no colours, no carriage returns.
 
-SIGTERM or SIGINT (`Fleet`): the signal is passed on to every crawl running, each of which
-stops gracefully (newscrawl/stop.py); no outlet not yet started is started; a crawl still
+SIGTERM or SIGINT (`Fleet`): the signal is passed on to every crawl process running,
+each of which stops every outlet gracefully (newscrawl/stop.py); no process not yet
+started is started; a crawl still
 running NEWSCRAWL_STOP_TIMEOUT seconds after the signal is killed with its pool (each
 crawl runs in its own process group, which also keeps a terminal's Ctrl-C from reaching
 it directly); a second signal kills them all at once. Every outlet still gets its line,
@@ -20,15 +32,16 @@ and the exit code is INTERRUPTED (9).
 
 from __future__ import annotations
 
+import json
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +49,6 @@ from pathlib import Path
 from newscrawl import exitcodes
 from newscrawl.stop import DEFAULT_STOP_TIMEOUT, REPEAT_GRACE, STOP_SIGNALS, clear_group, kill_crawl, signal_name
 
-SUMMARY_RE = re.compile(r"newscrawl-summary: outlet=\S+ (.*)")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,15 +59,6 @@ class OutletRun:
     log: Path | None  # None: not started
     summary: str
     fault: str = ""  # the one-line fault (newscrawl.faults), for stderr
-
-
-def last_summary(log: Path) -> str:
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    found = SUMMARY_RE.findall(text)
-    return found[-1] if found else ""
 
 
 class Fleet:
@@ -150,7 +153,7 @@ class Fleet:
                 else:
                     continue
             if first:
-                self._say(f"{name} received: stopping {count} running crawl{'' if count == 1 else 's'} "
+                self._say(f"{name} received: stopping {count} crawl process{'' if count == 1 else 'es'} "
                           f"(up to {self.stop_timeout:g}s), starting no other; send it again to stop at once")
             else:
                 self._say(f"{name} again: killing the running crawls")
@@ -168,48 +171,95 @@ class Fleet:
             kill_crawl(pid)
 
 
-def run_outlet(outlet: str, log: Path, settings: dict, env: dict, fleet: Fleet | None = None) -> OutletRun:
+def run_shard(outlets: list[str], stamp: str, log_dir: Path, settings: dict, env: dict, fleet: Fleet,
+              on_result, shard: int = 1) -> None:
+    """Crawls `outlets` in one `scrapy crawl` child process (one crawler per outlet,
+    newscrawl/commands/crawl.py) and calls `on_result(OutletRun)` for each outlet as it
+    ends. The child's own log goes to <log_dir>/_fleet/<stamp>-<shard>.log; each outlet's
+    lines to <log_dir>/<outlet>/<stamp>.log (newscrawl/runlog.py)."""
+    from newscrawl.commands.crawl import FLEET_PREFIX
     from newscrawl.faults import FAULT_PREFIX, storage_fault
 
-    fleet = fleet or Fleet()
-    command = [sys.executable, "-m", "scrapy", "crawl", outlet, "-s", f"NEWSCRAWL_RUN_LOG={log}"]
+    runnable = []
+    for outlet in outlets:
+        log = log_dir / outlet / f"{stamp}.log"
+        try:  # no log, no crawl: the log folder is read-only or full
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab"):
+                pass
+        except OSError as exc:
+            fault = storage_fault("log folder", log.parent, exc)
+            on_result(OutletRun(outlet, fault.code, log, f"storage: {fault.message}", fault.line(outlet)))
+            continue
+        runnable.append(outlet)
+    if not runnable:
+        return
+    command = [sys.executable, "-m", "scrapy", "crawl", *runnable, "-s", "NEWSCRAWL_FLEET_REPORT=1",
+               "-s", f"NEWSCRAWL_RUN_STAMP={stamp}", "-s", f"NEWSCRAWL_LOG_DIR={log_dir}"]
     for key, value in settings.items():
         command += ["-s", f"{key}={value}"]
-    if fleet.stopping:
-        return not_started(outlet, fleet)
+    fleet_log = log_dir / "_fleet" / f"{stamp}-{shard}.log"
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(log, "ab")
-    except OSError as exc:  # no log, no crawl: the log folder is read-only or full
-        fault = storage_fault("log folder", log.parent, exc)
-        return OutletRun(outlet, fault.code, log, f"storage: {fault.message}", fault.line(outlet))
-    # The child logs to stderr, into the outlet's log, tracebacks included. Its stdout
-    # carries only a fault's one line (newscrawl.faults), which reaches us even when the
-    # log cannot be written.
+        fleet_log.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(fleet_log, "ab")
+    except OSError:  # each outlet still has its own log, which opened
+        fh = open(os.devnull, "wb")
+    # The child logs to stderr, tracebacks included. Its stdout carries one line per
+    # outlet as it ends and a fault's one line (newscrawl.faults), which reach us even
+    # when a log cannot be written.
+    reported: set[str] = set()
+    faults: dict[str, str] = {}
+
+    def read(stream) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if line.startswith(FAULT_PREFIX):
+                fault_line = line[len(FAULT_PREFIX):]
+                faults[fault_line.removeprefix("newscrawl: ").split(": ", 1)[0]] = fault_line
+            elif line.startswith(FLEET_PREFIX):
+                try:
+                    done = json.loads(line[len(FLEET_PREFIX):])
+                except ValueError:
+                    continue
+                name, code = done["outlet"], int(done["exit"])
+                summary = done.get("summary") or ""
+                if not summary:
+                    summary = (f"interrupted: stopped by {signal_name(fleet.signum)} before it wrote a summary"
+                               if code == exitcodes.INTERRUPTED else
+                               "locked: another crawl of this outlet is running" if code == exitcodes.LOCKED else
+                               f"{exitcodes.NAMES.get(code, code)}: no summary in the log")
+                with lock:
+                    reported.add(name)
+                on_result(OutletRun(name, code, log_dir / name / f"{stamp}.log", summary, faults.get(name, "")))
+
+    lock = threading.Lock()
     with fh:
         proc = fleet.start(command, fh, env)
         if proc is None:
-            return not_started(outlet, fleet)
+            for outlet in runnable:
+                on_result(not_started(outlet, fleet))
+            return
+        reader = threading.Thread(target=read, args=(proc.stdout,), name="newscrawl-shard-reader", daemon=True)
+        reader.start()
         code = fleet.wait(proc)
-        out = proc.stdout.read() if proc.stdout is not None else b""
-        if proc.stdout is not None:
-            proc.stdout.close()
-    fault = next((line[len(FAULT_PREFIX):] for line in out.decode("utf-8", "replace").splitlines()
-                  if line.startswith(FAULT_PREFIX)), "")
+        # The lines come before the process ends; the pipe itself may stay open a while
+        # after a kill (the pool's resource tracker inherited it), so it is not waited for.
+        reader.join(timeout=2)
+    with lock:
+        reported = set(reported)
     killed = fleet.killed.get(proc.pid)
-    if code < 0 or killed:  # killed by a signal: the crawl did not finish
-        code = exitcodes.INTERRUPTED if fleet.stopping else exitcodes.FAILED
-    summary = last_summary(log)
-    if not summary:
+    for outlet in runnable:
+        if outlet in reported:
+            continue
+        # The process ended before this outlet did: killed, or crashed.
         if killed:
             summary = f"interrupted: {killed}"
-        elif code == exitcodes.INTERRUPTED:
-            summary = f"interrupted: stopped by {signal_name(fleet.signum)} before it wrote a summary"
-        elif code == exitcodes.LOCKED:
-            summary = "locked: another crawl of this outlet is running"
+        elif code < 0:
+            summary = f"failed: the crawl process was killed by {signal_name(-code)}"
         else:
-            summary = f"{exitcodes.NAMES.get(code, code)}: no summary in the log"
-    return OutletRun(outlet, code, log, summary, fault)
+            summary = f"failed: the crawl process ended (exit {code}) before this outlet's end"
+        outlet_code = exitcodes.INTERRUPTED if fleet.stopping else exitcodes.FAILED
+        on_result(OutletRun(outlet, outlet_code, log_dir / outlet / f"{stamp}.log", summary, faults.get(outlet, "")))
 
 
 def not_started(outlet: str, fleet: Fleet) -> OutletRun:
@@ -217,12 +267,19 @@ def not_started(outlet: str, fleet: Fleet) -> OutletRun:
                      f"interrupted: not started ({signal_name(fleet.signum)} came first)")
 
 
-def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 2, settings: dict | None = None,
+def shard_of(outlet: str, shards: int) -> int:
+    """The shard (1..shards) an outlet belongs to: a hash of its name, so that an outlet
+    stays in its shard when others are added or removed."""
+    return zlib.crc32(outlet.encode("utf-8")) % shards + 1
+
+
+def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 1, settings: dict | None = None,
                   outlets_dir: str | None = None, out=None, skipped: int = 0,
                   stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> int:
-    """Crawls the outlets; `skipped` invalid records were left out (said in the summary,
-    and counted as a CONFIG outcome in the combined exit code). On SIGTERM or SIGINT, see
-    Fleet; the exit code is then INTERRUPTED."""
+    """Crawls the outlets in `jobs` processes (each a shard of the outlets, one crawler
+    per outlet); `skipped` invalid records were left out (said in the summary, and counted
+    as a CONFIG outcome in the combined exit code). On SIGTERM or SIGINT, see Fleet; the
+    exit code is then INTERRUPTED."""
     out = out or sys.stdout
     tty = out.isatty()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -232,14 +289,23 @@ def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 2, settings:
     # The child finds this package even when run from a checkout without installing it.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     width = max(len(o) for o in outlets)
+    jobs = max(1, min(jobs, len(outlets)))
+    shards = [[o for o in outlets if shard_of(o, jobs) == k] for k in range(1, jobs + 1)] if jobs > 1 else [outlets]
     results: list[OutletRun] = []
+    done: queue.SimpleQueue = queue.SimpleQueue()
     fleet = Fleet(stop_timeout).install()
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(run_outlet, o, log_dir / o / f"{stamp}.log", settings or {}, env, fleet)
-                       for o in outlets]
-            for future in as_completed(futures):
-                run = future.result()
+        with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+            futures = [pool.submit(run_shard, shard, stamp, log_dir, settings or {}, env, fleet, done.put, k)
+                       for k, shard in enumerate(shards, 1) if shard]
+            while len(results) < len(outlets):
+                try:
+                    run = done.get(timeout=0.5)
+                except queue.Empty:
+                    failed = next((f for f in futures if f.done() and f.exception() is not None), None)
+                    if failed is not None:
+                        raise failed.exception()
+                    continue
                 results.append(run)
                 line = f"{run.outlet:<{width}}  exit={run.code}  {run.summary}  log={run.log or '-'}"
                 if tty:

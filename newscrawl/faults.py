@@ -165,7 +165,7 @@ def report(crawler, fault: Fault, *, exc_info=None, close: bool = True) -> Fault
     line = fault.line(outlet_name(crawler))
     crawler.stats.set_value("newscrawl/fault", fault.message)
     crawler.stats.set_value("newscrawl/fault_code", fault.code)
-    logger.error("%s%s", FAULT_PREFIX, line, exc_info=exc_info)
+    logger.error("%s%s", FAULT_PREFIX, line, exc_info=exc_info, extra={"spider": crawler.spider})
     if crawler.settings.get("NEWSCRAWL_RUN_LOG"):  # under `newscrawl crawl`: the line for its stderr
         try:
             sys.stdout.write(FAULT_PREFIX + line + "\n")
@@ -261,20 +261,28 @@ class FaultCheck:
         outlet = getattr(getattr(crawler.spider, "outlet", None), "name", None)
         if outlet is None or not crawler.settings.getbool("NEWSCRAWL_START_CHECKS", True):
             return
+        if fault_of(crawler) is not None:
+            return  # found by a component built before (the outlet's log file), which closes the spider
         found = start_fault(crawler.settings, outlet)
         if found is not None:
             fault, exc = found
             report(crawler, fault, exc_info=(type(exc), exc, exc.__traceback__), close=False)
-            crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+            self.close_at_open(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def spider_opened(self, spider):
+    @staticmethod
+    def close_at_open(crawler) -> None:
+        """The spider of a crawl with a start-up fault closes as soon as it opens."""
+        from scrapy import signals
         from scrapy.exceptions import CloseSpider
 
-        raise CloseSpider(fault_of(self.crawler).reason)
+        def spider_opened(spider):
+            raise CloseSpider(fault_of(crawler).reason)
+
+        crawler.signals.connect(spider_opened, signal=signals.spider_opened, weak=False)
 
 
 # --------------------------------------------------------------------------- stores

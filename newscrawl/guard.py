@@ -62,7 +62,7 @@ class Refused(IgnoreRequest):
 
 def _refuse(crawler, kind: str, request, detail: str = "") -> Refused:
     crawler.stats.inc_value(f"newscrawl/refused/{kind}")
-    logger.info("refused (%s): %s %s", kind, request.url, detail)
+    logger.info("refused (%s): %s %s", kind, request.url, detail, extra={"spider": crawler.spider})
     return Refused(kind, detail)
 
 
@@ -179,7 +179,8 @@ class PageBudget(_Middleware):
         if self.used >= self.budget:
             if self.crawler.stats.get_value("newscrawl/page-budget-reached") is None:
                 self.crawler.stats.set_value("newscrawl/page-budget-reached", self.budget)
-                logger.warning("page budget of %d fetches reached: closing the crawl", self.budget)
+                logger.warning("page budget of %d fetches reached: closing the crawl", self.budget,
+                               extra={"spider": self.crawler.spider})
                 # As CLOSESPIDER_PAGECOUNT does: what is fetched is still processed and
                 # written; what is scheduled is dropped instead of refused one by one.
                 from scrapy.utils.defer import deferred_from_coro

@@ -103,7 +103,7 @@ class OutletLockExtension:
 
     def spider_opened(self, spider):
         if self.refusal is not None:
-            logger.error("newscrawl: %s; exiting", self.refusal)
+            logger.error("newscrawl: %s; exiting", self.refusal, extra={"spider": spider})
             self.crawler.stats.set_value("newscrawl/lock_owner", self.refusal.owner)
             raise CloseSpider(LOCKED_REASON)
 

@@ -81,10 +81,10 @@ def prune_outlet(settings, outlet: str, *, reports: Path, current_log: str | Non
         try:
             removed = prune(folder, suffix, keep_days=days, keep_last=window, keep=keep, now=now)
         except OSError as exc:
-            logger.warning("retention: cannot prune %s: %s", folder, exc)
+            logger.warning("retention: cannot prune %s: %s", folder, exc, extra={"outlet": outlet})
             removed = []
         counts.append(len(removed))
     if any(counts):
         logger.info("retention: %d logs and %d run reports of %s deleted (older than the keep settings)",
-                    counts[0], counts[1], outlet)
+                    counts[0], counts[1], outlet, extra={"outlet": outlet})
     return counts[0], counts[1]

@@ -218,6 +218,7 @@ class RunReport:
         self.coverage = Coverage()
         self.started = datetime.now(timezone.utc)
         self.report_path: Path | None = None
+        self.summary = ""  # the summary line's text after `newscrawl-summary: outlet=NAME `
         for handler, signal in ((self.records_written, RECORD_WRITTEN), (self.response_received, signals.response_received),
                                 (self.item_error, signals.item_error), (self.spider_closed, signals.spider_closed)):
             crawler.signals.connect(handler, signal=signal)
@@ -259,16 +260,18 @@ class RunReport:
         flags = health_flags(report, history)
         report["health"] = {"baseline_runs": len(history), "flags": flags}
         for flag in flags:
-            logger.warning("newscrawl-health: outlet=%s drift=%s", outlet, flag)
+            logger.warning("newscrawl-health: outlet=%s drift=%s", outlet, flag, extra={"spider": spider})
         if stats.get("newscrawl/fault_code") and not stats.get("downloader/request_count"):
             pass  # a fault at start: this run crawled nothing, and its report would skew the health check
         else:
             try:
                 self.report_path = write_report(reports_dir(self.output_dir, outlet), report, finished)
             except OSError as exc:
-                logger.error("newscrawl: cannot write the run report: %s", exc)
+                logger.error("newscrawl: cannot write the run report: %s", exc, extra={"spider": spider})
         from newscrawl.retention import prune_outlet
 
         prune_outlet(self.crawler.settings, outlet, reports=reports_dir(self.output_dir, outlet),
                      current_log=self.crawler.settings.get("NEWSCRAWL_RUN_LOG") or None)
-        logger.info("%s report=%s", summary_line(report), self.report_path)
+        line = summary_line(report)
+        self.summary = line.split(" ", 2)[2]
+        logger.info("%s report=%s", line, self.report_path, extra={"spider": spider})

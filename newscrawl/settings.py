@@ -46,6 +46,10 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    # log_count/<LEVEL> per outlet: one crawler per outlet shares the process's log
+    "scrapy.extensions.logcount.LogCount": None,
+    "newscrawl.runlog.SpiderLogCount": 0,
+    "newscrawl.runlog.OutletLogFile": 3,  # logs/<outlet>/<stamp>.log under `newscrawl crawl`
     "newscrawl.faults.FaultCheck": 5,  # output/state folders writable, the store answering
     "newscrawl.lock.OutletLockExtension": 10,
     "pipelines.pool.StartWorkerPool": 20,
@@ -96,6 +100,11 @@ NEWSCRAWL_STATE_DIR = "state"
 NEWSCRAWL_STATE_URL = ""  # empty: SQLite files in NEWSCRAWL_STATE_DIR; or redis://host:port/db
 NEWSCRAWL_OUTLETS_DIR = ""  # empty: the records shipped in newscrawl/outlets/
 NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timestamp>.log
+# Set by `newscrawl crawl` for its crawl process: the run's UTC timestamp (each outlet then
+# logs to NEWSCRAWL_LOG_DIR/<outlet>/<stamp>.log, newscrawl/runlog.py), and whether each
+# outlet's end is said on stdout as a line for it to read.
+NEWSCRAWL_RUN_STAMP = ""
+NEWSCRAWL_FLEET_REPORT = False
 
 # --- Cron-grade runs (newscrawl/ledger.py, incremental.py, lock.py, runreport.py).
 NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unless they changed
@@ -124,7 +133,7 @@ NEWSCRAWL_MIN_ARTICLE_CHARS = 400
 
 # --- Cruft removal (pipelines/decruft.py).
 NEWSCRAWL_AUDIT_CRUFT = False  # each record's cleaning.removed_text lists what was removed
-NEWSCRAWL_AUDIT_CRUFT_FILE = False  # output/<outlet>/cruft-<YYYY-MM-DD>.jsonl: removed texts by article
+NEWSCRAWL_AUDIT_CRUFT_FILE = False  # output/<outlet>/cruft/<YYYY-MM-DD>/: removed texts by article
 NEWSCRAWL_BOILERPLATE_PRUNE_AFTER = 5000  # pages after which learned rows that never mattered are dropped
 
 LOG_LEVEL = "INFO"

@@ -144,7 +144,8 @@ def kill_crawl(pid: int) -> None:
 
 
 class CrawlStop:
-    """SIGTERM / SIGINT handling of one `scrapy crawl` process (see the module docstring).
+    """SIGTERM / SIGINT handling of one `scrapy crawl` process, however many outlets it
+    crawls (see the module docstring).
 
     Installed before the crawler is built, so that a signal that arrives while the crawl
     is starting stops it as soon as it runs; Scrapy's own handlers are not installed
@@ -152,7 +153,7 @@ class CrawlStop:
 
     def __init__(self, timeout: float = DEFAULT_STOP_TIMEOUT):
         self.timeout = timeout
-        self.crawler = None
+        self.crawlers: list = []
         self.signum: int | None = None
         self._first_at = 0.0
         self._previous: dict[int, object] = {}
@@ -172,9 +173,9 @@ class CrawlStop:
         self._previous = {}
 
     def watch(self, crawler) -> None:
-        self.crawler = crawler
+        self.crawlers.append(crawler)
         if self.stopping:
-            self._request_stop()
+            self._request_stop([crawler])
 
     # Runs in the main thread, between two bytecodes of whatever it was doing: it only
     # sets state, starts a timer and hands the stop to the reactor (or exits at once).
@@ -188,30 +189,31 @@ class CrawlStop:
         elif time.monotonic() - self._first_at >= REPEAT_GRACE:
             self.exit_now(f"{signal_name(signum)} again: stopping at once")
 
-    def _request_stop(self) -> None:
-        if self.crawler is None:
-            return  # watch() asks once the crawler is built
+    def _request_stop(self, crawlers: list | None = None) -> None:
+        crawlers = list(self.crawlers if crawlers is None else crawlers)
+        if not crawlers:
+            return  # watch() asks once a crawler is built
         try:
             from twisted.internet import reactor
 
-            reactor.callFromThread(self._stop_when_running)
+            for crawler in crawlers:
+                reactor.callFromThread(self._stop_when_running, crawler)
         except Exception:  # no reactor (yet): the crawl has not started; end now
             self.exit_now(f"{signal_name(self.signum)} before the crawl started")
 
-    def _stop_when_running(self) -> None:
+    def _stop_when_running(self, crawler) -> None:
         """In the reactor: a graceful stop of the crawl, once its engine runs."""
         from scrapy.utils.defer import deferred_from_coro
         from twisted.internet import reactor
 
-        crawler = self.crawler
-        if crawler is None or not crawler.crawling:
+        if not crawler.crawling:
             return  # finished meanwhile
         engine = getattr(crawler, "engine", None)
         if engine is None or not engine.running:
-            reactor.callLater(0.1, self._stop_when_running)  # still opening
+            reactor.callLater(0.1, self._stop_when_running, crawler)  # still opening
             return
         logger.info("newscrawl: %s received: stopping gracefully (up to %gs; send it again to stop at once)",
-                    signal_name(self.signum), self.timeout)
+                    signal_name(self.signum), self.timeout, extra={"spider": crawler.spider})
         deferred_from_coro(crawler.stop_async())
         try:
             dropped = drop_queued_requests(crawler)

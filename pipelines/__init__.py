@@ -6,7 +6,7 @@
     normalise text and metadata; ids and hashes                              normalise_stage
     validate  JSON Schema; failures to the rejects file, counted             check_record
     dedupe    canonical URL, content hash, near-duplicates                   Deduplicator
-    write     output/<outlet>/<YYYY-MM-DD>.jsonl
+    write     output/<outlet>/<YYYY-MM-DD>/part-<run>-<seq>.jsonl
 
 Each module holds its stage's pure function (right) and a thin Scrapy adapter, its
 pipeline class. The pure functions never see Scrapy objects: the same ones run in a

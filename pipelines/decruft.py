@@ -1639,8 +1639,8 @@ def learner_from_settings(store, outlet_name: str, settings) -> "BoilerplateLear
 
 
 class CruftAuditLog:
-    """The run's audit of removed cruft: `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (UTC day
-    of the fetch), one line per article that lost anything:
+    """The run's audit of removed cruft: parts in `output/<outlet>/cruft/<YYYY-MM-DD>/` (UTC
+    day of the fetch), one line per article that lost anything:
     {"url", "fetched_at", "removed": [{"category", "text"}, ...]}."""
 
     def __init__(self, settings):
@@ -1649,14 +1649,14 @@ class CruftAuditLog:
         self.writers = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", **writer_settings(settings))
 
     def write(self, item: dict, removed: list[dict]) -> None:
-        from pipelines.write import utc_day
+        from pipelines.write import CRUFT, utc_day
 
         if not removed:
             return
         outlet = item.get("outlet") or "_global"
         line = {"url": item.get("url"), "fetched_at": item.get("fetched_at"), "removed": removed}
         try:
-            self.writers.writer(outlet, f"cruft-{utc_day(item.get('fetched_at'))}.jsonl", "").write(line)
+            self.writers.writer(outlet, CRUFT, utc_day(item.get("fetched_at")), compression="").write(line)
         except (OSError, ValueError) as exc:  # the audit must never cost the article
             logger.warning("decruft: cannot write the cruft audit for %s: %s", item.get("url"), exc)
 
@@ -1673,7 +1673,7 @@ class DecruftPipeline:
     (`LearnedLayer`), and the stage's stats: `newscrawl/cruft/<category>` for what every
     layer removed. NEWSCRAWL_AUDIT_CRUFT lists the removed texts in each record's
     `cleaning.removed_text`; NEWSCRAWL_AUDIT_CRUFT_FILE writes the run's removed texts, by
-    article, to `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (`CruftAuditLog`).
+    article, in `output/<outlet>/cruft/<YYYY-MM-DD>/` (`CruftAuditLog`).
 
     Until an outlet has NEWSCRAWL_BOILERPLATE_WARMUP pages counted (over all runs), its
     articles are held, so the first ones of a first crawl are cleaned with what the

@@ -63,12 +63,34 @@ class Verdict:
     record: dict
 
 
+def load_signatures(store: StateStore, threshold: float, num_perm: int, retention_days: float,
+                    clock=time.time) -> NearDuplicateIndex:
+    """The near-duplicate index of the signatures the store remembers; those older than
+    the retention are deleted from the store instead."""
+    index = NearDuplicateIndex(threshold, num_perm)
+    oldest = clock() - retention_days * 86400
+    expired = []
+    for key, value in store.items("minhash"):
+        entry = json.loads(value)
+        if entry["t"] < oldest:
+            expired.append(key)
+            continue
+        sig = decode_signature(entry["s"])
+        if len(sig) != num_perm:
+            continue  # written with another num_perm setting: not comparable
+        index.add(key, sig)
+    for key in expired:
+        store.delete("minhash", key)
+    logger.info("dedupe: %d near-duplicate signatures loaded, %d expired", len(index), len(expired))
+    return index
+
+
 class Deduplicator:
     """Explicit dedupe state over a StateStore; `check` decides one record at a time."""
 
     def __init__(self, store: StateStore, *, threshold: float = 0.8, num_perm: int = NUM_PERM,
                  retention_days: float = 30, drop_near: bool = False, keep_revisions: bool = True,
-                 clock=time.time, defer: bool = False):
+                 clock=time.time, defer: bool = False, signatures: NearDuplicateIndex | None = None):
         self.store = store
         self.threshold = threshold
         self.num_perm = num_perm
@@ -78,24 +100,10 @@ class Deduplicator:
         self.clock = clock
         self.defer = defer
         self._unwritten: dict[tuple[str, str], str] = {}  # (ns, key) -> value, kept records not yet written
-        self.signatures = NearDuplicateIndex(threshold, num_perm)
-        self._load_signatures()
-
-    def _load_signatures(self) -> None:
-        oldest = self.clock() - self.retention_days * 86400
-        expired = []
-        for key, value in self.store.items("minhash"):
-            entry = json.loads(value)
-            if entry["t"] < oldest:
-                expired.append(key)
-                continue
-            sig = decode_signature(entry["s"])
-            if len(sig) != self.num_perm:
-                continue  # written with another num_perm setting: not comparable
-            self.signatures.add(key, sig)
-        for key in expired:
-            self.store.delete("minhash", key)
-        logger.info("dedupe: %d near-duplicate signatures loaded, %d expired", len(self.signatures), len(expired))
+        # `signatures`: an index already loaded from this store, shared with the other
+        # crawlers of the process (DedupePipeline); else loaded here.
+        self.signatures = signatures if signatures is not None else load_signatures(
+            store, threshold, num_perm, retention_days, clock)
 
     def _get(self, ns: str, key: str) -> dict | None:
         value = self._unwritten.get((ns, key)) or self.store.get(ns, key)
@@ -197,10 +205,12 @@ class Deduplicator:
         self._put("minhash", rec_id, json.dumps(entry, separators=(",", ":")), kept)
 
 
-def deduplicator_from_settings(settings, store: StateStore, defer: bool = False) -> Deduplicator:
+def deduplicator_from_settings(settings, store: StateStore, defer: bool = False,
+                               signatures: NearDuplicateIndex | None = None) -> Deduplicator:
     return Deduplicator(
         store,
         defer=defer,
+        signatures=signatures,
         threshold=settings.getfloat("NEWSCRAWL_NEAR_DUP_THRESHOLD", 0.8),
         retention_days=settings.getfloat("NEWSCRAWL_NEAR_DUP_RETENTION_DAYS", 30),
         drop_near=settings.getbool("NEWSCRAWL_DROP_NEAR_DUPLICATES", False),
@@ -233,8 +243,21 @@ class DedupePipeline:
 
         if fault_of(self.crawler) is not None:
             return  # a start-up fault: the spider closes at once, nothing is opened
+        from newscrawl.shared import SHARED
+        from newscrawl.state import state_location
+
+        settings = self.crawler.settings
         self.store = open_crawl_state(self.crawler, "_global")
-        self.dedup = deduplicator_from_settings(self.crawler.settings, self.store, defer=True)
+        # Every crawler of the process (one per outlet in a fleet crawl) has its own
+        # connection to the shared store, and all use one index, loaded once: memory for
+        # the signatures is held once, and an outlet's article is compared with those
+        # the others wrote in this run.
+        threshold = settings.getfloat("NEWSCRAWL_NEAR_DUP_THRESHOLD", 0.8)
+        retention = settings.getfloat("NEWSCRAWL_NEAR_DUP_RETENTION_DAYS", 30)
+        key = ("near-duplicate index", str(state_location(settings, "_global")), threshold, NUM_PERM, retention)
+        index = SHARED.acquire(self.crawler, key,
+                               lambda: load_signatures(self.store, threshold, NUM_PERM, retention))
+        self.dedup = deduplicator_from_settings(settings, self.store, defer=True, signatures=index)
 
     def records_written(self, records, replayed=False, **kwargs):
         for record in records:

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -77,6 +78,25 @@ def _names(value, by_id: dict | None = None, organisations: bool = False) -> lis
     return []
 
 
+# The author page of a CMS's administrator account (WordPress's /author/admin/): the
+# site's own account, whatever name it shows.
+ADMIN_ACCOUNT = re.compile(r"/(?:author|user|profile|members?)/(?:site-?)?admin(?:istrator)?/?$", re.I)
+
+
+def admin_accounts(value, by_id: dict) -> set[str]:
+    """Keys (_loose) of the JSON-LD authors whose @id or url is an administrator account."""
+    values = value if isinstance(value, list) else [value]
+    found = set()
+    for v in values:
+        if isinstance(v, dict):
+            v = by_id.get(v.get("@id"), v) if "name" not in v else v
+            links = [v.get("@id"), v.get("url")]
+            if isinstance(v.get("name"), str) and any(
+                    isinstance(link, str) and ADMIN_ACCOUNT.search(urlsplit(link).path) for link in links):
+                found.add(_loose(v["name"]))
+    return found - {""}
+
+
 BYLINE_PREFIX = re.compile(
     r"^\s*(?:posted\s+|written\s+)?by[:\s]+|^\s*(?:von|par|por|di|door|text|текст|autor|autorin|author)[:\s]+", re.I)
 BYLINE_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|&|\s-\s)\s*", re.I)
@@ -128,7 +148,7 @@ def _first_str(*values):
 
 # The elements the metadata is read from. One walk of the tree collects them all: each
 # XPath or find() over the page would walk the whole tree again.
-METADATA_TAGS = ("meta", "link", "title", "h1", "time")
+METADATA_TAGS = ("meta", "link", "title", "h1", "h2", "time")
 
 
 def _metadata_elements(root, tags: tuple[str, ...] = METADATA_TAGS) -> dict[str, list]:
@@ -177,16 +197,21 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
     meta = _meta(elements["meta"])
     record = _declared_metadata(root, elements, meta, hints, objects, url)
     ld = article_object(objects)
-    sites = site_names(meta, ld, url)
-    # The site's own name is a byline only where the page names no one else.
+    by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
+    # The site's own name, or its CMS's administrator account, is a byline only where the
+    # page names no one else.
+    sites = site_names(meta, ld, url) | admin_accounts(ld.get("author"), by_id)
     declared = record["authors"]
-    record["authors"] = [n for n in declared if not _is_site(n, sites)]
-    if not record["authors"]:
-        record["authors"] = [n for n in visible_authors(root) if not _is_site(n, sites)] or declared
+    shown, one_each, editors = visible_byline(root)
+    record["authors"] = [n for n in declared if not _is_site(n, sites) and _loose(n) not in editors]
+    shown = [n for n in shown if not _is_site(n, sites)]
+    if not record["authors"] or one_each and _names_more(shown, record["authors"]):
+        # A byline of one element per author that names the declared authors and others
+        # names them all.
+        record["authors"] = shown or story_byline(root) or declared
     if not record["authors"]:
         # No one named anywhere: an organisation the article names as its author (a
         # wire, a newsroom), unless that is the publication itself.
-        by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
         record["authors"] = [n for raw in _names(ld.get("author"), by_id, organisations=True)
                              for n in byline_names(raw) if not _is_site(n, sites)]
     published = record["published_at"]
@@ -202,6 +227,12 @@ def extract_metadata(root, url: str, hints: dict | None = None, objects: list[di
         record["published_at"] = page_time.in_page_time_zone(
             published, _declared_datetimes(meta, elements["time"], objects), _shown_text(root))
     return record
+
+
+def _names_more(names: list[str], than: list[str]) -> bool:
+    """Whether `names` holds every name of `than` and more."""
+    keys = {_loose(n) for n in names}
+    return keys > {_loose(n) for n in than}
 
 
 def _is_site(name: str, sites: set[str]) -> bool:
@@ -289,8 +320,10 @@ def byline_candidates(root) -> list:
 
 # Text for screen readers only ("capital" beside a brand logo): not part of the byline.
 HIDDEN_CLASS = re.compile(r"visually-hidden|sr-only|screen-reader|a11y-hidden|offscreen", re.I)
-# ...nor the label of a button ("Folgen", "Follow") beside it.
+# ...nor the label of a button ("Folgen", "Follow") beside it, nor a control styled as
+# one ("Themen bearbeiten" in <a class="followAuthorBtn">).
 NOT_BYLINE_TAGS = {"button", "script", "style"}
+CONTROL_CLASS = re.compile(r"btn|button|follow", re.I)
 
 
 def _shown_parts(el) -> str:
@@ -314,20 +347,118 @@ def _shown_parts(el) -> str:
     return " ".join(parts)
 
 
-def visible_authors(root) -> list[str]:
-    """Names from the first visible byline, read in place rather than on a pruned copy."""
+def _byline_element_names(el) -> list[str]:
     from trafilatura.json_metadata import normalize_authors
 
-    candidates = byline_candidates(root)
+    content = " ".join(_shown_parts(el).split())
+    if 2 < len(content) < 120 and not (INITIALS.match(content) and content not in AGENCIES):
+        raw = normalize_authors(None, content)
+        if raw:
+            return [n for part in raw.split(";") for n in byline_names(part)]
+    return []
+
+
+# A byline block: the few elements around one author's name that hold the other authors'
+# names too, and little else.
+BYLINE_BLOCK_LEVELS = 5
+BYLINE_BLOCK_CHARS = 300
+
+
+def _same_block(el, others: list) -> list:
+    """Of `others` (elements a byline selector matched after `el`), those in el's byline
+    block: the smallest ancestor of el, a few levels up and short, that holds any."""
+    for level, block in enumerate(el.iterancestors()):
+        if level >= BYLINE_BLOCK_LEVELS or len(block.text_content()) > BYLINE_BLOCK_CHARS:
+            break
+        inside = [o for o in others if block in o.iterancestors() and el not in o.iterancestors()]
+        if inside:
+            return [o for o in inside if not any(i in o.iterancestors() for i in inside)]
+    return []
+
+
+# A byline element that names the article's editor, not its author ("Editor : Heryadi").
+EDITOR_LABEL = re.compile(r"^\s*(?:editor|edited\s+by|penyunting|redaktur|redaktion)\s*[:\-–]\s*", re.I)
+
+
+def visible_byline(root) -> tuple[list[str], bool, set[str]]:
+    """Names from the first visible byline, read in place rather than on a pruned copy,
+    with those of the same selector's other matches in its byline block; whether the
+    names came one to an element, from two elements or more (one element per author);
+    and the keys (_loose) of the names a byline element labels as the editor's, which
+    are not taken."""
+    candidates = [el for el in byline_candidates(root)
+                  if el.tag not in NOT_BYLINE_TAGS and not CONTROL_CLASS.search(el.get("class") or "")]
+    editors = set()
+    for el in candidates:
+        if EDITOR_LABEL.match(" ".join(islice(el.itertext(), 3))):
+            text = _shown_parts(el)
+            label = EDITOR_LABEL.match(text)
+            if label:
+                editors.update(_loose(n) for n in byline_names(text[label.end():]))
+
+    def names_of(el) -> list[str]:
+        return [n for n in _byline_element_names(el) if _loose(n) not in editors]
+
     for matches in BYLINE_MATCHES:
-        for el in candidates:
-            if el.tag in NOT_BYLINE_TAGS or not matches(el) or BYLINE_ELSEWHERE(el):
-                continue
-            content = " ".join(_shown_parts(el).split())
-            if 2 < len(content) < 120 and not (INITIALS.match(content) and content not in AGENCIES):
-                raw = normalize_authors(None, content)
-                if raw:
-                    return [n for part in raw.split(";") for n in byline_names(part)]
+        found = [el for el in candidates if matches(el) and not BYLINE_ELSEWHERE(el)]
+        for i, el in enumerate(found):
+            names = names_of(el)
+            if names:
+                each = [names] + [names_of(o) for o in _same_block(el, found[i + 1:])]
+                return list(dict.fromkeys(n for part in each for n in part)), len(each) > 1 and all(
+                    len(part) == 1 for part in each), editors
+    return [], False, editors
+
+
+# A byline written into the story: a paragraph that is only a name or two in bold,
+# before the story's first paragraph of plain text or after its last.
+EMPHASIS_TAGS = {"strong", "b", "em", "i"}
+STORY_NAME_SPLIT = re.compile(r"\s*(?:/|&|,|\band\b)\s*")
+STORY_MIN_PARAGRAPHS = 3
+
+
+def _plain(p) -> bool:
+    """Whether a paragraph has text outside emphasis (not a bold or italic line alone)."""
+    return bool((p.text or "").strip()) or any(
+        (child.tail or "").strip() or (child.tag not in EMPHASIS_TAGS and child.text_content().strip())
+        for child in p if isinstance(child.tag, str))
+
+
+def _bold_names(p) -> list[str]:
+    """The names a paragraph of one bold element holds ("Mathatisi Sebusi/Mohalenyane
+    Phakela", "MTHOBISI SITHOLE"): each of two to four capitalised words, no digits and
+    no closing punctuation; else none."""
+    children = [c for c in p if isinstance(c.tag, str)]
+    if (len(children) != 1 or children[0].tag not in ("strong", "b") or (p.text or "").strip()
+            or (children[0].tail or "").strip() or next(p.iter("a"), None) is not None):
+        return []
+    text = " ".join(p.text_content().split())
+    if not 3 <= len(text) <= 80:
+        return []
+    names = STORY_NAME_SPLIT.split(text)
+    for name in names:
+        words = name.split()
+        if not 2 <= len(words) <= 4 or any(not w[0].isupper() or not w.replace("-", "").replace("'", "").isalpha()
+                                            for w in words):
+            return []
+    return names
+
+
+def story_byline(root) -> list[str]:
+    """The names in a bold paragraph of its own at the head of the story (before its
+    first paragraph of plain text, after a standfirst in italics) or at its end."""
+    for container in dict.fromkeys(p.getparent() for p in root.iter("p")):
+        if container is None:
+            continue
+        paragraphs = [p for p in container.iterchildren("p") if p.text_content().strip()]
+        plain = [i for i, p in enumerate(paragraphs) if _plain(p)]
+        if len(plain) < STORY_MIN_PARAGRAPHS:
+            continue
+        for i, p in enumerate(paragraphs):
+            if i < plain[0] or i == len(paragraphs) - 1:
+                names = _bold_names(p)
+                if names:
+                    return names
     return []
 
 
@@ -342,8 +473,9 @@ UNSPACED_SECTION = re.compile(r"(?<=[^\x00-\u024f\s])[-–—](?=[^\x00-\u024f\s
 # Parts of a headline element that are a kicker (the line above the headline), not the
 # headline itself.
 KICKER_CLASS = re.compile(r"kicker|overline|dachzeile|topline|roofline|eyebrow|super-?title|pre-?title|spitzmarke|title__topic", re.I)
-# Where an h1 is not the article's headline: breadcrumbs, navigation, sidebars, footers.
-NOT_HEADLINE_CLASS = re.compile(r"breadcrumb", re.I)
+# Where an h1 is not the article's headline: breadcrumbs ("breadcrumbs", "header__crumb"),
+# navigation, sidebars, footers.
+NOT_HEADLINE_CLASS = re.compile(r"crumb", re.I)
 NOT_HEADLINE_TAGS = {"nav", "aside", "footer"}
 SITE_LOGO = re.compile(r"logo|site-?title|site-?name|brand", re.I)
 HOST_LABELS_SKIPPED = {"www", "m", "amp", "mobile", "com", "net", "org", "co", "news", "de", "uk"}
@@ -410,7 +542,7 @@ def _is_headline_element(h1) -> bool:
     """Whether an h1 may be the article's headline: not in a breadcrumb, navigation, a
     sidebar or a footer, and not the site's logo (a link to the home page)."""
     if NOT_HEADLINE_CLASS.search(h1.get("class") or "") or SITE_LOGO.search(
-            " ".join((h1.get("class") or "", h1.get("id") or ""))):
+            " ".join((h1.get("class") or "", h1.get("id") or ""))) or _last_crumb(h1):
         return False
     for el in h1.iterancestors():
         if el.tag in NOT_HEADLINE_TAGS or NOT_HEADLINE_CLASS.search(el.get("class") or "") or (
@@ -419,6 +551,25 @@ def _is_headline_element(h1) -> bool:
         if el.tag == "a" and _home_link(el):
             return False
     return not any(_home_link(a) for a in h1.iter("a"))
+
+
+def _last_crumb(h1) -> bool:
+    """Whether an h1 is the current page's entry at the end of a breadcrumb trail: marked
+    so (aria-current), or a list item after items that are each a link."""
+    if h1.get("aria-current") == "page":
+        return True
+    item = next((el for el in h1.iterancestors() if el.tag == "li"), None)
+    if item is None or item not in (h1.getparent(), h1.getparent().getparent()):
+        return False
+    before = list(item.itersiblings("li", preceding=True))
+    return bool(before) and all(next(li.iter("a"), None) is not None for li in before)
+
+
+def _in_parts(el) -> bool:
+    """Whether a headline element's text is two or more parts set apart (a kicker and the
+    headline, each its own line): no text of its own, two child elements with text."""
+    return not (el.text or "").strip() and sum(
+        bool(child.text_content().strip()) for child in el if isinstance(child.tag, str)) >= 2
 
 
 def _home_link(a) -> bool:
@@ -454,19 +605,20 @@ def _without_kicker(h1) -> str | None:
     return re.sub(r"^[\s\-–—:|/·•]+", "", core) or None
 
 
-def _headline(h1s: list, declared: set[str], sites: set[str]) -> tuple[str | None, bool]:
+def _headline(h1s: list, declared: set[str], sites: set[str], *,
+              confirmed: bool = False) -> tuple[str | None, bool]:
     """The article's headline element's text, and whether that is the whole element with
-    its kicker: of the h1s outside breadcrumbs, navigation, sidebars and logos, the first
-    that another source confirms (with or without its kicker), else the first. A kicker
-    no other source carries is dropped."""
+    its kicker (or other parts set apart): of the h1s outside breadcrumbs, navigation,
+    sidebars and logos, the first that another source confirms (with or without its
+    kicker), else the first, unless `confirmed`. A kicker no other source carries is dropped."""
     plausible = [h for h in h1s if _is_headline_element(h) and _loose(_text(h)) not in sites | {""}]
     for h in plausible:
         full, core = _text(h), _without_kicker(h)
         if _loose(full) in declared:
-            return full, core is not None
+            return full, core is not None or _in_parts(h)
         if core and _loose(core) in declared:
             return core, False
-    if not plausible:
+    if not plausible or confirmed:
         return None, False
     h = plausible[0]
     core = _without_kicker(h)
@@ -477,9 +629,12 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
 
-def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[str]) -> str | None:
+def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[str],
+                 h2s: list = ()) -> str | None:
     """The title: the headline the page shows (its h1, else the JSON-LD headline) rather
-    than the SEO title (og:title, <title>), with site names and kickers stripped.
+    than the SEO title (og:title, <title>), with site names and kickers stripped. Where
+    no h1 is the headline (a page whose h1 is the last crumb of its breadcrumb trail), an
+    h2 that the JSON-LD headline or og:title confirms is the headline shown (`h2s`).
 
     A declared title (JSON-LD headline, og:title) that equals the h1 up to punctuation and
     case gives the form where the h1 runs a kicker into the headline without a separator;
@@ -496,6 +651,8 @@ def choose_title(ld_headline, h1s: list, og_title, fallbacks: tuple, sites: set[
         declared[name] = strip_site_name(v, sites, others)
     keys = {_loose(v) for v in declared.values()} | {_loose(v) for v in raw.values()}
     headline, kicker_joined = _headline(h1s, keys, sites) if h1s else (None, False)
+    if not headline and h2s:
+        headline, kicker_joined = _headline(h2s, keys, sites, confirmed=True)
     if headline:
         key = _loose(headline)
         declared = {name: strip_site_name(v, sites, {key}) for name, v in raw.items()}
@@ -549,7 +706,7 @@ def _declared_metadata(root, elements: dict[str, list], meta: dict[str, str], hi
         "title": choose_title(
             ld.get("headline"), elements["h1"], meta.get("og:title"),
             (meta.get("twitter:title"), hints.get("title"), title_el.text_content() if title_el is not None else None),
-            site_names(meta, ld, url)),
+            site_names(meta, ld, url), elements["h2"]),
         "description": _first_str(ld.get("description"), meta.get("og:description"), meta.get("description")),
         "authors": [n for raw in _names(ld.get("author"), by_id) for n in byline_names(raw)] or [
             n for raw in _meta_authors(elements["meta"]) for n in byline_names(raw)

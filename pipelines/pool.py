@@ -2,15 +2,17 @@
 MinHash signatures) run in worker processes, off the reactor thread, so that downloads
 never wait on them and every core of the machine extracts.
 
-One pool per crawler (`pool_for(crawler)`), sized by NEWSCRAWL_WORKERS (default: the
-number of CPUs; 0 runs every call inline, in this process). Pipeline stages `await
+One pool per process, shared by its crawlers (`pool_for(crawler)`; a fleet crawl runs
+one crawler per outlet), sized by NEWSCRAWL_WORKERS (default: the number of CPUs; 0 runs
+every call inline, in this process). Pipeline stages `await
 pool.run(fn, *args)` with a module-level function and picklable arguments.
 
 - Backpressure: at most NEWSCRAWL_WORKER_QUEUE calls (default 2 per worker) are in the
   pool at once; the others wait on a semaphore, and Scrapy's scraper stops taking new
   responses while its items wait (SCRAPER_SLOT_MAX_ACTIVE_SIZE), so memory stays bounded.
 - Shutdown: Scrapy closes the item pipelines only once every item in flight is done; the
-  pool is shut down (waiting for its workers) when the spider has closed.
+  pool is shut down (waiting for its workers) when the last crawler using it has closed
+  its spider (newscrawl/shared.py).
 - A worker that dies (BrokenProcessPool) is counted as `newscrawl/errors/worker-crash`,
   the pool is rebuilt and the call tried once more; a second crash raises WorkerCrash,
   which the stage turns into a counted rejection. Nothing waits forever on a dead worker.
@@ -27,7 +29,6 @@ import logging
 import multiprocessing
 import os
 import threading
-import weakref
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -122,9 +123,10 @@ class WorkerPool:
     def inline(self) -> bool:
         return self.workers == 0
 
-    def _inc(self, key: str) -> None:
-        if self.stats is not None:
-            self.stats.inc_value(key)
+    def _inc(self, key: str, stats=None) -> None:
+        stats = stats if stats is not None else self.stats
+        if stats is not None:
+            stats.inc_value(key)
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.closed:
@@ -138,7 +140,7 @@ class WorkerPool:
             self._generation += 1
         return self._executor
 
-    def start(self) -> None:
+    def start(self, stats=None) -> None:
         """Starts the workers now rather than at the first call, and without waiting for
         them: the fork server's imports and each worker's language models then load on
         the idle cores while this process builds the engine and fetches robots.txt and
@@ -148,11 +150,12 @@ class WorkerPool:
         if self.inline or self.closed:
             return
         executor = self._pool()
+        stats = stats if stats is not None else self.stats
+        if stats is not None:
+            stats.set_value("newscrawl/workers/started", self.workers)
         if self._started_generation == self._generation:
             return
         self._started_generation = self._generation
-        if self.stats is not None:
-            self.stats.set_value("newscrawl/workers/started", self.workers)
 
         def spawn() -> None:
             try:
@@ -164,18 +167,19 @@ class WorkerPool:
         self._starter = threading.Thread(target=spawn, name="newscrawl-pool-start", daemon=True)
         self._starter.start()
 
-    def _crashed(self, fn, generation: int, attempt: int) -> None:
+    def _crashed(self, fn, generation: int, attempt: int, stats=None) -> None:
         """Counts a dead worker and replaces the broken executor: once per breakage,
         however many calls in flight saw it."""
         if self._executor is None or generation != self._generation:
             return
-        self._inc("newscrawl/errors/worker-crash")
+        self._inc("newscrawl/errors/worker-crash", stats)
         logger.error("a worker process died running %s (attempt %d)", getattr(fn, "__name__", fn), attempt)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor = None
 
-    async def run(self, fn, *args):
-        """fn(*args) in a worker; inline when the pool has no workers."""
+    async def run(self, fn, *args, stats=None):
+        """fn(*args) in a worker; inline when the pool has no workers. `stats`: where a
+        crash is counted (the calling crawler's), if not the pool's own."""
         if self.inline:
             return fn(*args)
         if self._semaphore is None:
@@ -184,30 +188,30 @@ class WorkerPool:
         async with self._semaphore:
             loop = asyncio.get_running_loop()
             try:
-                return await self._call(loop, fn, args, 1)
+                return await self._call(loop, fn, args, 1, stats)
             except BrokenProcessPool:
                 pass
             # Every call in flight sees a worker's death; retries go one at a time, so
             # only the call that kills its worker fails again, not its neighbours.
             async with self._retrying:
                 try:
-                    return await self._call(loop, fn, args, 2)
+                    return await self._call(loop, fn, args, 2, stats)
                 except BrokenProcessPool:
                     pass
-        raise self._gave_up(fn)
+        raise self._gave_up(fn, stats)
 
-    def _gave_up(self, fn) -> "WorkerCrash":
+    def _gave_up(self, fn, stats=None) -> "WorkerCrash":
         """A call that killed its worker twice: counted, and its error."""
-        self._inc("newscrawl/rejected/worker-crash")
+        self._inc("newscrawl/rejected/worker-crash", stats)
         return WorkerCrash(f"worker died twice running {getattr(fn, '__name__', fn)}")
 
-    async def _call(self, loop, fn, args, attempt: int):
+    async def _call(self, loop, fn, args, attempt: int, stats=None):
         executor = self._pool()
         generation = self._generation
         try:
             return await loop.run_in_executor(executor, fn, *args)
         except BrokenProcessPool:
-            self._crashed(fn, generation, attempt)
+            self._crashed(fn, generation, attempt, stats)
             raise
 
     def map(self, fn, argument_tuples: list[tuple]) -> list:
@@ -244,29 +248,54 @@ class WorkerPool:
             self._executor = None
 
 
-_POOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def pool_from_settings(settings, stats=None) -> WorkerPool:
     workers = worker_count(settings)
     queue = settings.getint("NEWSCRAWL_WORKER_QUEUE", 0) or None
     return WorkerPool(workers, max_in_flight=queue, stats=stats)
 
 
-def pool_for(crawler) -> WorkerPool:
-    """The crawler's pool, built on first use, started by StartWorkerPool as the crawler
-    is set up (or at the latest when the spider opens) and shut down when the spider has
-    closed (after the item pipelines have finished every item)."""
-    pool = _POOLS.get(crawler)
-    if pool is None:
+class CrawlerPool:
+    """One crawler's use of the process's pool: its calls' crashes count in its stats."""
+
+    def __init__(self, pool: WorkerPool, stats):
+        self.pool = pool
+        self.stats = stats
+
+    @property
+    def inline(self) -> bool:
+        return self.pool.inline
+
+    @property
+    def workers(self) -> int:
+        return self.pool.workers
+
+    async def run(self, fn, *args):
+        return await self.pool.run(fn, *args, stats=self.stats)
+
+    def start(self) -> None:
+        self.pool.start(self.stats)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def pool_for(crawler) -> CrawlerPool:
+    """The process's pool, as `crawler` uses it: built by the first crawler that asks,
+    started by StartWorkerPool as a crawler is set up (or at the latest when its spider
+    opens), shut down when the last crawler holding it has closed its spider (after its
+    item pipelines have finished every item)."""
+    from newscrawl.shared import SHARED
+
+    settings = crawler.settings
+    key = ("worker pool", worker_count(settings), settings.getint("NEWSCRAWL_WORKER_QUEUE", 0))
+    first_use = not SHARED.holds(crawler, key)
+    pool = SHARED.acquire(crawler, key, lambda: pool_from_settings(settings), WorkerPool.close)
+    if first_use:
         from scrapy import signals
 
-        pool = pool_from_settings(crawler.settings, crawler.stats)
-        _POOLS[crawler] = pool
         crawler.signals.connect(lambda: start_unless_locked_out(crawler), signal=signals.spider_opened,
                                 weak=False)
-        crawler.signals.connect(pool.close, signal=signals.spider_closed, weak=False)
-    return pool
+    return CrawlerPool(pool, crawler.stats)
 
 
 def start_unless_locked_out(crawler) -> None:

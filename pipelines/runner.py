@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import weakref
 
-from pipelines.pool import WorkerCrash, WorkerPool, pool_for
+from pipelines.pool import CrawlerPool, WorkerCrash, WorkerPool, pool_for
 
 
 class _CrashOn:
@@ -40,9 +40,11 @@ class _CrashOn:
 
 
 class StageRunner:
-    """Runs stage functions in a worker pool: `run` from the reactor, `map` outside one."""
+    """Runs stage functions in a worker pool: `run` from the reactor, `map` outside one.
+    `pool`: a WorkerPool (`newscrawl clean`), or a crawler's use of the process's pool
+    (`pool_for(crawler)`, whose `run` counts crashes in that crawler's stats)."""
 
-    def __init__(self, pool: WorkerPool, crash_marker: str | None = None):
+    def __init__(self, pool: "WorkerPool | CrawlerPool", crash_marker: str | None = None):
         self.pool = pool
         self.crash_marker = crash_marker or None
 

@@ -1,7 +1,7 @@
 """Validate stage: every record leaving the pipeline matches the published JSON Schema.
 
-A record that does not is written, with its reasons, to
-output/<outlet>/rejects-<YYYY-MM-DD>.jsonl and counted under newscrawl/rejected/<reason>;
+A record that does not is written, with its reasons, to a part in
+output/<outlet>/rejects/<YYYY-MM-DD>/ and counted under newscrawl/rejected/<reason>;
 nothing is dropped without a trace.
 """
 
@@ -163,7 +163,7 @@ class ValidatePipeline:
 
     async def process_item(self, item):
         from pipelines.drops import Rejected
-        from pipelines.write import utc_day
+        from pipelines.write import REJECTS, utc_day
 
         record = public_fields(item)
         problems = await self.runner.run(check_record, record, self.min_words)
@@ -172,9 +172,8 @@ class ValidatePipeline:
             return item  # internal fields still travel to later stages; the write stage drops them
         reasons = [message for _, message in problems]
         outlet = self.crawler.spider.outlet.name
-        filename = f"rejects-{utc_day(record.get('fetched_at'))}.jsonl"
         try:
-            self.rejects.writer(outlet, filename).write(reject_entry(record, reasons))
+            self.rejects.writer(outlet, REJECTS, utc_day(record.get("fetched_at"))).write(reject_entry(record, reasons))
         except OSError as exc:  # the output folder is full or read-only: stop, settle nothing
             from newscrawl import faults
 

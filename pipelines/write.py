@@ -1,11 +1,23 @@
-"""Write stage: output/<outlet>/<YYYY-MM-DD>.jsonl[.gz|.zst], safe to read during a crawl.
+"""Write stage: immutable part files, output/<outlet>/<YYYY-MM-DD>/part-<run>-<seq>.jsonl[.gz|.zst].
 
-Records are published by whole batches (NEWSCRAWL_OUTPUT_BATCH_RECORDS records, or
-NEWSCRAWL_OUTPUT_BATCH_SECONDS seconds, and at close): the batch is appended to a private
-copy of the file, which is synced and then renamed over the file. A rename is atomic, so a
-consumer that opens the file at any moment of a crawl (or after the crawl was killed) sees
-whole lines and whole gzip members / zstd frames, never a part of one. A killed crawl
-leaves at most a private temporary file behind, removed by the next writer.
+Records are published by whole parts: a part holds NEWSCRAWL_OUTPUT_BATCH_RECORDS records,
+or NEWSCRAWL_OUTPUT_BATCH_BYTES bytes of JSON, or what came in NEWSCRAWL_OUTPUT_BATCH_SECONDS
+seconds, or what is left at close. It is written under a hidden temporary name in its own
+folder, synced, and renamed to its final name; then never written again. Each record is
+written to disk once, so a day costs writes in proportion to its records (rewriting one
+day file at every publish cost their square).
+
+A rename is atomic: a reader that lists a day's folder at any moment of a crawl (or after
+the crawl was killed) finds whole parts only, each whole lines or one whole gzip member /
+zstd frame, and the temporary names (`.part-….tmp`) match no `*.jsonl*` pattern. A killed
+crawl leaves at most a temporary file behind, removed by the next writer in that folder.
+
+`<run>` is the run's UTC start to the millisecond (`20260131T093000123Z`) and a random tag,
+`<seq>` counts that run's parts in the folder: sorting the names sorts the parts by when
+they were written.
+
+Rejects and the cruft audit are written the same way, under `output/<outlet>/rejects/`
+and `output/<outlet>/cruft/`, where a glob of `output/*/*/*.jsonl` does not reach them.
 """
 
 from __future__ import annotations
@@ -14,32 +26,34 @@ import json
 import logging
 import os
 import re
-import shutil
+import secrets
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 SUFFIXES = {"": ".jsonl", "gzip": ".jsonl.gz", "zstd": ".jsonl.zst"}
+REJECTS, CRUFT = "rejects", "cruft"  # folders of an outlet's rejects and cruft audit
 _SAFE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+DAY_RE = re.compile(r"^\d{4}-\d\d-\d\d$")
+PART_RE = re.compile(r"^part-[0-9A-Za-z_-]+\.jsonl(\.gz|\.zst)?$")
+TEMPORARY_GLOB = ".part-*.tmp"  # a part being written, or left by a killed publish
 
 
 class OutputPathError(ValueError):
-    """An outlet name or file name that would lead outside the output folder."""
+    """An outlet name or folder name that would lead outside the output folder."""
 
 
-def output_path(output_dir: str | Path, outlet: str, filename: str) -> Path:
-    """output_dir/outlet/filename, refusing anything that resolves outside output_dir."""
-    if not _SAFE_NAME_RE.match(outlet or ""):
-        raise OutputPathError(f"unsafe outlet name {outlet!r}")
-    root = Path(output_dir).resolve()
-    path = (root / outlet / filename).resolve()
-    if not path.is_relative_to(root / outlet) or path.parent != root / outlet:
-        raise OutputPathError(f"{filename!r} leads outside {root / outlet}")
-    return path
+def output_folder(output_dir: str | Path, outlet: str, *subfolders: str) -> Path:
+    """output_dir/outlet/subfolder/..., refusing any name that is not a plain lower-case
+    name (an outlet name, a day, `rejects`), so nothing resolves outside output_dir."""
+    for name in (outlet, *subfolders):
+        if not _SAFE_NAME_RE.match(name or ""):
+            raise OutputPathError(f"unsafe name {name!r} in an output path")
+    return Path(output_dir).resolve().joinpath(outlet, *subfolders)
 
 
 def utc_day(timestamp) -> str:
@@ -52,8 +66,68 @@ def utc_day(timestamp) -> str:
     return dt.astimezone(timezone.utc).date().isoformat()
 
 
+def run_tag() -> str:
+    """A run's part of part names: its UTC start to the millisecond, so names sort by it,
+    and a random tag, so two runs never share one."""
+    now = datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
+
+
+def part_name(run: str, seq: int, compression: str = "") -> str:
+    return f"part-{run}-{seq:06d}{SUFFIXES[compression]}"
+
+
 def encode_record(record: dict) -> bytes:
     return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def part_key(path: Path) -> str:
+    """How the ledger names a part: `<YYYY-MM-DD>/<part name>`."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def day_parts(root: str | Path) -> list[Path]:
+    """The parts in root's day folders (root/<YYYY-MM-DD>/part-*), oldest day first and,
+    within a day, in the order they were published."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("*/part-*.jsonl*")
+                  if DAY_RE.match(p.parent.name) and PART_RE.match(p.name) and p.is_file())
+
+
+def read_parts(root: str | Path) -> Iterator[dict]:
+    """Every record of root's day folders (an outlet's articles, or its rejects), in order."""
+    for path in day_parts(root):
+        yield from read_records(path)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Removes what a writer killed while publishing left in `folder`: its part was never
+    published, and so never recorded, and the next run fetches those articles again.
+    Only for a folder no writer is using (the outlet lock says so)."""
+    for stale in folder.glob(TEMPORARY_GLOB):
+        stale.unlink(missing_ok=True)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Makes a rename, creation or removal in `folder` survive a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_folder(folder: Path) -> None:
+    """mkdir -p, each new folder's entry synced in its parent."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        fsync_folder(new.parent)
 
 
 # ---------------------------------------------------------------------------------------
@@ -105,126 +179,156 @@ def complete_part(data: bytes, compression: str) -> tuple[bytes, int]:
     return data[:length], length
 
 
-def complete_length(path: Path, compression: str | None = None) -> int:
-    data = path.read_bytes()
-    if compression is None:
-        compression = compression_of(path)
-    if compression:
-        return complete_members(data, compression)[1]
-    return data.rfind(b"\n") + 1
+def read_lines(path: Path) -> bytes:
+    """The JSONL text of a file: its complete lines, or its complete members decompressed."""
+    return complete_part(path.read_bytes(), compression_of(path))[0]
 
 
 def read_records(path: str | Path) -> Iterator[dict]:
-    """Records of an output file, read safely while it is being written: a trailing
-    incomplete line or member is left for the next read."""
-    path = Path(path)
-    data, _ = complete_part(path.read_bytes(), compression_of(path))
-    for line in data.splitlines():
+    """Records of one output file, any of the three formats (a torn last line or member of
+    a file written some other way is left out)."""
+    for line in read_lines(Path(path)).splitlines():
         if line.strip():
             yield json.loads(line)
+
+
+class _Compressor:
+    """One gzip member or zstd frame, fed piece by piece."""
+
+    def __init__(self, compression: str):
+        if compression == "gzip":
+            self._comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+        else:
+            import zstandard
+
+            self._comp = zstandard.ZstdCompressor(level=3).compressobj()
+
+    def compress(self, data: bytes) -> bytes:
+        return self._comp.compress(data)
+
+    def flush(self) -> bytes:
+        return self._comp.flush()
+
+
+def _compress(data: bytes, compression: str) -> bytes:
+    if compression == "zstd":  # with its size in the header, as one call gives it
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=3, write_content_size=True).compress(data)
+    comp = _Compressor(compression)
+    return comp.compress(data) + comp.flush()
+
+
+def publish(folder: Path, name: str, chunks: Iterable[bytes], before_rename=None) -> Path:
+    """Writes the part folder/name whole: under a temporary name first, synced, then
+    renamed; `before_rename(temporary path)` runs in between. On an error (a full or
+    read-only folder) nothing is published and the temporary file goes."""
+    tmp = folder / f".{name.split('.', 1)[0]}.tmp"  # no `.jsonl` in it: no reader's glob matches
+    path = folder / name
+    try:
+        with open(tmp, "xb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if before_rename is not None:
+            before_rename(tmp)
+        os.rename(tmp, path)
+        fsync_folder(folder)
+    except OSError:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _jsonl_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    """The JSONL text of a whole output file (every member of a compressed one), in pieces
+    of about `size` bytes: a merged day can be larger than memory should hold."""
+    compression = compression_of(path)
+    with open(path, "rb") as fh:
+        if compression == "zstd":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+            yield from iter(lambda: reader.read(size), b"")
+            return
+        decomp = zlib.decompressobj(wbits=31) if compression else None
+        for chunk in iter(lambda: fh.read(size), b""):
+            while decomp is not None and chunk:
+                yield decomp.decompress(chunk)
+                chunk = decomp.unused_data if decomp.eof else b""
+                if decomp.eof:  # the next gzip member starts here
+                    decomp = zlib.decompressobj(wbits=31)
+            if decomp is None:
+                yield chunk
+
+
+def merged_chunks(paths: Iterable[Path], compression: str) -> Iterator[bytes]:
+    """The content of several output files as one file of `compression` (one gzip member
+    or zstd frame for a compressed one), streamed."""
+    comp = _Compressor(compression) if compression else None
+    for path in paths:
+        for chunk in _jsonl_chunks(path):
+            yield comp.compress(chunk) if comp else chunk
+    if comp:
+        yield comp.flush()
 
 
 # ---------------------------------------------------------------------------------------
 
 
-class JsonlWriter:
-    """Publishes records to one JSONL file, plain or as a sequence of gzip members / zstd
-    frames (one per batch of `batch_records` records or `batch_seconds` seconds)."""
+class PartWriter:
+    """Publishes records to one folder as immutable part files, plain or one gzip member /
+    zstd frame each: a part per `batch_records` records, `batch_bytes` bytes of JSON or
+    `batch_seconds` seconds, and one at close."""
 
-    def __init__(self, path: str | Path, compression: str = "", *, batch_records: int = 100,
-                 batch_seconds: float = 10.0, on_commit=None):
+    def __init__(self, folder: str | Path, compression: str = "", *, run: str | None = None,
+                 batch_records: int = 100, batch_bytes: int = 8 << 20, batch_seconds: float = 10.0,
+                 on_commit=None):
         if compression not in SUFFIXES:
             raise ValueError(f"compression must be one of {sorted(SUFFIXES)}, not {compression!r}")
-        self.path = Path(path)
+        self.folder = Path(folder)
         self.compression = compression
+        self.run = run or run_tag()
         self.batch_records = max(1, int(batch_records))
+        self.batch_bytes = max(1, int(batch_bytes))
         self.batch_seconds = float(batch_seconds)
         self._pending: list[bytes] = []
         self._pending_records: list[dict] = []
-        # on_commit(records, end_offset): called once the records are published in the file.
+        self._pending_bytes = 0
+        # on_commit(path, records): called once the records are published in the part `path`.
         self.on_commit = on_commit
         self._pending_since = time.monotonic()
+        self._seq = 0
+        self.parts: list[Path] = []  # published by this writer, in order
         self.written = 0
         self._closed = False
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temporaries()
-        self._cut_torn_tail()
-
-    def _remove_stale_temporaries(self) -> None:
-        # Left by a writer killed while publishing; its batch was never published, and the
-        # crawl state never counted it, so the rerun fetches those articles again.
-        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            stale.unlink(missing_ok=True)
-
-    def _cut_torn_tail(self) -> None:
-        # Only a file written some other way (or by hand) can end in a partial record.
-        if not self.path.exists():
-            return
-        size = self.path.stat().st_size
-        good = complete_length(self.path, self.compression)
-        if good < size:
-            logger.warning("%s: cutting %d bytes of an incomplete last record", self.path, size - good)
-            with open(self.path, "rb") as src, open(self._tmp, "wb") as out:
-                out.write(src.read(good))
-                out.flush()
-                os.fsync(out.fileno())
-            self._publish()
-
-    def _publish(self) -> None:
-        os.replace(self._tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the rename itself survives a power cut
-        finally:
-            os.close(dir_fd)
-
-    def _append(self, data: bytes) -> int:
-        """Publishes the file plus `data`; returns the new size. On an error (a full or
-        read-only folder) nothing is published and the private copy is removed."""
-        try:
-            if self.path.exists():
-                shutil.copyfile(self.path, self._tmp)  # sendfile: stays in the kernel
-            with open(self._tmp, "ab") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-                end = out.tell()
-            self._publish()
-        except OSError:
-            try:
-                self._tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
-            raise
-        return end
+        make_folder(self.folder)
+        remove_stale_temporaries(self.folder)
 
     def discard(self) -> int:
         """Forgets the records not yet published (the crawl stops on a storage fault; they
         were never written, so nothing remembers them and the next run fetches them
         again). Returns how many."""
         dropped = len(self._pending)
-        self._pending, self._pending_records = [], []
+        self._pending, self._pending_records, self._pending_bytes = [], [], 0
         self._closed = True
         return dropped
 
-    def _compress(self, data: bytes) -> bytes:
-        if self.compression == "gzip":
-            comp = zlib.compressobj(6, zlib.DEFLATED, 31)
-            return comp.compress(data) + comp.flush()
-        import zstandard
-
-        return zstandard.ZstdCompressor(level=3, write_content_size=True).compress(data)
-
     def write(self, record: dict) -> None:
         if self._closed:
-            raise ValueError(f"{self.path}: writer is closed")
+            raise ValueError(f"{self.folder}: writer is closed")
         if not self._pending:
             self._pending_since = time.monotonic()
-        self._pending.append(encode_record(record))
+        line = encode_record(record)
+        self._pending.append(line)
         self._pending_records.append(record)
+        self._pending_bytes += len(line)
         self.written += 1
-        if len(self._pending) >= self.batch_records:
+        if len(self._pending) >= self.batch_records or self._pending_bytes >= self.batch_bytes:
             self.flush()
         else:
             self.flush_if_due()
@@ -237,10 +341,13 @@ class JsonlWriter:
         if not self._pending:
             return
         data = b"".join(self._pending)
-        end = self._append(self._compress(data) if self.compression else data)
-        records, self._pending, self._pending_records = self._pending_records, [], []
+        self._seq += 1  # a failed publish leaves a gap, never a name used twice
+        path = publish(self.folder, part_name(self.run, self._seq, self.compression),
+                       [_compress(data, self.compression) if self.compression else data])
+        self.parts.append(path)
+        records, self._pending, self._pending_records, self._pending_bytes = self._pending_records, [], [], 0
         if self.on_commit:
-            self.on_commit(records, end)
+            self.on_commit(path, records)
 
     def close(self) -> None:
         if self._closed:
@@ -256,27 +363,28 @@ class JsonlWriter:
 
 
 class WriterSet:
-    """One open JsonlWriter per output file (outlet and day), opened on first use."""
+    """One open PartWriter per output folder (outlet and day), opened on first use; all of
+    one run, so their parts share its tag."""
 
     def __init__(self, output_dir: str | Path, compression: str = "", *, on_commit=None, **batch):
         self.output_dir = Path(output_dir)
         self.compression = compression
         self.batch = batch
-        self.on_commit = on_commit  # on_commit(path, records, end_offset)
-        self._writers: dict[Path, JsonlWriter] = {}
-        self._by_name: dict[tuple[str, str], JsonlWriter] = {}  # the path check done once per file
+        self.run = run_tag()
+        self.on_commit = on_commit  # on_commit(path, records)
+        self._writers: dict[tuple[str, ...], PartWriter] = {}
 
-    def writer(self, outlet: str, filename: str, compression: str | None = None) -> JsonlWriter:
-        known = self._by_name.get((outlet, filename))
+    def writer(self, outlet: str, *subfolders: str, compression: str | None = None) -> PartWriter:
+        """The writer of output/<outlet>/<subfolders...>: a day, or `rejects` and a day."""
+        key = (outlet, *subfolders)
+        known = self._writers.get(key)
         if known is not None:
             return known
-        path = output_path(self.output_dir, outlet, filename)
-        if path not in self._writers:
-            comp = self.compression if compression is None else compression
-            hook = (lambda records, end, path=path: self.on_commit(path, records, end)) if self.on_commit else None
-            self._writers[path] = JsonlWriter(path, comp, on_commit=hook, **self.batch)
-        self._by_name[(outlet, filename)] = self._writers[path]
-        return self._writers[path]
+        folder = output_folder(self.output_dir, outlet, *subfolders)  # the name check, once per folder
+        comp = self.compression if compression is None else compression
+        writer = PartWriter(folder, comp, run=self.run, on_commit=self.on_commit, **self.batch)
+        self._writers[key] = writer
+        return writer
 
     def flush_due(self) -> None:
         for writer in self._writers.values():
@@ -285,7 +393,6 @@ class WriterSet:
     def discard(self) -> int:
         dropped = sum(writer.discard() for writer in self._writers.values())
         self._writers.clear()
-        self._by_name.clear()
         return dropped
 
     def close(self) -> None:
@@ -296,7 +403,6 @@ class WriterSet:
             except OSError as exc:  # close the others all the same
                 errors.append(exc)
         self._writers.clear()
-        self._by_name.clear()
         if errors:
             raise errors[0]
 
@@ -304,6 +410,7 @@ class WriterSet:
 def writer_settings(settings) -> dict:
     return {
         "batch_records": settings.getint("NEWSCRAWL_OUTPUT_BATCH_RECORDS", 100),
+        "batch_bytes": settings.getint("NEWSCRAWL_OUTPUT_BATCH_BYTES", 8 << 20),
         "batch_seconds": settings.getfloat("NEWSCRAWL_OUTPUT_BATCH_SECONDS", 10.0),
     }
 
@@ -320,7 +427,9 @@ class WritePipeline:
                                  on_commit=self._committed, **writer_settings(settings))
         self._flusher = None
         self.ledger = None
-        self._behind: set[Path] = set()  # files whose state waits for the next reconcile
+        # Once a part's records could not be recorded, later parts wait too: the next
+        # reconcile replays them all in the order they were published (later revisions last).
+        self._behind = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -349,13 +458,13 @@ class WritePipeline:
             from scrapy.exceptions import CloseSpider
 
             raise CloseSpider(fault.reason) from fault
-        except OSError as exc:  # cutting a torn tail in a read-only or full folder
+        except OSError as exc:  # a read-only or full folder (removing a killed publish's file)
             from scrapy.exceptions import CloseSpider
 
             fault = self._storage_fault(exc)
             raise CloseSpider(fault.reason) from exc
 
-        # Batches are also published on a timer, so a slow crawl still shows its records
+        # Parts are also published on a timer, so a slow crawl still shows its records
         # within NEWSCRAWL_OUTPUT_BATCH_SECONDS.
         if reactor.running:
             self._flusher = task.LoopingCall(self._flush_due)
@@ -373,9 +482,8 @@ class WritePipeline:
             raise type(fault)(fault.message)
         record = public_fields(dict(item))
         outlet = record.get("outlet") or self.crawler.spider.outlet.name
-        filename = utc_day(record.get("fetched_at")) + SUFFIXES[self.compression]
         try:
-            self.writers.writer(outlet, filename).write(record)
+            self.writers.writer(outlet, utc_day(record.get("fetched_at"))).write(record)
         except OSError as exc:
             self.stats.inc_value("newscrawl/unwritten")
             raise self._storage_fault(exc) from exc
@@ -414,15 +522,13 @@ class WritePipeline:
         results = self.crawler.signals.send_catch_log(RECORD_WRITTEN, records=records, replayed=replayed)
         return not any(isinstance(result, Failure) for _, result in results)
 
-    def _committed(self, path: Path, records: list[dict], end_offset: int) -> None:
-        # The checkpoint is one offset per file: once a file's records could not be
-        # recorded, later ones wait too, so the next reconcile replays them all.
-        if path in self._behind or not self._announce(records, replayed=False):
-            self._behind.add(path)
+    def _committed(self, path: Path, records: list[dict]) -> None:
+        if self._behind or not self._announce(records, replayed=False):
+            self._behind = True
             self.stats.inc_value("newscrawl/ledger/deferred", len(records))
             return
-        if self.ledger is not None and path.parent.name == self.ledger.outlet:
-            self.ledger.commit(path.name, records, end_offset)
+        if self.ledger is not None and path.parent.parent.name == self.ledger.outlet:
+            self.ledger.commit(part_key(path), records, path.stat().st_size)
 
     def close_spider(self):
         from newscrawl.faults import Fault, StorageFault, fault_of

@@ -42,7 +42,7 @@ from pipelines.decruft import (
 )
 from pipelines.extract import extract_article
 from pipelines.work import WORK
-from pipelines.write import read_records
+from pipelines.write import read_parts
 from tests import texts
 from tests.needs import missing
 
@@ -712,8 +712,8 @@ def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
         assert alone.leakage > 0.1  # the cruft is there to remove: the extractor alone keeps it
         # The audit, per article and per run: what went, DOM-level removals included.
         out = tmp_path / name / "output" / name
-        records = [r for path in out.glob("[0-9]*.jsonl") for r in read_records(path)]
-        audit = [r for path in out.glob("cruft-*.jsonl") for r in read_records(path)]
+        records = list(read_parts(out))
+        audit = list(read_parts(out / "cruft"))
         assert len(records) == len(audit) == 14
         assert {r["url"] for r in records} == {a["url"] for a in audit}
         for record in records:
@@ -873,7 +873,7 @@ def test_shared_story_paragraphs_survive_the_learned_layer_in_a_real_crawl(tmp_p
         learned = [r["text"] for r in records1[path]["cleaning"]["removed_text"] if r["category"] == "learned-boilerplate"]
         assert learned == [LEDGER_NOTE, LEDGER_GROUP], path
     # ... and in the run's audit file (second run).
-    audit = [line for f in (tmp_path / "output" / "ledger").glob("cruft-*.jsonl") for line in read_records(f)]
+    audit = list(read_parts(tmp_path / "output" / "ledger" / "cruft"))
     assert {urlsplit(a["url"]).path for a in audit} == set(second) - set(first)
     for line in audit:
         assert [r["text"] for r in line["removed"] if r["category"] == "learned-boilerplate"] == [LEDGER_NOTE, LEDGER_GROUP]

@@ -15,7 +15,7 @@ from newscrawl.guard import (
 from newscrawl.outlets import OutletConfigError, generic_outlet
 from newscrawl.state import open_state
 from newscrawl.traps import TrapLimits, trap_kind
-from pipelines.write import OutputPathError, output_path
+from pipelines.write import OutputPathError, output_folder
 from tests.faults import PDF, PNG, URDU, article_html
 
 FORBIDDEN = parse_networks(DEFAULT_FORBIDDEN_NETWORKS)
@@ -108,11 +108,11 @@ def test_charset_choices():
 def test_untrusted_names_never_become_paths(tmp_path):
     for name in ("../etc", "a/b", "..", "", "A", "x" * 100, "name\x00", "con/../../x"):
         with pytest.raises(OutputPathError):
-            output_path(tmp_path, name, "2026-01-01.jsonl")
+            output_folder(tmp_path, name, "2026-01-01")
         with pytest.raises(ValueError):
             open_state({"NEWSCRAWL_STATE_DIR": str(tmp_path)}, name)
     with pytest.raises(OutputPathError):
-        output_path(tmp_path, "ok", "../../escape.jsonl")
+        output_folder(tmp_path, "ok", "../../escape")
     with pytest.raises(OutletConfigError):
         generic_outlet("http://example.org/", name="../../tmp/x")
     # A host taken from a URL is reduced to a safe name.

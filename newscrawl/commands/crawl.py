@@ -1,4 +1,6 @@
-"""`scrapy crawl` with newscrawl's exit codes (see newscrawl/exitcodes.py).
+"""`scrapy crawl` with newscrawl's exit codes (see newscrawl/exitcodes.py), for one outlet
+or many in one process (one crawler each, side by side in one reactor, sharing one
+worker pool: newscrawl/shared.py).
 
 Scrapy's own crawl command exits 0 whatever happened to the crawl. This one takes the
 code the RunReport extension decided (`newscrawl/exit_code` in the stats), so
@@ -11,6 +13,7 @@ NEWSCRAWL_STOP_TIMEOUT; the exit code is then INTERRUPTED (9).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
@@ -23,46 +26,117 @@ logger = logging.getLogger(__name__)
 
 
 class Command(ScrapyCrawl):
+    def syntax(self):
+        return "[options] <outlet> [<outlet> ...]"
+
+    def short_desc(self):
+        return "Crawl one or more outlets in this process (one crawler each)"
+
     def run(self, args, opts):
-        if len(args) != 1:
-            raise UsageError("give exactly one spider: scrapy crawl <outlet>")
+        if not args:
+            raise UsageError("give one or more outlets: scrapy crawl <outlet> [<outlet> ...]")
+        if len(args) > 1 and opts.spargs:
+            raise UsageError("spider arguments (-a) apply to one spider: give one outlet with -a")
         try:
             stop = CrawlStop(stop_timeout(self.settings))
         except exitcodes.ConfigError as exc:
             logger.error("newscrawl: bad configuration: %s", exc)
             self.exitcode = exitcodes.CONFIG
             return
-        # Installed before the crawler is built (a signal while it starts stops it too) and
-        # kept to the end.
+        # Installed before the crawlers are built (a signal while they start stops them
+        # too) and kept to the end.
         stop.install()
-        self._crawl(args[0], opts, stop)
-        if stop.stopping:
-            self.exitcode = exitcodes.INTERRUPTED
+        try:
+            codes = self._crawl(list(dict.fromkeys(args)), opts, stop)
+        finally:
+            from newscrawl.shared import SHARED
 
-    def _crawl(self, name: str, opts, stop: CrawlStop) -> None:
+            SHARED.close_all()  # whatever a crawler that never opened its spider left
+        self.exitcode = exitcodes.INTERRUPTED if stop.stopping else exitcodes.combined(codes)
+
+    def _crawl(self, names: list[str], opts, stop: CrawlStop) -> list[int]:
+        """Crawls the outlets side by side, one crawler each, in this process's reactor;
+        with NEWSCRAWL_FLEET_REPORT, says each outlet's end on stdout as it comes
+        (`newscrawl crawl` reads it). Returns each outlet's exit code."""
+        report_each = self.settings.getbool("NEWSCRAWL_FLEET_REPORT")
+        codes: list[int] = []
+        crawls = []
+        for name in names:
+            crawler, code = self._crawler_for(name)
+            if crawler is None:
+                codes.append(code)
+                if report_each:
+                    _say_outlet(name, code, f"{exitcodes.NAMES.get(code, code)}: no crawl", None)
+                continue
+            outcome = self.crawler_process.crawl(crawler, **opts.spargs)
+            stop.watch(crawler)
+            crawls.append((name, crawler, outcome))
+            if report_each:
+                _when_done(outcome, lambda name=name, crawler=crawler, outcome=outcome:
+                           _say_outlet(name, self._exit_code(crawler, outcome), _summary(crawler),
+                                       crawler.settings.get("NEWSCRAWL_RUN_LOG")))
+        if crawls:
+            self.crawler_process.start(install_signal_handlers=False)
+        return codes + [self._exit_code(crawler, outcome) for _, crawler, outcome in crawls]
+
+    def _crawler_for(self, name: str):
+        """(crawler, None), or (None, exit code) for an outlet that cannot be crawled."""
         try:
             crawler = self.crawler_process.create_crawler(name)
         except KeyError as exc:
             if problems := _invalid_record(name):
                 logger.error("newscrawl: bad configuration: the outlet record of %r is invalid, no crawl:\n%s",
                              name, "\n".join(map(str, problems)))
-                self.exitcode = exitcodes.CONFIG
-                return
+                return None, exitcodes.CONFIG
             raise UsageError(f"no spider or outlet named {name!r} (see `scrapy list`)") from exc
-        outcome = self.crawler_process.crawl(crawler, **opts.spargs)
-        stop.watch(crawler)
-        self.crawler_process.start(install_signal_handlers=False)
+        stamp = self.settings.get("NEWSCRAWL_RUN_STAMP")
+        if stamp:  # under `newscrawl crawl`: the outlet's own log file (newscrawl/runlog.py)
+            log_dir = Path(self.settings.get("NEWSCRAWL_LOG_DIR") or "logs")
+            crawler.settings.set("NEWSCRAWL_RUN_LOG", str(log_dir / name / f"{stamp}.log"), priority="cmdline")
+        return crawler, None
+
+    def _exit_code(self, crawler, outcome) -> int:
         failure = _failure_of(outcome)
         fault = getattr(crawler, "newscrawl_fault", None)
         if fault is not None:  # the machine's fault (newscrawl.faults), already said in one line
-            self.exitcode = fault.code
-        elif isinstance(failure, (OutletConfigError, exitcodes.ConfigError)):
+            return fault.code
+        if isinstance(failure, (OutletConfigError, exitcodes.ConfigError)):
             logger.error("newscrawl: bad configuration: %s", failure)
-            self.exitcode = exitcodes.CONFIG
-        elif failure is not None or self.crawler_process.bootstrap_failed:
-            self.exitcode = exitcodes.ERROR
-        else:
-            self.exitcode = int(crawler.stats.get_value("newscrawl/exit_code", exitcodes.ERROR))
+            return exitcodes.CONFIG
+        if failure is not None or self.crawler_process.bootstrap_failed:
+            return exitcodes.ERROR
+        return int(crawler.stats.get_value("newscrawl/exit_code", exitcodes.ERROR))
+
+
+FLEET_PREFIX = "newscrawl-outlet: "
+
+
+def _say_outlet(name: str, code: int, summary: str, log: str | None) -> None:
+    """One outlet's end, as one JSON line on stdout, for `newscrawl crawl`."""
+    import json
+    import sys
+
+    line = json.dumps({"outlet": name, "exit": code, "summary": summary, "log": log}, ensure_ascii=False)
+    try:
+        sys.stdout.write(FLEET_PREFIX + line + "\n")
+        sys.stdout.flush()
+    except OSError:
+        pass
+
+
+def _summary(crawler) -> str:
+    from newscrawl.runreport import RunReport
+
+    report = crawler.get_extension(RunReport) if crawler.extensions is not None else None
+    return report.summary if report is not None else ""
+
+
+def _when_done(outcome, fn) -> None:
+    """fn() once the crawl task or Deferred has ended, however it ended."""
+    if hasattr(outcome, "add_done_callback"):  # asyncio.Task
+        outcome.add_done_callback(lambda _task: fn())
+    else:
+        outcome.addBoth(lambda result: (fn(), result)[1])
 
 
 def _invalid_record(name: str) -> list:

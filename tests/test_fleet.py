@@ -1,0 +1,150 @@
+"""A fleet of outlets in one crawl process (`newscrawl crawl`): each outlet keeps its own
+politeness though they share a host, one pool serves them all, an outlet that fails
+ends alone, and a SIGKILL mid-fleet loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import psutil
+import pytest
+
+from newscrawl import exitcodes
+from newscrawl.demo import fixture_web_spec, serve_outlet
+from tests.crawling import FAST, ROOT, scrapy_env, write_outlets
+from tests.test_cron import (assert_exactly_once, dead_outlet, output_lines, slow_articles,
+                             wait_for)
+
+pytestmark = pytest.mark.e2e  # real crawls of local sites, as cron runs them
+
+SPECS = fixture_web_spec()
+
+
+def fleet_command(tmp: Path, outlets_dir: Path, settings: dict | None = None, *args: str) -> list[str]:
+    merged = {**FAST, "NEWSCRAWL_OUTPUT_DIR": tmp / "output", "NEWSCRAWL_STATE_DIR": tmp / "state",
+              "NEWSCRAWL_LOG_DIR": tmp / "logs", **(settings or {})}
+    command = [sys.executable, "-m", "newscrawl.cli", "crawl", "--all", "--outlets-dir", str(outlets_dir), *args]
+    for key, value in merged.items():
+        command += ["-s", f"{key}={value}"]
+    return command
+
+
+def crawl_processes(proc: subprocess.Popen) -> list[psutil.Process]:
+    """The `scrapy crawl` processes under `newscrawl crawl`."""
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    found = []
+    for child in children:
+        try:
+            if "scrapy" in child.cmdline() and "crawl" in child.cmdline():
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_outlets_sharing_a_host_each_keep_their_own_politeness_in_one_process(tmp_path):
+    """Three outlets on 127.0.0.1 (different ports), a 0.5 s delay each: each outlet's
+    requests are at least the delay apart, while the three outlets' waits overlap, so
+    the fleet takes about as long as its busiest outlet, not as all three in a row. One
+    crawl process, one pool of two workers, serves them."""
+    delay = 0.5
+    politeness = {"DOWNLOAD_DELAY": delay, "DOWNLOAD_DELAY_JITTER": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 4}
+    with ExitStack() as stack:
+        served = [stack.enter_context(serve_outlet(spec)) for spec in SPECS]
+        outlets_dir = write_outlets(tmp_path / "outlets", [s.outlet for s in served])
+        proc = subprocess.Popen(fleet_command(tmp_path, outlets_dir, politeness), cwd=ROOT, env=scrapy_env(None),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen_processes = 0
+        while proc.poll() is None:
+            seen_processes = max(seen_processes, len(crawl_processes(proc)))
+            time.sleep(0.2)
+        out, err = proc.communicate()
+    assert proc.returncode == 0, out + err
+    assert seen_processes == 1
+    spans = {}
+    for s in served:
+        times = sorted(s.site.request_times)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        # Scrapy measures the delay from the start of one download to the start of the
+        # next; the server sees the requests a little later or earlier than that.
+        assert min(gaps) >= delay - 0.1, (s.spec.name, min(gaps))
+        spans[s.spec.name] = (times[0], times[-1], len(times))
+        assert_exactly_once(tmp_path, s)
+    busiest = max(n for _, _, n in spans.values())
+    first = min(a for a, _, _ in spans.values())
+    last = max(b for _, b, _ in spans.values())
+    serial = sum(n - 1 for _, _, n in spans.values()) * delay
+    assert last - first < serial * 0.6, (last - first, serial)  # the waits overlapped
+    assert last - first >= (busiest - 1) * delay - 0.1
+    for line in out.splitlines()[:-1]:
+        assert " exit=0 " in line, out
+
+
+def warning_count(log: str) -> int:
+    """log_count/WARNING in the stats dumped at the end of an outlet's log."""
+    found = re.findall(r"'log_count/WARNING': (\d+)", log)
+    return int(found[-1]) if found else 0
+
+
+def test_an_outlet_that_fails_ends_alone_and_the_others_finish(tmp_path):
+    with ExitStack() as stack:
+        served = [stack.enter_context(serve_outlet(spec)) for spec in SPECS[1:]]
+        down = dead_outlet("down-outlet")
+        outlets_dir = write_outlets(tmp_path / "outlets", [s.outlet for s in served] + [down])
+        proc = subprocess.run(fleet_command(tmp_path, outlets_dir, {"RETRY_TIMES": 0}), cwd=ROOT,
+                              env=scrapy_env(None), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == exitcodes.FAILED, proc.stdout + proc.stderr
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()[:-1]}
+    assert "exit=4" in lines["down-outlet"]
+    down_log = next((tmp_path / "logs" / "down-outlet").glob("*.log")).read_text()
+    failures = down_log.count("] WARNING: fetch failed")
+    assert failures >= 2
+    # Each outlet's stats count its own log lines, not the other outlets'.
+    assert warning_count(down_log) >= failures
+    for s in served:
+        assert "exit=0" in lines[s.spec.name]
+        assert_exactly_once(tmp_path, s)
+        log = next((tmp_path / "logs" / s.spec.name).glob("*.log")).read_text()
+        assert f"newscrawl-summary: outlet={s.spec.name} " in log
+        assert "down-outlet" not in log  # an outlet's log holds its own lines
+        assert warning_count(log) < failures
+    assert proc.stdout.splitlines()[-1] == "newscrawl: 3 outlets: 1 failed, 2 ok; exit=4"
+
+
+def test_a_fleet_killed_mid_crawl_gives_every_article_of_every_outlet_once(tmp_path):
+    """SIGKILL to the crawl process while every outlet is part way, then the same command
+    again: every article of every outlet is in the output exactly once, and each outlet's
+    state agrees with its output (assert_exactly_once)."""
+    settings = {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": 2}
+    with ExitStack() as stack:
+        served = [stack.enter_context(serve_outlet(spec)) for spec in SPECS]
+        for s in served:
+            slow_articles(s, 0.5)
+        outlets_dir = write_outlets(tmp_path / "outlets", [s.outlet for s in served])
+        proc = subprocess.Popen(fleet_command(tmp_path, outlets_dir, settings), cwd=ROOT, env=scrapy_env(None),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        wait_for(lambda: sum(len(output_lines(tmp_path, s.spec.name)) for s in served) >= 2, proc)
+        crawler = crawl_processes(proc)
+        assert len(crawler) == 1
+        pool = crawler[0].children(recursive=True)
+        crawler[0].kill()  # as the OOM killer would
+        out, err = proc.communicate(timeout=60)
+        _, alive = psutil.wait_procs(pool, timeout=15)
+        assert not alive, f"left behind by the killed crawl: {[p.pid for p in alive]}"
+        assert proc.returncode == exitcodes.FAILED, out + err
+        assert all("exit=4" in line and "killed by SIGKILL" in line for line in out.splitlines()[:-1]), out
+        partial = sum(len(output_lines(tmp_path, s.spec.name)) for s in served)
+        again = subprocess.run(fleet_command(tmp_path, outlets_dir, settings), cwd=ROOT, env=scrapy_env(None),
+                               capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert 0 < partial < sum(len(s.build.all_articles) for s in served)
+    for s in served:
+        assert_exactly_once(tmp_path, s)
