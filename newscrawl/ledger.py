@@ -407,10 +407,11 @@ def ledger_for(crawler) -> OutletLedger | None:
     crawler.newscrawl_ledger = ledger
 
     def dropped(item, exception, **kw):
+        from pipelines.drops import status_of
+
         url = dict(item).get("url") if item is not None else None
-        reason = str(exception).split(" ", 1)[0].split("(")[0].strip(":") or "dropped"
         if url:
-            ledger.settle(url, reason)
+            ledger.settle(url, status_of(exception))  # "rejected", "duplicate" (pipelines/drops.py)
 
     def close(**kw):
         store.close()

@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import pytest
@@ -88,7 +89,7 @@ def test_pipeline_raises_dropitem_directly(tmp_path):
     crawler = make_crawler(tmp_path, DAILY)
     pipe = ValidatePipeline.from_crawler(crawler)
     with pytest.raises(DropItem, match="text is empty"):
-        pipe.process_item({**good_record(), "text": ""})
+        asyncio.run(pipe.process_item({**good_record(), "text": ""}))
     pipe.close_spider()
     line = (tmp_path / "output" / "daily-a" / "rejects").glob("*/part-*.jsonl").__next__().read_text()
     assert json.loads(line)["reasons"][0] == "text is empty"

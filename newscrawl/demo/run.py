@@ -34,7 +34,7 @@ def summarise(stats: dict, outlet_dir: Path) -> list[str]:
 
 
 def run_demo(output_dir: Path, quiet: bool = False) -> int:
-    from newscrawl.cli import project_settings, run_crawl
+    from newscrawl.project import project_settings, run_crawl
     from newscrawl.spiders.outlets import spider_class_for
 
     with serve_demo() as served, tempfile.TemporaryDirectory(prefix="newscrawl-demo-") as state_dir:

@@ -63,7 +63,7 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.start_url = url
         self._max_age: timedelta | None = None
-        self._options: dict | None = None
+        self._min_chars: int | None = None
         if type(self).outlet is None:
             if not url:
                 raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
@@ -273,27 +273,14 @@ class NewsSpider(scrapy.Spider):
                                        hints={k: v for k, v in hints.items() if v}):
                 yield request
 
-    def _page_options(self) -> dict:
-        """What every page's worker call is told from the settings (read once)."""
-        if self._options is None:
-            from pipelines.validate import DEFAULT_MIN_WORDS
-
-            settings = self.settings
-            self._options = {
-                "min_chars": settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400),
-                "min_words": settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS),
-                "audit": settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False),
-                "crash_marker": settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None,
-            }
-        return self._options
-
     async def parse_page(self, response):
-        """An HTML page goes to the worker pool once: the article gate, and either the
-        extract stage (an article) or the links to follow (a homepage or section page),
-        over one parse (pipelines.jobs.page_job). The reactor never parses a page."""
-        from pipelines.decruft import learned_boilerplate
-        from pipelines.jobs import page_job
-        from pipelines.pool import WorkerCrash, pool_for
+        """An HTML page goes to the worker pool for the article gate (newscrawl.page_job,
+        through pipelines/runner.py): an article is handed to the item pipelines as a
+        RawArticle; a homepage or section page gives the links to follow. The reactor
+        never parses a page."""
+        from newscrawl.page_job import page_job
+        from pipelines.drops import WorkerLost
+        from pipelines.runner import runner_for
 
         meta = response.meta
         depth = meta.get("section_depth")
@@ -311,16 +298,17 @@ class NewsSpider(scrapy.Spider):
             fetched_at=utc_now(),
             hints=meta.get("hints") or {},
         )
-        options = {**self._page_options(), "learned": learned_boilerplate(self.crawler, self.outlet.name),
-                   "feed_links": follow and depth == 0, "page_links": follow}
+        if self._min_chars is None:  # read once
+            self._min_chars = self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400)
+        options = {"min_chars": self._min_chars, "feed_links": follow and depth == 0, "page_links": follow}
         try:
-            result = await pool_for(self.crawler).run(page_job, page, self.outlet, options)
-        except WorkerCrash as exc:  # counted by the pool
+            result = await runner_for(self.crawler).run(page_job, page, self.outlet, options)
+        except WorkerLost as exc:  # counted by the pool
             self.logger.error("page lost: %s (%s)", response.url, exc)
             return
         if result["article"]:
             self._stat("gate/article")
-            yield RawArticle(**{**page, "html": None}, extracted=result["record"])
+            yield RawArticle(**page)
             return
         self._stat(f"gate/not-article/{result['reason'].split(':')[0]}")
         for url in result.get("feed_links", ()):
