@@ -158,7 +158,7 @@ class TreeMonitor:
 def count_lines(folder: Path) -> int:
     """Lines of the JSONL files in `folder` (the naive spider's export) and of the article
     parts of each outlet below it (ours); rejects and the cruft audit do not count."""
-    from pipelines.write import day_parts
+    from pipelines.parts import day_parts
 
     total = 0
     for path in [*folder.glob("*.jsonl"), *(p for outlet in folder.glob("*/") for p in day_parts(outlet))]:

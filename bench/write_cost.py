@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from pipelines.write import SUFFIXES, WriterSet, day_parts, writer_settings
+from pipelines.parts import SUFFIXES, WriterSet, day_parts, writer_settings
 
 
 def record(i: int) -> dict:

@@ -173,7 +173,7 @@ def cmd_reset(args) -> int:
     from newscrawl.ledger import OutletLedger, delete_output, forget_outlet_globally
     from newscrawl.lock import LockHeld, OutletLock
     from newscrawl.state import open_state
-    from pipelines.write import OutputPathError, output_folder
+    from pipelines.parts import OutputPathError, output_folder
 
     settings = project_settings(_settings_from(args))
     output_dir = settings.get("NEWSCRAWL_OUTPUT_DIR") or "output"
@@ -214,7 +214,7 @@ def cmd_compact(args) -> int:
     from newscrawl.ledger import OutletLedger
     from newscrawl.lock import LockHeld, OutletLock
     from newscrawl.state import open_state
-    from pipelines.write import DAY_RE, OutputPathError, output_folder
+    from pipelines.parts import DAY_RE, OutputPathError, output_folder
 
     settings = project_settings(_settings_from(args))
     output_dir = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
@@ -265,7 +265,7 @@ def cmd_compact(args) -> int:
 
 
 def _outlet_name(name: str) -> bool:
-    from pipelines.write import OutputPathError, output_folder
+    from pipelines.parts import OutputPathError, output_folder
 
     try:
         output_folder(".", name)

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore, open_state
-from pipelines.write import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
+from pipelines.parts import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
                              merged_chunks, output_folder, part_key, part_name, publish, read_lines,
                              remove_stale_temporaries, run_tag)
 

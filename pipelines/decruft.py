@@ -1644,12 +1644,12 @@ class CruftAuditLog:
     {"url", "fetched_at", "removed": [{"category", "text"}, ...]}."""
 
     def __init__(self, settings):
-        from pipelines.write import WriterSet, writer_settings
+        from pipelines.parts import WriterSet, writer_settings
 
         self.writers = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", **writer_settings(settings))
 
     def write(self, item: dict, removed: list[dict]) -> None:
-        from pipelines.write import CRUFT, utc_day
+        from pipelines.parts import CRUFT, utc_day
 
         if not removed:
             return

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 from urllib.parse import urlsplit
 
-from pipelines.work import public_fields  # noqa: F401 (re-exported: the write stage's import)
+from pipelines.work import public_fields
 
 # fastjsonschema and jsonschema are imported where they are used, not here: the crawl
 # process imports this module for ValidatePipeline, which checks records in the worker
@@ -146,7 +146,7 @@ class ValidatePipeline:
 
     def __init__(self, crawler):
         from pipelines.runner import runner_for
-        from pipelines.write import WriterSet, writer_settings
+        from pipelines.parts import WriterSet, writer_settings
 
         settings = crawler.settings
         self.crawler = crawler
@@ -163,7 +163,7 @@ class ValidatePipeline:
 
     async def process_item(self, item):
         from pipelines.drops import Rejected
-        from pipelines.write import REJECTS, utc_day
+        from pipelines.parts import REJECTS, utc_day
 
         record = public_fields(item)
         problems = await self.runner.run(check_record, record, self.min_words)

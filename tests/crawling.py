@@ -13,7 +13,7 @@ from pathlib import Path
 
 from newscrawl.demo import outlet_toml
 from newscrawl.outlets import Outlet
-from pipelines.write import REJECTS, read_parts
+from pipelines.parts import REJECTS, read_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 

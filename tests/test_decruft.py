@@ -42,7 +42,7 @@ from pipelines.decruft import (
 )
 from pipelines.extract import extract_article
 from pipelines.work import WORK
-from pipelines.write import read_parts
+from pipelines.parts import read_parts
 from tests import texts
 from tests.needs import missing
 

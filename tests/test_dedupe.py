@@ -9,7 +9,7 @@ from pipelines.dedupe import Deduplicator, minhash
 from pipelines.minhash import NearDuplicateIndex, bands_for, similarity
 from pipelines.normalise import normalise_record
 from pipelines.validate import validate_record
-from pipelines.write import read_records
+from pipelines.parts import read_records
 from tests import texts
 from tests.needs import needs
 from tests.pipeline_run import make_crawler, outlet, raw_record, run

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pipelines.validate import validate_record
-from pipelines.write import read_records
+from pipelines.parts import read_records
 from tests.crawling import ROOT, scrapy_env
 
 pytestmark = pytest.mark.e2e  # `newscrawl demo` in a child process

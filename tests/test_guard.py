@@ -15,7 +15,7 @@ from newscrawl.guard import (
 from newscrawl.outlets import OutletConfigError, generic_outlet
 from newscrawl.state import open_state
 from newscrawl.traps import TrapLimits, trap_kind
-from pipelines.write import OutputPathError, output_folder
+from pipelines.parts import OutputPathError, output_folder
 from tests.faults import PDF, PNG, URDU, article_html
 
 FORBIDDEN = parse_networks(DEFAULT_FORBIDDEN_NETWORKS)

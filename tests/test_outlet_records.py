@@ -18,7 +18,7 @@ from newscrawl import exitcodes
 from newscrawl.demo import fixture_web_spec, outlet_toml, serve_outlet
 from newscrawl.outlet_schema import FORMATS, iter_errors, record_problems, schema
 from newscrawl.outlets import OUTLETS_DIR, Outlet, OutletConfigError, load_outlet, scan_outlets
-from pipelines.write import read_parts
+from pipelines.parts import read_parts
 from tests.crawling import FAST, ROOT, scrapy_env, write_outlets
 
 REGIONAL, PAPER, URDU = fixture_web_spec()

@@ -13,7 +13,7 @@ from scrapy import signals
 
 from newscrawl.ledger import NS_CHECKPOINT, OutletLedger, output_files
 from newscrawl.state import SQLiteStateStore
-from pipelines.write import complete_members, compression_of, day_parts, part_key, read_parts
+from pipelines.parts import complete_members, compression_of, day_parts, part_key, read_parts
 from tests import texts
 from tests.crawling import ROOT, scrapy_env
 from tests.pipeline_run import make_crawler, outlet, raw_record, run

@@ -8,7 +8,7 @@ from scrapy.exceptions import DropItem
 from pipelines.normalise import NormalisePipeline, normalise_record
 from pipelines.write import WritePipeline
 from pipelines.validate import ValidatePipeline, schema, validate_record
-from pipelines.write import read_parts
+from pipelines.parts import read_parts
 from tests import texts
 from tests.pipeline_run import make_crawler, outlet, raw_record, run
 

@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 from pipelines.validate import validate_record
-from pipelines.write import OutputPathError, PartWriter, day_parts, output_folder, read_parts, read_records
+from pipelines.parts import OutputPathError, PartWriter, day_parts, output_folder, read_parts, read_records
 from tests import texts
 from tests.crawling import ROOT
 from tests.pipeline_run import make_crawler, outlet, raw_record, run

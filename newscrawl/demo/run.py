@@ -10,7 +10,7 @@ from newscrawl.demo import serve_demo
 
 
 def summarise(stats: dict, outlet_dir: Path) -> list[str]:
-    from pipelines.write import REJECTS, day_parts, read_records
+    from pipelines.parts import REJECTS, day_parts, read_records
 
     lines = []
     for root in (outlet_dir, outlet_dir / REJECTS):
