@@ -221,7 +221,8 @@ def our_crawl(origin: str, out: Path, state: Path) -> tuple[list[str], dict]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={origin}/", "-a", "outlet=bench",
                *common_settings(), "-s", "NEWSCRAWL_ALLOWED_NETWORKS=127.0.0.1/32",
-               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={state}"]
+               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={state}",
+               "-s", f"NEWSCRAWL_ARCHIVE_DIR={state.with_name(state.name + '-archive')}"]
     return command, env
 
 

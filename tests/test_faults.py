@@ -31,7 +31,7 @@ REGIONAL, PAPER, URDU = fixture_web_spec()
 def crawl_command(tmp: Path, outlet, settings: dict | None = None) -> list[str]:
     outlets_dir = write_outlets(tmp / "outlets", [outlet])
     merged = {**FAST, "NEWSCRAWL_OUTPUT_DIR": tmp / "output", "NEWSCRAWL_STATE_DIR": tmp / "state",
-              "NEWSCRAWL_LOG_DIR": tmp / "logs", **(settings or {})}
+              "NEWSCRAWL_LOG_DIR": tmp / "logs", "NEWSCRAWL_ARCHIVE_DIR": tmp / "archive", **(settings or {})}
     command = [sys.executable, "-m", "newscrawl.cli", "crawl", outlet.name, "--outlets-dir", str(outlets_dir)]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]

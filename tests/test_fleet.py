@@ -26,7 +26,7 @@ SPECS = fixture_web_spec()
 
 def fleet_command(tmp: Path, outlets_dir: Path, settings: dict | None = None, *args: str) -> list[str]:
     merged = {**FAST, "NEWSCRAWL_OUTPUT_DIR": tmp / "output", "NEWSCRAWL_STATE_DIR": tmp / "state",
-              "NEWSCRAWL_LOG_DIR": tmp / "logs", **(settings or {})}
+              "NEWSCRAWL_LOG_DIR": tmp / "logs", "NEWSCRAWL_ARCHIVE_DIR": tmp / "archive", **(settings or {})}
     command = [sys.executable, "-m", "newscrawl.cli", "crawl", "--all", "--outlets-dir", str(outlets_dir), *args]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
