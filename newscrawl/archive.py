@@ -280,6 +280,12 @@ def complete_length(path: Path, chunk_size: int = 1 << 20) -> int:
     return good
 
 
+def archive_files(archive_dir: str | Path, outlet: str) -> list[Path]:
+    """An outlet's WARC files, finished and left open, oldest first."""
+    folder = Path(archive_dir) / outlet
+    return sorted(p for p in folder.glob(f"*{SUFFIX}*") if p.name.endswith((SUFFIX, SUFFIX + OPEN_SUFFIX)))
+
+
 def recover(folder: Path) -> list[Path]:
     """Finishes the files a killed crawl left open in `folder`: each is cut back to its
     last complete fetch, synced and renamed to its final name (removed when not even

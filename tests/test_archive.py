@@ -447,3 +447,25 @@ def test_full_archive_folder_exits_8_and_the_next_run_archives_and_writes_each_a
         records = assert_exactly_once(tmp_path, served)
         assert_articles_archived(tmp_path, served, records)
         assert warcio_check_cli(archive_files(tmp_path, name)).returncode == 0
+
+
+def test_reset_keeps_the_archive_unless_told_to_delete_it(tmp_path, capsys):
+    from newscrawl.cli import main
+
+    folder = tmp_path / "archive" / "dawn"
+    folder.mkdir(parents=True)
+    warcs = [folder / f"{STAMP}-00001.warc.gz", folder / f"{STAMP}-00002.warc.gz{OPEN_SUFFIX}"]
+    for path in warcs:
+        path.write_bytes(warcinfo_record(path.name, {"outlet": "dawn"}))
+    (folder / "notes.txt").write_text("not ours")
+    day = tmp_path / "output" / "dawn" / "2026-01-02.jsonl"
+    day.parent.mkdir(parents=True)
+    day.write_text("")
+    settings = [arg for key in ("OUTPUT", "STATE", "ARCHIVE")
+                for arg in ("-s", f"NEWSCRAWL_{key}_DIR={tmp_path / key.lower()}")]
+    assert main(["reset", "dawn", "--delete-output", *settings]) == 0
+    assert not day.exists() and all(path.exists() for path in warcs)
+    assert main(["reset", "dawn", "--delete-archive", *settings]) == 0
+    assert not any(path.exists() for path in warcs) and (folder / "notes.txt").exists()
+    assert capsys.readouterr().out.splitlines()[-1].startswith("newscrawl reset: dawn: state cleared (0 shared "
+                                                               "dedupe entries removed, archive deleted)")
