@@ -5,8 +5,8 @@
 Settings: NEWSCRAWL_ARCHIVE (on), NEWSCRAWL_ARCHIVE_DIR ("archive"), NEWSCRAWL_ARCHIVE_ALL
 (off: with it, every response handed to the spider is archived, robots.txt, sitemaps, feeds,
 homepage and section pages included), NEWSCRAWL_ARCHIVE_MAX_BYTES (10**9: a new file is
-started before a record would take a file past it; a record larger than that has a file
-of its own).
+started before a fetch's records would take a file past it; a larger fetch has a file of
+its own).
 
 What a file holds. A `warcinfo` record first (software, format, outlet, run). Then, for
 each archived response, a `request` record and a `response` record (WARC-Target-URI,
@@ -43,10 +43,11 @@ Crash safety: like the output, the archive is never behind what the state says.
   a record of its own (a WARC holds fetches: the two have their own dates and ids).
 
 Where it happens, per crawler (each outlet of a fleet has its own files and writer):
-- `ArchiveCapture`, a downloader middleware placed after the redirect middleware and
-  before the decompression one on the way back (650), keeps what came off the connection
-  (status, headers, raw body, time, address, and the request as sent) in the request's
-  meta; a redirect's capture is carried over to the request it leads to.
+- `ArchiveCapture`, a downloader middleware (650) that a response meets on its way back
+  before the redirect middleware (600, which follows a 3xx) and the decompression one
+  (590), keeps what came off the connection (status, headers, raw body, time, address,
+  and the request as sent) in the request's meta; a redirect's capture is carried over
+  to the request it leads to.
 - `ArchiveArticles`, a spider middleware next to the spider (850), sees what the spider
   yields for a response. The article gate runs in the spider's `parse_page` (in the
   worker pool), so an article page is known exactly when the spider yields its

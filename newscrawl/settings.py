@@ -66,7 +66,7 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawl.guard.CharsetRepair": 585,  # responses pass these after decompression
     "newscrawl.guard.BinaryBodyGuard": 586,
     # Keeps each response as it came off the connection (before decompression and charset
-    # repair, after redirects are followed) for the archive (newscrawl/archive.py).
+    # repair; the redirects that led to it too) for the archive (newscrawl/archive.py).
     "newscrawl.archive.ArchiveCapture": 650,
 }
 SPIDER_MIDDLEWARES = {
