@@ -77,10 +77,11 @@ def is_fundus(pages: list[Page]) -> bool:
 def extract_ours(html: str, url: str) -> dict:
     from pipelines.decruft import blocks_to_text
     from pipelines.extract import extract_article
+    from pipelines.work import WORK
 
     record = extract_article(html, url)
     return {
-        "text": blocks_to_text(record["_blocks"]),
+        "text": blocks_to_text(record[WORK].blocks),
         "title": record["title"],
         "authors": record["authors"],
         "published": record["published_at"],

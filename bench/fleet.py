@@ -98,7 +98,7 @@ def serve(conn, outlets: int) -> None:
 
 def read_output(output: Path, outlet: str) -> list[dict]:
     from newscrawl.ledger import output_files
-    from pipelines.write import read_records
+    from pipelines.parts import read_records
 
     return [r for path in output_files(output, outlet) for r in read_records(path)]
 

@@ -160,11 +160,14 @@ class TreeMonitor:
 
 
 def count_lines(folder: Path) -> int:
+    """Lines of the JSONL files in `folder` (the naive spider's export) and of the article
+    parts of each outlet below it (ours); rejects and the cruft audit do not count."""
+    from pipelines.parts import day_parts
+
     total = 0
-    for path in folder.rglob("*.jsonl"):
-        if not path.name.startswith("rejects"):
-            with path.open("rb") as fh:
-                total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    for path in [*folder.glob("*.jsonl"), *(p for outlet in folder.glob("*/") for p in day_parts(outlet))]:
+        with path.open("rb") as fh:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
     return total
 
 

@@ -1,33 +1,14 @@
-"""The `newscrawl` command: demo, clean, crawl, check, reset."""
+"""The `newscrawl` command: demo, clean, crawl, check, reset, compact."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+from datetime import date, datetime, timezone
 from pathlib import Path
 
-
-def project_settings(overrides: dict | None = None):
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
-    from scrapy.utils.project import get_project_settings
-
-    settings = get_project_settings()
-    if overrides:
-        settings.setdict(overrides, priority="cmdline")
-    return settings
-
-
-def run_crawl(spider_cls, settings, **spider_kwargs) -> dict:
-    """Runs one spider to the end in this process and returns its stats."""
-    from scrapy.crawler import CrawlerProcess
-
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(spider_cls)
-    process.crawl(crawler, **spider_kwargs)
-    process.start()
-    return crawler.stats.get_stats()
+from newscrawl.project import project_settings
 
 
 def read_html_file(path: Path) -> str:
@@ -191,15 +172,15 @@ def cmd_reset(args) -> int:
     archive unless --delete-archive says otherwise: it holds pages as they were when
     fetched, which a new crawl cannot bring back, and no state is derived from it."""
     from newscrawl import exitcodes
-    from newscrawl.ledger import OutletLedger, forget_outlet_globally, output_files
+    from newscrawl.ledger import OutletLedger, delete_output, forget_outlet_globally
     from newscrawl.lock import LockHeld, OutletLock
     from newscrawl.state import open_state
-    from pipelines.write import OutputPathError, output_path
+    from pipelines.parts import OutputPathError, output_folder
 
     settings = project_settings(_settings_from(args))
     output_dir = settings.get("NEWSCRAWL_OUTPUT_DIR") or "output"
     try:
-        output_path(output_dir, args.outlet, "x")  # refuses names that are not outlet names
+        output_folder(output_dir, args.outlet)  # refuses names that are not outlet names
     except OutputPathError as exc:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
@@ -208,9 +189,7 @@ def cmd_reset(args) -> int:
             store = open_state(settings, args.outlet)
             try:
                 if args.delete_output:
-                    folder = Path(output_dir) / args.outlet
-                    for path in output_files(output_dir, args.outlet) + sorted(folder.glob("rejects-*.jsonl*")):
-                        path.unlink()
+                    delete_output(output_dir, args.outlet)
                 if args.delete_archive:
                     from newscrawl.archive import archive_files
 
@@ -233,6 +212,82 @@ def cmd_reset(args) -> int:
     print(f"newscrawl reset: {args.outlet}: state cleared ({removed} shared dedupe entries removed"
           f"{''.join(f', {what} deleted' for what in deleted)}); the next crawl fetches every article again")
     return exitcodes.OK
+
+
+def cmd_compact(args) -> int:
+    """Merges each day's parts of an outlet into one part, for fewer and larger files:
+    every day before today (UTC), or the --day given. Refuses (exit LOCKED) an outlet
+    whose crawl runs: the crawl writes that folder and records its parts meanwhile."""
+    from newscrawl import exitcodes
+    from newscrawl.ledger import OutletLedger
+    from newscrawl.lock import LockHeld, OutletLock
+    from newscrawl.state import open_state
+    from pipelines.parts import DAY_RE, OutputPathError, output_folder
+
+    settings = project_settings(_settings_from(args))
+    output_dir = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
+    if args.day and not (DAY_RE.match(args.day) and _is_date(args.day)):
+        print(f"newscrawl compact: --day {args.day!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return exitcodes.CONFIG
+    try:
+        for name in args.outlets:
+            output_folder(output_dir, name)  # refuses names that are not outlet names
+    except OutputPathError as exc:
+        print(f"newscrawl compact: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG
+    outlets = args.outlets or sorted(p.name for p in output_dir.glob("*") if p.is_dir() and _outlet_name(p.name))
+    today = datetime.now(timezone.utc).date()
+    codes = []
+    for name in outlets:
+        folder = output_dir / name
+        days = [args.day] if args.day else sorted(
+            p.name for p in folder.glob("*") if DAY_RE.match(p.name) and _is_date(p.name)
+            and date.fromisoformat(p.name) < today)
+        try:
+            with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", name):
+                store = open_state(settings, name)
+                try:
+                    ledger = OutletLedger(store, name, output_dir)
+                    merged_days = 0
+                    for day in days:
+                        merged, count, left = ledger.compact(day)
+                        if merged is not None:
+                            merged_days += 1
+                            print(f"newscrawl compact: {name} {day}: {count} parts merged into {merged.name}")
+                        if left:
+                            print(f"newscrawl compact: {name} {day}: {left} part{'' if left == 1 else 's'} "
+                                  "not yet in state left alone (the next crawl records them)")
+                    if not merged_days:
+                        print(f"newscrawl compact: {name}: nothing to merge")
+                finally:
+                    store.close()
+        except LockHeld as exc:
+            print(f"newscrawl compact: {exc}", file=sys.stderr)
+            codes.append(exitcodes.LOCKED)
+        except OSError as exc:
+            from newscrawl.faults import storage_fault
+
+            print(f"newscrawl compact: {name}: {storage_fault('output folder', folder, exc)}", file=sys.stderr)
+            codes.append(exitcodes.STORAGE)
+    return exitcodes.combined(codes)
+
+
+def _outlet_name(name: str) -> bool:
+    from pipelines.parts import OutputPathError, output_folder
+
+    try:
+        output_folder(".", name)
+    except OutputPathError:
+        return False
+    return True
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def cmd_demo(args) -> int:
@@ -285,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")
     reset.set_defaults(func=cmd_reset)
+
+    compact = sub.add_parser("compact", help="merge each day's output parts of outlets into one file per day")
+    compact.add_argument("outlets", nargs="*", metavar="OUTLET", help="outlets (default: every outlet with output)")
+    compact.add_argument("--day", metavar="YYYY-MM-DD", help="only this UTC day (default: every day before today)")
+    compact.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                         help="a setting, as with scrapy -s (e.g. NEWSCRAWL_OUTPUT_DIR=output)")
+    compact.set_defaults(func=cmd_compact)
     return parser
 
 

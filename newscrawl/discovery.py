@@ -1,4 +1,4 @@
-"""Discovery parsers: robots.txt Sitemap lines, sitemaps, feeds, and links in HTML.
+"""Discovery parsers: sitemaps, feeds, links in HTML, and robots.txt Sitemap lines made absolute.
 
 Pure functions over bytes and lxml elements; the spider does the fetching. Input is
 hostile by default: XML is parsed without entity expansion, DTD loading or network
@@ -9,6 +9,7 @@ whose `kind` is short enough to be a stats key.
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -77,7 +78,7 @@ class Sitemap:
     entries: list[SitemapEntry] = field(default_factory=list)
     skipped: int = 0  # entries without a usable absolute http(s) loc
     # The document was not well-formed (typically cut short) and what could be read
-    # was kept; worth counting, since the rest of it is lost.
+    # was kept; the spider counts it, since the rest of it may be lost.
     recovered: bool = False
 
     @property
@@ -95,40 +96,12 @@ class FeedEntry:
 @dataclass
 class Feed:
     kind: str  # "rss" | "atom" | "rdf"
-    title: str | None = None
     entries: list[FeedEntry] = field(default_factory=list)
     skipped: int = 0
     recovered: bool = False
 
 
 # --- bytes ------------------------------------------------------------------
-
-
-def gunzip_capped(body: bytes, max_size: int) -> bytes:
-    """Inflate gzip (all members) without ever holding more than max_size bytes."""
-    out = bytearray()
-    data = body
-    while data:
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            while data:
-                chunk = inflater.decompress(data, max_size + 1 - len(out))
-                out += chunk
-                if len(out) > max_size:
-                    raise DiscoveryError("too-large", f"gzip inflates past {max_size} bytes")
-                data = inflater.unconsumed_tail
-                if not chunk and not data:
-                    break
-        except zlib.error as exc:
-            raise DiscoveryError("bad-gzip", str(exc)) from None
-        if not inflater.eof:
-            if out:  # a cut-off download: keep what inflated, XML recovery decides
-                break
-            raise DiscoveryError("bad-gzip", "truncated gzip stream")
-        data = inflater.unused_data
-        if data[:2] != GZIP_MAGIC:  # trailing garbage after the last member
-            break
-    return bytes(out)
 
 
 def _gunzip_prefix(body: bytes, size: int) -> bytes:
@@ -140,10 +113,20 @@ def _gunzip_prefix(body: bytes, size: int) -> bytes:
 
 
 def decode_body(body: bytes, max_size: int = MAX_XML_SIZE) -> bytes:
-    """The body, inflated when it is gzip (told by its magic bytes, not its name)."""
+    """The body, inflated when it is gzip (told by its magic bytes, not its name) by
+    Scrapy's gunzip: every member, a cut-off stream kept as far as it inflated, and
+    inflating stopped once past max_size (0: no limit)."""
     if body[:2] == GZIP_MAGIC:
-        body = gunzip_capped(body, max_size)
-    elif len(body) > max_size:
+        # Imported here: the workers import this module for page links, and not Scrapy.
+        from scrapy.utils.gz import gunzip
+
+        try:
+            body = gunzip(body, max_size=max_size)
+        except ValueError as exc:  # Scrapy's size check (a ValueError)
+            raise DiscoveryError("too-large", str(exc)) from None
+        except (OSError, EOFError, struct.error, zlib.error) as exc:
+            raise DiscoveryError("bad-gzip", str(exc) or type(exc).__name__) from None
+    elif max_size and len(body) > max_size:
         raise DiscoveryError("too-large", f"{len(body)} bytes")
     return body
 
@@ -239,14 +222,12 @@ def _join(base: str, href: str | None) -> str | None:
 
 # --- robots.txt -------------------------------------------------------------
 
-_SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.I | re.M)
-
-
-def sitemaps_from_robots(text: str, base_url: str) -> list[str]:
-    """Sitemap URLs listed in robots.txt, absolute, deduplicated, in order."""
+def robots_sitemaps(values, robots_url: str) -> list[str]:
+    """The Sitemap lines of a robots.txt (as its parser read them) resolved against its
+    URL: absolute http(s) URLs, deduplicated, in order."""
     seen: dict[str, None] = {}
-    for match in _SITEMAP_LINE.finditer(text or ""):
-        url = _join(base_url, match.group(1))
+    for value in values:
+        url = _join(robots_url, value)
         if url and is_fetchable_url(url):
             seen.setdefault(url, None)
     return list(seen)
@@ -368,7 +349,7 @@ def _parse_rss(root, url: str) -> Feed:
     channel = _child(root, "channel")
     if channel is None:
         raise DiscoveryError("not-a-feed", "rss without channel")
-    feed = Feed(kind="rss", title=_text(_child(channel, "title", ns="")))
+    feed = Feed(kind="rss")
     for item in channel.iter("item"):  # RSS 2.0 items are unnamespaced
         link = _text(_child(item, "link", ns=""))
         if not link:
@@ -405,7 +386,7 @@ def _atom_link(entry, base: str) -> str | None:
 def _parse_atom(root, url: str) -> Feed:
     ns = _ns(root.tag)
     base = _join(url, root.get(XML_BASE)) or url
-    feed = Feed(kind="atom", title=_text(_child(root, "title", ns=ns)))
+    feed = Feed(kind="atom")
     for entry in root:
         if _local(entry.tag) != "entry":
             continue
@@ -419,8 +400,7 @@ def _parse_atom(root, url: str) -> Feed:
 
 
 def _parse_rdf(root, url: str) -> Feed:
-    channel = _child(root, "channel", ns=NS_RSS1)
-    feed = Feed(kind="rdf", title=_text(_child(channel, "title")) if channel is not None else None)
+    feed = Feed(kind="rdf")
     for item in root.iter(f"{{{NS_RSS1}}}item"):
         link = _text(_child(item, "link", ns=NS_RSS1)) or item.get(f"{{{NS_RDF}}}about")
         _add_entry(feed, link, url, _child(item, "title", ns=NS_RSS1), _child(item, "date", ns=NS_DC))

@@ -120,7 +120,7 @@ def is_storage_error(exc: BaseException) -> bool:
 def is_store_error(exc: BaseException) -> bool:
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
-    except ImportError:  # pragma: no cover - redis is a dependency
+    except ImportError:  # pragma: no cover - redis comes with the [redis] extra
         return False
     return isinstance(exc, (RedisConnectionError, RedisTimeoutError))
 

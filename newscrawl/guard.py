@@ -1,8 +1,8 @@
 """Downloader middlewares that keep an unattended crawl inside what it may fetch and
 read, each configured from settings and each counting what it refuses.
 
-- `OutletScope`: no request leaves the outlet's domains (port-aware, as `Outlet.owns`),
-  redirects included: a redirect is a new request and passes here again.
+- `OutletScope`: Scrapy's offsite middleware keeping requests on the outlet's domains
+  (port-aware, as `Outlet.owns`), redirects included.
 - `UrlTrapGuard`: refuses steps into endless URL spaces (`newscrawl.traps`).
 - `PageBudget`: at most NEWSCRAWL_MAX_PAGES_PER_OUTLET fetches per crawl.
 - `AddressGuard`: refuses hosts that resolve to private, loopback, link-local and other
@@ -27,6 +27,7 @@ import time
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import TextResponse
 from scrapy.utils.httpobj import urlparse_cached
@@ -119,26 +120,22 @@ def failure_kind(exc: BaseException) -> tuple[str, str]:
 class _Middleware:
     def __init__(self, crawler):
         self.crawler = crawler
-        self.settings = crawler.settings
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    @property
-    def outlet(self):
-        return getattr(self.crawler.spider, "outlet", None)
 
+class OutletScope(OffsiteMiddleware):
+    """Scrapy's offsite middleware (in place of it: requests are checked when scheduled,
+    redirects included, and counted as `offsite/filtered`) with the outlet's rule,
+    `Outlet.owns`: Scrapy's own rule compares host names only, and outlets that share a
+    host on different ports must be told apart
+    (tests/test_guard.py::test_outlets_on_one_host_are_told_apart_by_port)."""
 
-class OutletScope(_Middleware):
-    """Refuses any request outside the outlet's domains. Scrapy's OffsiteMiddleware
-    compares host names only; an outlet domain written with a port matches that port."""
-
-    def process_request(self, request):
-        outlet = self.outlet
-        if outlet is not None and not outlet.owns(request.url):
-            raise _refuse(self.crawler, "offsite", request)
-        return None
+    def should_follow(self, request, spider) -> bool:
+        outlet = getattr(spider, "outlet", None)
+        return outlet is None or outlet.owns(request.url)
 
 
 class UrlTrapGuard(_Middleware):
@@ -164,7 +161,9 @@ BUDGET_REASON = "page_budget"
 class PageBudget(_Middleware):
     """Stops the crawl after NEWSCRAWL_MAX_PAGES_PER_OUTLET requests (robots.txt aside;
     0: no limit), with finish_reason "page_budget". What is already fetched is still
-    processed and written."""
+    processed and written. Scrapy's CLOSESPIDER_PAGECOUNT is no substitute: it counts
+    responses, and a site whose pages fail never reaches it
+    (tests/test_hostile.py::test_the_page_budget_counts_failed_fetches_and_scrapys_pagecount_does_not)."""
 
     def __init__(self, crawler):
         super().__init__(crawler)

@@ -2,8 +2,9 @@
 when it is new, or changed by its sitemap lastmod or by a conditional GET.
 
 `IncrementalSkip` (spider middleware) drops requests for articles the outlet ledger has
-settled (written, or dropped as a duplicate or reject) unless the sitemap's lastmod moved
-or a recheck is due (NEWSCRAWL_RECHECK_AFTER seconds since the last check; 0 = never, so
+settled (written, or dropped as a duplicate or reject) unless the sitemap's lastmod is
+later than the fetch that settled it, whichever source found the article first, or a
+recheck is due (NEWSCRAWL_RECHECK_AFTER seconds since the last check; 0 = never, so
 without a lastmod an article is fetched once). It also notes the fetch facts of each
 article page (request url, lastmod, ETag, Last-Modified) for the ledger, which stores
 them only when the record is written or dropped: a kill in between leaves the article
@@ -110,6 +111,6 @@ class ConditionalGet:
         if known and response.status == 304:
             _stat(self.crawler, "not_modified")
             if (ledger := ledger_for(self.crawler)) is not None:
-                ledger.checked(known["url"])
+                ledger.checked(known["url"], (request.meta.get("hints") or {}).get("lastmod"))
             raise NotModified(f"not modified: {request.url}")
         return response

@@ -1,7 +1,9 @@
 """What the spider hands to the item pipelines: the raw page and its provenance.
 
 Pipelines turn a RawArticle into an article record (a plain dict in the published
-schema); Scrapy's feed exports (-O file.jsonl) therefore see cleaned records.
+schema, and from the extract stage to the dedupe stage the one internal field of
+pipelines/work.py); Scrapy's feed exports (-O file.jsonl) see the write stage's records,
+public fields only.
 """
 
 import scrapy
@@ -18,6 +20,3 @@ class RawArticle(scrapy.Item):
     discovered_from = scrapy.Field()  # the sitemap, feed or page where it was found
     fetched_at = scrapy.Field()  # ISO 8601 UTC
     hints = scrapy.Field()  # metadata from sitemaps/feeds: title, published_at, lastmod
-    # The extract stage's record, when the spider's worker call made it together with the
-    # article gate, over the same parse (pipelines.jobs.page_job); `html` is then None.
-    extracted = scrapy.Field()

@@ -3,17 +3,22 @@
 The output files are the source of truth for what was emitted; the ledger is derived
 from them and never runs ahead of them:
 
-1. a record's line reaches the output file (one append, see pipelines/write.py);
-2. listeners of RECORD_WRITTEN remember it (the dedupe stage's global content hashes);
-3. one transaction records the article here and moves the file's checkpoint (the byte
-   offset up to which the file is reflected in state) past the line.
+1. a part file holding the records is published (written, synced, renamed into its day
+   folder: see pipelines/write.py); it is complete from then on, and never changes;
+2. listeners of RECORD_WRITTEN remember the records (the dedupe stage's global content
+   hashes);
+3. one transaction records the articles here and the part in the checkpoint: the set of
+   parts whose records are reflected in state.
 
-A process killed between 1 and 3 leaves lines past the checkpoint; at the next open,
-`reconcile` cuts a torn last line, reads every line past the checkpoint and applies it
-(steps 2 and 3 again; both are idempotent). A process killed before 1 leaves no trace:
+A process killed between 1 and 3 leaves a part that is not in the checkpoint; at the next
+open, `reconcile` reads every such part and applies it (steps 2 and 3 again; both are
+idempotent). A process killed before 1 leaves no trace but a temporary file, removed:
 the article was never written, so it is not known, and the next run fetches it again.
 That is also why articles held by the decruft warm-up are safe: nothing marks them
 before they are written.
+
+`compact` merges a day's parts into one part (see there for how a crash mid-way leaves
+no duplicate and loses nothing).
 
 Namespaces in the outlet's store (state/<outlet>.sqlite by default):
 
@@ -21,24 +26,31 @@ Namespaces in the outlet's store (state/<outlet>.sqlite by default):
               epoch, "m" sitemap lastmod, "e" ETag, "l" Last-Modified, "c" checked epoch}
               status "written", or why it was settled without output ("duplicate",
               "rejected"): settled articles are not fetched again unless they change.
+              "c" is when the page was last fetched (or a conditional GET answered 304):
+              a sitemap lastmod is compared with it (see `decide`).
   requests    request url -> record url, where a redirect made them differ
-  checkpoint  output file name -> byte offset reflected in state
+  checkpoint  part "<YYYY-MM-DD>/<part file name>" -> its size in bytes, once its records
+              are reflected in state
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore, open_state
-from pipelines.write import complete_length, complete_part, compression_of
+from pipelines.parts import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
+                             merged_chunks, output_folder, part_key, part_name, publish, read_lines,
+                             remove_stale_temporaries, run_tag)
 
 logger = logging.getLogger(__name__)
 
-RECORD_WRITTEN = object()  # signal: records=[dict], replayed=bool; sent after the lines are in the file
+RECORD_WRITTEN = object()  # signal: records=[dict], replayed=bool; sent after the part is published
 
 NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT = "articles", "requests", "checkpoint"
 WRITTEN = "written"
@@ -46,27 +58,26 @@ WRITTEN = "written"
 # What the incremental skip decides for a discovered URL.
 NEW, SKIP, CHANGED, RECHECK = "new", "skip", "changed", "recheck"
 
+# A compaction under way: `.compact-<merged part's stem>.json` in the day's folder (hidden,
+# and no reader's `*.jsonl*` glob matches it).
+_INTENT_PREFIX = ".compact-"
+
 
 def output_files(output_dir: str | Path, outlet: str) -> list[Path]:
-    """An outlet's article files (not rejects, not run reports), oldest first."""
-    folder = Path(output_dir) / outlet
-    return sorted(p for p in folder.glob("[0-9]*.jsonl*") if p.is_file())
+    """An outlet's article parts (not rejects, not run reports), oldest first."""
+    return day_parts(Path(output_dir) / outlet)
 
 
-def read_from(path: Path, offset: int) -> tuple[list[dict], int]:
-    """The complete records of `path` after byte `offset`, and the offset where the
-    complete part ends (a torn last line or member is not included)."""
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        data, length = complete_part(fh.read(), compression_of(path))
+def read_part(path: Path) -> list[dict]:
+    """The records of a part; an unreadable line (of a file changed by hand) is skipped."""
     records = []
-    for line in data.splitlines():
+    for line in read_lines(path).splitlines():
         if line.strip():
             try:
                 records.append(json.loads(line))
             except ValueError:
                 logger.warning("%s: unreadable line skipped during reconcile", path)
-    return records, offset + length
+    return records
 
 
 class OutletLedger:
@@ -103,8 +114,8 @@ class OutletLedger:
 
     # -- recording
 
-    def commit(self, filename: str, records: list[dict], end_offset: int) -> None:
-        """Records that are in `filename` up to `end_offset`, in one transaction."""
+    def commit(self, part: str, records: list[dict], size: int) -> None:
+        """The records of a published part (`part_key`, `size` bytes), in one transaction."""
         now = int(self.clock())
         with self._batch():
             for record in records:
@@ -117,10 +128,14 @@ class OutletLedger:
                     revision = entry["r"]  # an old line replayed after a newer one: keep the newer
                 entry.update({"id": record.get("id"), "r": revision, "h": record.get("content_hash"),
                               "s": WRITTEN, "t": now})
-                entry.setdefault("c", now)
+                # A live commit gets the fetch time from the pending facts below. A record
+                # replayed from the output has none: its fetched_at is the fetch time, and
+                # the replay's own time would hide a lastmod between the two.
+                fetched = entry_datetime(record.get("fetched_at"))
+                entry["c"] = max(int(entry.get("c") or 0), int(fetched.timestamp()) if fetched else now)
                 self._merge_facts(entry, url)
                 self._put(NS_ARTICLES, url, entry)
-            self.store.put(NS_CHECKPOINT, filename, str(end_offset))
+            self.store.put(NS_CHECKPOINT, part, str(size))
 
     def settle(self, url: str, reason: str) -> None:
         """An article dropped without output (a duplicate, a reject): remembered with its
@@ -134,11 +149,14 @@ class OutletLedger:
             self._merge_facts(entry, url)
             self._put(NS_ARTICLES, url, entry)
 
-    def checked(self, url: str) -> None:
-        """A conditional GET answered 304: the article is unchanged as of now."""
+    def checked(self, url: str, lastmod: str | None = None) -> None:
+        """A conditional GET answered 304: the article is unchanged as of now, and so is
+        the sitemap lastmod that led to it (remembered, or it would ask again each run)."""
         entry = self._get(NS_ARTICLES, url)
         if entry:
             entry["c"] = int(self.clock())
+            if lastmod:
+                entry["m"] = lastmod
             self._put(NS_ARTICLES, url, entry)
 
     # -- reading
@@ -153,63 +171,206 @@ class OutletLedger:
         return None, None
 
     def decide(self, request_url: str, lastmod: str | None, recheck_after: float) -> tuple[str, str | None, dict | None]:
-        """NEW (never settled), CHANGED (the sitemap's lastmod moved), RECHECK (due for a
-        conditional GET) or SKIP; with the settled record url and entry."""
+        """NEW (never settled), CHANGED (the sitemap's lastmod is later than the fetch that
+        settled it), RECHECK (due for a conditional GET) or SKIP; with the settled record
+        url and entry.
+
+        An article found first by the homepage or a feed has no lastmod in its entry when
+        a sitemap lists it later. Most article pages answer no conditional GET, so asking
+        the server would download it in full: the lastmod is compared with the fetch
+        instead, whichever source found it first."""
         url, entry = self.lookup(request_url)
         if entry is None:
             return NEW, None, None
-        if lastmod and entry.get("m") and lastmod != entry["m"]:
-            return CHANGED, url, entry
-        if lastmod and not entry.get("m"):
-            return RECHECK, url, entry  # first lastmod we see for it: cannot compare, ask the server
+        if lastmod and lastmod != entry.get("m"):
+            if self._modified_since_fetch(lastmod, entry):
+                return CHANGED, url, entry
+            # Already reflected by the fetch: kept, so the next run compares with it and
+            # writes nothing while the sitemap says the same.
+            entry["m"] = lastmod
+            self._put(NS_ARTICLES, url, entry)
         if recheck_after > 0 and self.clock() - float(entry.get("c") or 0) >= recheck_after:
             return RECHECK, url, entry
         return SKIP, url, entry
 
+    @staticmethod
+    def _modified_since_fetch(lastmod: str, entry: dict) -> bool:
+        """Whether a sitemap lastmod (other than the one last seen) is later than the last
+        fetch of the page. "c" is that fetch's time (the response's arrival, or a 304),
+        not "t": the record reaches the output later (batches, the boilerplate warm-up's
+        hold), and a change made between fetch and write would be missed.
+
+        A W3C datetime without a zone is read as UTC; a date alone as the start of that
+        day, so a lastmod of the fetch's own day is not later (the fetch may have seen
+        that change) and one of any later day is. An unreadable lastmod cannot be ordered:
+        a change of its text from the one last seen counts, as before; the first one seen
+        does not (garbage must not refetch on every run)."""
+        when = entry_datetime(lastmod)
+        fetched = entry.get("c") or entry.get("t")
+        if when is None or not fetched:
+            return bool(entry.get("m"))
+        return when.timestamp() > float(fetched)
+
     def written(self) -> dict[str, dict]:
         return {k: e for k, v in self.store.items(NS_ARTICLES) if (e := json.loads(v)).get("s") == WRITTEN}
 
-    def checkpoint(self, filename: str) -> int:
-        return int(self.store.get(NS_CHECKPOINT, filename) or 0)
+    def reflected(self, part: str) -> int | None:
+        """The size of a part whose records are in state, as it was when they were recorded;
+        None for a part that is not."""
+        value = self.store.get(NS_CHECKPOINT, part)
+        return None if value is None else int(value)
 
     # -- recovery
 
     def reconcile(self, on_records=None) -> int:
-        """Brings the state up to the output: cuts torn tails, applies every line past
-        each file's checkpoint. `on_records(records)` runs before each file's commit
-        (listeners that keep their own state). Returns the number of lines applied."""
+        """Brings the state up to the output: ends a compaction a crash interrupted, removes
+        what killed publishes left, applies every part not in the checkpoint, in the order
+        the parts were published. `on_records(records)` runs before each part's commit
+        (listeners that keep their own state). Returns the number of records applied."""
+        self.finish_compactions()
+        root = self.output_dir / self.outlet
+        for folder in [*root.glob("*/"), *root.glob("*/*/")]:  # rejects and the cruft audit have day folders too
+            remove_stale_temporaries(folder)
+        parts = output_files(self.output_dir, self.outlet)
+        known = self.store.get_many(NS_CHECKPOINT, [part_key(p) for p in parts])
         applied = 0
-        for path in output_files(self.output_dir, self.outlet):
-            size = path.stat().st_size
-            offset = self.checkpoint(path.name)
-            if offset > size:
-                logger.warning("%s is shorter than its checkpoint (%d > %d): replaying it whole",
-                               path, offset, size)
-                offset = 0
-            records, end = read_from(path, offset)
-            if end < size:
-                logger.warning("%s: cutting %d bytes of an incomplete last record", path, size - end)
-                with open(path, "r+b") as fh:
-                    fh.truncate(end)
-            if end == offset:
-                continue
+        for path in parts:
+            key, size = part_key(path), path.stat().st_size
+            if key in known:
+                if int(known[key]) == size:
+                    continue
+                # Parts never change: this one was replaced by hand. Applying it again is
+                # harmless (idempotent); leaving it out could lose its records.
+                logger.warning("%s changed since it was recorded (%s -> %d bytes): applying it again",
+                               path, known[key], size)
+            records = read_part(path)
             if records and on_records is not None:
                 on_records(records)
-            self.commit(path.name, records, end)
+            self.commit(key, records, size)
             applied += len(records)
         if applied:
             logger.info("ledger: %d written records of %s were not yet in state; applied", applied, self.outlet)
         return applied
 
+    # -- compaction
+
+    def compact(self, day: str, compression: str | None = None) -> tuple[Path | None, int, int]:
+        """Merges the day's parts that are reflected in state into one part (of
+        `compression`; by default that of the newest of them), published like any part,
+        then removes them. Returns (the merged part or None, parts merged, parts left
+        alone because their records are not in state yet: the next crawl applies them).
+        Call it with the outlet's lock held: no crawl may write or reconcile meanwhile.
+
+        Crash safety: the merged part is written under a temporary name and synced; then
+        an intent file naming it and the parts it replaces is written and synced in the
+        day's folder; the merged part's records are already in state (through the parts),
+        so it enters the checkpoint; only then is it renamed into place, and the parts
+        and their checkpoints removed, and the intent last. Until the rename, the merged
+        part is invisible and the parts stand: a crash there is rolled back. After it,
+        the intent says which parts are copies: a crash there is rolled forward. Either
+        happens at the next open (`finish_compactions`, from `reconcile`, `compact` and
+        `reset`), so no record is lost and none is left in two parts. The intent is a
+        synced file, not a state entry, so that it holds whatever the store keeps after
+        a crash (a lost state, a power cut before its last commit reached the disk)."""
+        self.finish_compactions()
+        folder = output_folder(self.output_dir, self.outlet, day)
+        if not DAY_RE.match(day) or not folder.is_dir():
+            return None, 0, 0
+        remove_stale_temporaries(folder)
+        parts = sorted(p for p in folder.iterdir() if PART_RE.match(p.name) and p.is_file())
+        known = self.store.get_many(NS_CHECKPOINT, [part_key(p) for p in parts])
+        merging = [p for p in parts if known.get(part_key(p)) == str(p.stat().st_size)]
+        left = len(parts) - len(merging)
+        if len(merging) < 2:
+            return None, 0, left
+        compression = compression_of(merging[-1]) if compression is None else compression
+        name = part_name(run_tag(), 1, compression)
+        intent = folder / f"{_INTENT_PREFIX}{name.split('.', 1)[0]}.json"
+
+        def before_rename(tmp: Path) -> None:
+            with open(intent, "xb") as out:  # torn by a crash, it is read as "not renamed yet"
+                out.write(json.dumps({"merged": name, "parts": [p.name for p in merging]}).encode())
+                out.flush()
+                os.fsync(out.fileno())
+            fsync_folder(folder)
+            self.store.put(NS_CHECKPOINT, f"{day}/{name}", str(tmp.stat().st_size))
+
+        try:
+            merged = publish(folder, name, merged_chunks(merging, compression), before_rename=before_rename)
+        except BaseException:
+            self.finish_compactions()  # rolled back: the merged part never appeared
+            raise
+        self._drop_replaced(folder, intent, [p.name for p in merging])
+        logger.info("compacted %d parts of %s/%s into %s", len(merging), self.outlet, day, merged.name)
+        return merged, len(merging), left
+
+    def finish_compactions(self) -> int:
+        """Ends each compaction a crash interrupted: forward when its merged part was
+        published (the parts it replaces go), back when it was not. Returns how many."""
+        finished = 0
+        for intent in sorted((self.output_dir / self.outlet).glob(f"*/{_INTENT_PREFIX}*.json")):
+            folder = intent.parent
+            try:
+                plan = json.loads(intent.read_bytes())
+                merged, replaced = plan["merged"], [n for n in plan["parts"] if PART_RE.match(n)]
+            except (ValueError, KeyError, TypeError):
+                merged, replaced = None, []  # a torn intent: its sync, so the rename, never came
+            if merged and PART_RE.match(merged) and (folder / merged).is_file():
+                logger.warning("%s: finishing the compaction into %s", folder, merged)
+                if self.reflected(f"{folder.name}/{merged}") is None:
+                    # The store lost the merged part's entry (a lost state, a power cut):
+                    # the next reconcile applies the part, idempotently.
+                    logger.warning("%s/%s is not in state: it is applied again", folder.name, merged)
+                self._drop_replaced(folder, intent, replaced)
+            else:
+                logger.warning("%s: rolling back an unfinished compaction", folder)
+                if merged:
+                    self.store.delete(NS_CHECKPOINT, f"{folder.name}/{merged}")
+                intent.unlink()
+                fsync_folder(folder)
+            finished += 1
+        return finished
+
+    def _drop_replaced(self, folder: Path, intent: Path, replaced: list[str]) -> None:
+        for name in replaced:
+            (folder / name).unlink(missing_ok=True)
+        fsync_folder(folder)  # the parts are gone for good before the intent goes
+        with self._batch():
+            for name in replaced:
+                self.store.delete(NS_CHECKPOINT, f"{folder.name}/{name}")
+        intent.unlink()
+        fsync_folder(folder)
+
     def reset(self, *, keep_output: bool = True) -> None:
         """Forgets what was emitted. The existing output is marked as already reflected,
         so the next crawl starts from nothing instead of replaying it."""
+        self.finish_compactions()
         with self._batch():
             for ns in (NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT):
                 self.store.clear(ns)
             if keep_output:
                 for path in output_files(self.output_dir, self.outlet):
-                    self.store.put(NS_CHECKPOINT, path.name, str(complete_length(path)))
+                    self.store.put(NS_CHECKPOINT, part_key(path), str(path.stat().st_size))
+
+
+def delete_output(output_dir: str | Path, outlet: str) -> int:
+    """Deletes an outlet's articles and rejects (not its run reports, nor the cruft audit),
+    with what killed writers or compactions left and the day folders once empty. Call it
+    with the outlet's lock held. Returns the number of parts deleted."""
+    root = Path(output_dir) / outlet
+    parts = output_files(output_dir, outlet) + day_parts(root / REJECTS)
+    for path in parts:
+        path.unlink()
+    for folder in [*root.glob("*/"), *(root / REJECTS).glob("*/")]:
+        if not DAY_RE.match(folder.name):
+            continue
+        for leftover in [*folder.glob(TEMPORARY_GLOB), *folder.glob(f"{_INTENT_PREFIX}*.json")]:
+            leftover.unlink()
+        try:
+            folder.rmdir()
+        except OSError:  # something else was put there: left as it is
+            pass
+    return len(parts)
 
 
 def forget_outlet_globally(store: StateStore, outlet: str) -> int:
@@ -246,10 +407,11 @@ def ledger_for(crawler) -> OutletLedger | None:
     crawler.newscrawl_ledger = ledger
 
     def dropped(item, exception, **kw):
+        from pipelines.drops import status_of
+
         url = dict(item).get("url") if item is not None else None
-        reason = str(exception).split(" ", 1)[0].split("(")[0].strip(":") or "dropped"
         if url:
-            ledger.settle(url, reason)
+            ledger.settle(url, status_of(exception))  # "rejected", "duplicate" (pipelines/drops.py)
 
     def close(**kw):
         store.close()

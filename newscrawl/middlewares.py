@@ -1,10 +1,11 @@
-"""Downloader middlewares: who we say we are, and how slowly a site asked us to go."""
+"""Downloader middlewares: who we say we are, and how slowly a site asked us to go; the
+robots.txt parser Scrapy's robots middleware builds."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from protego import Protego
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.robotstxt import ProtegoRobotParser
 
 from newscrawl import __version__
 
@@ -29,12 +30,24 @@ class UserAgentFromContact:
         return None
 
 
-class RobotsCrawlDelay:
-    """Honours robots.txt `Crawl-delay`, which Scrapy's robots middleware ignores.
+class RobotsTxt(ProtegoRobotParser):
+    """Scrapy's Protego robots.txt parser (ROBOTSTXT_PARSER), which also tells the
+    Sitemap lines. Scrapy's robots middleware fetches and parses each host's robots.txt
+    once and announces the parser with the `robots_parsed` signal: the spider reads the
+    sitemaps from it and RobotsCrawlDelay the Crawl-delay."""
 
-    It reads every robots.txt that passes through the downloader and keeps the download
-    slot of that host at least that slow, after AutoThrottle has made its own adjustment (AutoThrottle
-    lowers delays freely).
+    @property
+    def sitemaps(self) -> list[str]:
+        return list(self.rp.sitemaps)
+
+
+class RobotsCrawlDelay:
+    """Honours robots.txt `Crawl-delay`, which Scrapy's parsers read
+    (`RobotParser.crawl_delay`) but nothing in Scrapy applies.
+
+    Each robots.txt Scrapy's robots middleware parses sets the delay of that host's
+    download slot; every request and response then keeps the slot at least that slow,
+    after AutoThrottle has made its own adjustment (AutoThrottle lowers delays freely).
     """
 
     def __init__(self, crawler):
@@ -43,14 +56,22 @@ class RobotsCrawlDelay:
         self.agent = crawler.settings.get("ROBOTSTXT_USER_AGENT") or user_agent(crawler.settings).split("/")[0]
         self.max_delay = crawler.settings.getfloat("NEWSCRAWL_MAX_CRAWL_DELAY", 60.0)
         self.delays: dict[str, float] = {}
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
 
     @classmethod
     def from_crawler(cls, crawler):
-        from scrapy.exceptions import NotConfigured
-
         if not crawler.settings.getbool("NEWSCRAWL_HONOUR_CRAWL_DELAY", True):
             raise NotConfigured
         return cls(crawler)
+
+    def robots_parsed(self, robotparser, request):
+        """Sent before the request that made Scrapy fetch robots.txt goes on: the delay is
+        in place for the host's first page."""
+        delay = robotparser.crawl_delay(self.agent)
+        if delay:
+            key = self.crawler.engine.downloader.get_slot_key(request)
+            self.delays[key] = min(float(delay), self.max_delay)
+            self.crawler.stats.set_value("newscrawl/robots/crawl-delay", self.delays[key])
 
     def _enforce(self, request) -> None:
         downloader = self.crawler.engine.downloader
@@ -69,17 +90,5 @@ class RobotsCrawlDelay:
         return None
 
     def process_response(self, request, response):
-        # Scrapy's robots middleware fetches robots.txt before anything else goes to the
-        # host; its copy is the one that sets the delay in time (the spider's comes later).
-        if urlsplit(response.url).path == "/robots.txt" and response.status == 200:
-            try:
-                parser = Protego.parse(response.body.decode("utf-8", "replace"))
-                delay = parser.crawl_delay(self.agent)
-            except Exception:  # a broken robots.txt is the robots middleware's concern
-                delay = None
-            if delay:
-                key = self.crawler.engine.downloader.get_slot_key(request)
-                self.delays[key] = min(float(delay), self.max_delay)
-                self.crawler.stats.set_value("newscrawl/robots/crawl-delay", self.delays[key])
         self._enforce(request)
         return response

@@ -18,6 +18,24 @@ import logging
 from pathlib import Path
 
 from scrapy import signals
+from scrapy.extensions.logcount import LogCount
+from scrapy.utils.log import LogCounterHandler
+
+
+def belongs_to(record: logging.LogRecord, crawler, outlet: str | None) -> bool | None:
+    """True for a line of this crawler's (it names its spider or its outlet), False for a
+    line of another crawler's, None for a line that names none (the process's own)."""
+    spider = getattr(record, "spider", None)
+    if spider is not None:
+        return spider is crawler.spider
+    named = getattr(record, "outlet", None)
+    if named is not None:
+        return named == outlet
+    return None
+
+
+def outlet_of(crawler) -> str | None:
+    return getattr(getattr(crawler.spider, "outlet", None), "name", None)
 
 
 class SpiderLogHandler(logging.FileHandler):
@@ -27,16 +45,11 @@ class SpiderLogHandler(logging.FileHandler):
     def __init__(self, path: Path, crawler, level):
         super().__init__(path, encoding="utf-8")
         self.crawler = crawler
-        self.outlet = getattr(getattr(crawler.spider, "outlet", None), "name", None)
+        self.outlet = outlet_of(crawler)
         self.setLevel(level)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        spider = getattr(record, "spider", None)
-        if spider is not None:
-            mine = spider is self.crawler.spider
-        else:
-            mine = self.outlet is not None and getattr(record, "outlet", None) == self.outlet
-        return mine and super().filter(record)
+        return bool(belongs_to(record, self.crawler, self.outlet)) and super().filter(record)
 
 
 class OutletLogFile:
@@ -72,3 +85,22 @@ class OutletLogFile:
     def close(self):
         logging.root.removeHandler(self.handler)
         self.handler.close()
+
+
+class SpiderLogCounter(LogCounterHandler):
+    def __init__(self, crawler, *args, **kwargs):
+        super().__init__(crawler, *args, **kwargs)
+        self.outlet = outlet_of(crawler)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return belongs_to(record, self.crawler, self.outlet) is not False and super().filter(record)
+
+
+class SpiderLogCount(LogCount):
+    """Scrapy's LogCount (the `log_count/<LEVEL>` stats), counting only the lines of this
+    crawler and the process's own: with one crawler per outlet in a process, Scrapy's
+    counts every outlet's lines in every outlet's stats."""
+
+    def spider_opened(self, spider) -> None:
+        self.handler = SpiderLogCounter(self.crawler, level=self.crawler.settings.get("LOG_LEVEL"))
+        logging.root.addHandler(self.handler)

@@ -14,6 +14,9 @@ ROBOTSTXT_USER_AGENT = "newscrawl"
 
 # --- Politeness by default.
 ROBOTSTXT_OBEY = True
+# Scrapy's robots middleware fetches and parses each host's robots.txt once; this parser
+# (Scrapy's Protego one) also tells its Sitemap lines, which the spider follows.
+ROBOTSTXT_PARSER = "newscrawl.middlewares.RobotsTxt"
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # Scrapy starts this many asyncio tasks for every response, however few items and requests
@@ -46,6 +49,9 @@ REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    # log_count/<LEVEL> per outlet: one crawler per outlet shares the process's log
+    "scrapy.extensions.logcount.LogCount": None,
+    "newscrawl.runlog.SpiderLogCount": 0,
     "newscrawl.runlog.OutletLogFile": 3,  # logs/<outlet>/<stamp>.log under `newscrawl crawl`
     "newscrawl.faults.FaultCheck": 5,  # output/state folders writable, the store answering
     "newscrawl.lock.OutletLockExtension": 10,
@@ -56,7 +62,8 @@ EXTENSIONS = {
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.UserAgentFromContact": 50,
     # newscrawl.guard: what the crawler refuses to fetch or read (README, Security).
-    "newscrawl.guard.OutletScope": 52,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "newscrawl.guard.OutletScope": 52,  # Scrapy's offsite middleware, port-aware
     "newscrawl.guard.UrlTrapGuard": 54,
     "newscrawl.guard.PageBudget": 56,
     "newscrawl.guard.AddressGuard": 60,  # before robots.txt is fetched for a host
@@ -144,11 +151,10 @@ NEWSCRAWL_MIN_ARTICLE_CHARS = 400
 
 # --- Cruft removal (pipelines/decruft.py).
 NEWSCRAWL_AUDIT_CRUFT = False  # each record's cleaning.removed_text lists what was removed
-NEWSCRAWL_AUDIT_CRUFT_FILE = False  # output/<outlet>/cruft-<YYYY-MM-DD>.jsonl: removed texts by article
+NEWSCRAWL_AUDIT_CRUFT_FILE = False  # output/<outlet>/cruft/<YYYY-MM-DD>/: removed texts by article
 NEWSCRAWL_BOILERPLATE_PRUNE_AFTER = 5000  # pages after which learned rows that never mattered are dropped
 
 LOG_LEVEL = "INFO"
 # Dropped or failed items are logged by their URL, not printed whole (their HTML).
 LOG_FORMATTER = "newscrawl.logformatter.ArticleLogFormatter"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

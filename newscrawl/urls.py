@@ -1,6 +1,13 @@
 """URL canonicalisation: one spelling per page, so seen-URL filters and ids agree.
 
 Everything here is pure and total: any text goes in, a string or a bool comes out.
+
+Tracking parameters are dropped and the others keep their order: a server may read them
+in order, and the URL a record names must still fetch its page. Scrapy's duplicate filter
+(w3lib's canonicalize_url, which sorts them) still fetches two orders of one query once.
+w3lib's canonicalize_url is not used here: it keeps default ports and a host's trailing
+dot, reorders repeated keys by value, writes "flag" as "flag=" and drops no tracking
+parameter (tests/test_urls.py::test_where_w3lib_canonicalize_url_falls_short).
 """
 
 from __future__ import annotations
@@ -124,8 +131,6 @@ def _normalise_query(query: str) -> str:
         pairs.append(
             (_normalise_pct(key, QUERY_PART_SAFE), eq, _normalise_pct(value, QUERY_PART_SAFE))
         )
-    # Sort by key only: the order of repeated keys (a=1&a=2) can carry meaning.
-    pairs.sort(key=lambda p: p[0])
     return "&".join(f"{k}{eq}{v}" for k, eq, v in pairs)
 
 

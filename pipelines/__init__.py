@@ -1,16 +1,21 @@
-"""Item pipeline stages, one module per stage, in crawl order:
+"""Item pipeline stages, one module per stage, in crawl order (ITEM_PIPELINES):
 
-    extract   RawArticle -> record with `_blocks` (DOM pre-clean, body, metadata)
-    decruft   `_blocks` -> `text` (generic, outlet and learned boilerplate rules)
-    normalise text and metadata; ids and hashes
-    validate  JSON Schema; failures to the rejects file, counted
-    dedupe    canonical URL, content hash, near-duplicates
-    write     output/<outlet>/<YYYY-MM-DD>.jsonl
+    extract   RawArticle -> record: metadata, DOM pre-clean, body as blocks  extract_raw
+    decruft   blocks -> `text`: rules (generic, outlet), then learned       decruft_rules, LearnedLayer
+              per-outlet boilerplate
+    normalise text and metadata; ids and hashes                              normalise_stage
+    validate  JSON Schema; failures to the rejects file, counted             check_record
+    dedupe    canonical URL, content hash, near-duplicates                   Deduplicator
+    write     output/<outlet>/<YYYY-MM-DD>/part-<run>-<seq>.jsonl
 
-Each module holds a pure function of the record plus explicit state, and a thin Scrapy
-pipeline class around it. The pure functions never see Scrapy objects, so the same
-stages run in a crawl, in `newscrawl clean` over saved pages, and in worker processes.
+Each module holds its stage's pure function (right) and a thin Scrapy adapter, its
+pipeline class. The pure functions never see Scrapy objects: the same ones run in a
+crawl, in `newscrawl clean` over saved pages (pipelines/clean.py), and in worker
+processes. An adapter reaches the worker pool through the stage runner
+(pipelines/runner.py), the one way any CPU-heavy work gets there.
 
-Record fields that start with "_" are internal (blocks, the outlet record) and are
-removed before validation.
+Between stages an article is a plain dict in the published schema plus one internal
+field, record[WORK] (pipelines/work.py), which says what each stage hands the next. An
+article dropped on purpose leaves with a `pipelines.drops.Settled` that names the status
+the outlet ledger records.
 """

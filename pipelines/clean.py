@@ -1,20 +1,23 @@
 """The crawl's cleaning stages over saved pages, outside a crawl.
 
 `newscrawl clean` uses it, so that what a user debugs on a saved page is exactly what the
-crawl does to it: the same extract, decruft (with the outlet's learned boilerplate, read
-but not updated) and normalise stages. Over many files the pure stages run in the worker
-pool, as in a crawl; the learned boilerplate is applied here, in order.
+crawl does to it: the same stage functions, in the crawl's order. Each pure one runs over
+every page through the stage runner (pipelines/runner.py), in the worker pool when there
+are many pages, as in a crawl: the extract stage (`extract_raw`), the decruft stage's
+rules (`decruft_rules`), its learned layer here, with the outlet's learned boilerplate
+read but not updated (`LearnedLayer`), and the normalise stage (`normalise_stage`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timezone
 
-from pipelines.decruft import PRE_LEARNING, apply_cleaning, learner_from_settings
-from pipelines.jobs import extract_job, normalise_job
+from pipelines.decruft import LearnedLayer, decruft_rules, learner_from_settings
+from pipelines.extract import extract_raw
+from pipelines.normalise import normalise_stage
 from pipelines.pool import WorkerCrash, WorkerPool
-from pipelines.validate import public_fields
+from pipelines.runner import StageRunner
+from pipelines.work import public_fields
 
 
 def raw_page(html: str, url: str, outlet) -> dict:
@@ -26,14 +29,14 @@ def raw_page(html: str, url: str, outlet) -> dict:
     }
 
 
-def _learned_clean(record: dict, store, settings) -> dict:
-    blocks = record.pop("_blocks", None) or []
-    done = record.pop(PRE_LEARNING)
-    kept, removed = [blocks[i] for i in done["kept"]], Counter(done["removed"])
-    if store is not None:
-        kept, learned = learner_from_settings(store, record["outlet"], settings).filter(kept)
-        removed.update(learned)
-    return apply_cleaning(record, blocks, kept, removed, audit=settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False))
+def _each(runner: StageRunner, fn, results: list, args) -> list:
+    """fn over every result that is not a WorkerCrash (its arguments: args(i, result)),
+    through the runner; the crashes stay in their places."""
+    todo = [i for i, r in enumerate(results) if not isinstance(r, WorkerCrash)]
+    out = list(results)
+    for i, result in zip(todo, runner.map(fn, [args(i, results[i]) for i in todo])):
+        out[i] = result
+    return out
 
 
 def clean_pages(pages: list[tuple[str, str, object]], *, settings, stores: dict, pool: WorkerPool,
@@ -41,16 +44,24 @@ def clean_pages(pages: list[tuple[str, str, object]], *, settings, stores: dict,
     """(html, url, outlet) for each page -> (record, warnings) for each, in order, or a
     WorkerCrash where a page killed its worker twice. `stores` maps outlet names to the
     store holding their learned boilerplate (or None)."""
-    extracted = pool.map(extract_job, [(raw_page(html, url, outlet), outlet, crash_marker)
-                                       for html, url, outlet in pages])
-    cleaned = [r if isinstance(r, WorkerCrash) else _learned_clean(r, stores.get(outlet.name), settings)
-               for r, (_, _, outlet) in zip(extracted, pages)]
-    todo = [(i, (r, pages[i][2])) for i, r in enumerate(cleaned) if not isinstance(r, WorkerCrash)]
-    normalised = pool.map(normalise_job, [args for _, args in todo])
-    out = list(cleaned)
-    for (i, _), result in zip(todo, normalised):
-        out[i] = result if isinstance(result, WorkerCrash) else (public_fields(result[0]), result[1])
-    return out
+    runner = StageRunner(pool, crash_marker)
+    outlets = [outlet for _, _, outlet in pages]
+    records = runner.map(extract_raw, [(raw_page(html, url, outlet), outlet) for html, url, outlet in pages])
+    records = _each(runner, decruft_rules, records, lambda i, record: (record, outlets[i]))
+    audit = settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False)
+    layers: dict[str, LearnedLayer] = {}
+    for i, record in enumerate(records):
+        if isinstance(record, WorkerCrash):
+            continue
+        name = outlets[i].name
+        if name not in layers:
+            store = stores.get(name)
+            learner = learner_from_settings(store, name, settings) if store is not None else None
+            layers[name] = LearnedLayer(learner, learn=False, audit=audit)
+        records[i] = layers[name].finish(record)
+    normalised = _each(runner, normalise_stage, records, lambda i, record: (record, outlets[i]))
+    return [result if isinstance(result, WorkerCrash) else (public_fields(result[0]), result[1])
+            for result in normalised]
 
 
 def clean_page(html: str, url: str, outlet, *, settings, store=None) -> tuple[dict, list[str]]:

@@ -13,8 +13,10 @@ Three layers, each counting what it removed by category:
    where they behave like a template (`split_learned`: short at the body's edge, or
    link-heavy or promotional), never more than a third of an article's words.
 
-`preclean_dom` and `clean_blocks` are pure functions of their input, so they can run in
-a process pool; only the learner and the pipeline class touch shared state.
+Layers 1 and 2 are pure functions of their input, run in the worker pool: on the page's
+tree during extraction (`preclean_dom`, called by the extract stage before the body is
+extracted) and on the extracted blocks (`decruft_rules`). Layer 3 (`LearnedLayer`) runs
+where the outlet's counts are: in a crawl the pipeline class, `DecruftPipeline`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import re
 import time
 import tomllib
 import unicodedata
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,6 +36,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 
 from pipelines.words import word_count  # the words a record's `word_count` and validation count
+from pipelines.work import WORK, work_of
 
 logger = logging.getLogger(__name__)
 
@@ -1254,7 +1256,7 @@ def clean_blocks(blocks: list[dict], outlet, authors=()) -> tuple[list[dict], Co
     for block, category in zip(blocks, cats):
         if category:
             removed[category] += 1
-            block["_removed"] = category
+            block[REMOVED] = category
         else:
             kept.append(block)
     return kept, removed
@@ -1267,7 +1269,7 @@ def drop_title_repeat(blocks: list[dict], title: str | None) -> tuple[list[dict]
         key = _PUNCT.sub("", fold(title)).strip()
         first = blocks[0]
         if key and _PUNCT.sub("", fold(first.get("text", ""))).strip() == key:
-            first["_removed"] = "title-repeat"
+            first[REMOVED] = "title-repeat"
             removed["title-repeat"] += 1
             return blocks[1:], removed
     return blocks, removed
@@ -1289,8 +1291,8 @@ def blocks_to_text(blocks: list[dict]) -> str:
 
 
 
-BLOCK_KEY = "_key"  # a block's block_key, when a worker has computed it
-PRE_LEARNING = "_pre_learning"  # record field: the rule-based decruft's result, from a worker
+BLOCK_KEY = "_key"  # a kept block's block_key, set by decruft_rules (pipelines/work.py)
+REMOVED = "_removed"  # a removed block's category, set by the layer that removed it
 LEARNED = "learned-boilerplate"  # the category of what the learned layer removes
 
 
@@ -1332,7 +1334,6 @@ class BoilerplateLearner:
         self.min_share = min_share
         self.prune_after = prune_after
         self.ns = f"{self.NS}:{outlet_name}"
-        self.known: frozenset[str] = frozenset()  # boilerplate keys as of the last filter()
 
     @property
     def pages(self) -> int:
@@ -1404,12 +1405,6 @@ class BoilerplateLearner:
                 page_rows[key] = int(value)
         return counts, firsts, page_rows
 
-    def boilerplate_now(self) -> frozenset[str]:
-        """Every block key that is boilerplate now."""
-        counts, firsts, _ = self._rows()
-        pages = self.pages
-        return frozenset(k for k, count in counts.items() if self._is_boilerplate(count, firsts.get(k, 1), pages))
-
     def boilerplate_keys(self, blocks: list[dict]) -> set[str]:
         keys = {key_of(b) for b in blocks if b.get("text")}
         if not keys:
@@ -1428,11 +1423,8 @@ class BoilerplateLearner:
         bad = self.boilerplate_keys(blocks)
         kept, gone = split_learned(blocks, bad)
         for b in gone:
-            b["_removed"] = LEARNED
+            b[REMOVED] = LEARNED
         removed = Counter({LEARNED: len(gone)}) if gone else Counter()
-        # What the next pages' worker calls assume (see pipelines.jobs.page_job): the
-        # keys found to be boilerplate, less those just found not to be any more.
-        self.known = (self.known - {key_of(b) for b in blocks}) | bad
         return kept, removed
 
 
@@ -1486,9 +1478,8 @@ def split_learned(blocks: list[dict], bad) -> tuple[list[dict], list[dict]]:
     boilerplate, given `bad`, the keys of the blocks that recur across the outlet's pages.
     A recurring block goes only when it is template-like (`learned_rank`), the most
     template-like first, within LEARNED_MAX_SHARE of the article's words. The learned
-    layer's one rule, in the crawl process (BoilerplateLearner.filter) and in a worker's
-    guess at it (pipelines.jobs): a function of the blocks (their text, links and order)
-    and `bad` only."""
+    layer's one rule (BoilerplateLearner.filter): a function of the blocks (their text,
+    links and order) and `bad` only."""
     if not bad:
         return list(blocks), []
     count = len(blocks)
@@ -1523,32 +1514,149 @@ def learner_from_settings(store, outlet_name: str, settings) -> BoilerplateLearn
     )
 
 
-# --------------------------------------------------------------------------- pipeline
+# --------------------------------------------------------------------------- the stage
+
+
+def decruft_rules(record: dict, outlet) -> dict:
+    """The decruft stage's rules, as a pure function (run in a worker): every rule that
+    needs no learned state, over the extracted blocks (record[WORK].blocks): the repeated
+    headline, then `clean_blocks`. Each removed block is marked with its category
+    (REMOVED); each kept one with its identity across pages (BLOCK_KEY), which the
+    learned layer looks up."""
+    blocks = work_of(record).blocks
+    kept, _ = pre_learning_clean(record, blocks, outlet)
+    for block in kept:
+        block[BLOCK_KEY] = block_key(block["text"])
+    return record
+
+
+def kept_blocks(record: dict) -> list[dict]:
+    """The record's blocks that no layer has removed, in order."""
+    return [b for b in work_of(record).blocks if not b.get(REMOVED)]
 
 
 def _page_id(item: dict) -> str:
     return item.get("canonical_url") or item.get("url") or ""
 
 
+class LearnedLayer:
+    """The decruft stage's learned layer over one outlet's records, in the order they come:
+    the one form of it, which a crawl (DecruftPipeline), a batch (`learned_in_order`) and
+    `newscrawl clean` (pipelines/clean.py) all use.
+
+    `arrive` counts a record's kept blocks towards the outlet's learned boilerplate and
+    says whether the record is to wait: until the outlet has `warmup` pages counted (over
+    all runs), so that the first articles of a first crawl are cleaned with what the
+    warm-up taught. `finish` removes the learned boilerplate (`split_learned`), sets the
+    record's `text` from the blocks left and counts what every layer removed in
+    `cleaning.removed` (with `audit`, the removed texts in `cleaning.removed_text`; with an
+    `audit_log`, a line in the run's cruft file). Without `learn` (`newscrawl clean`) the
+    counts are read, never updated, and nothing waits; without a learner only the rules'
+    removals apply."""
+
+    def __init__(self, learner: "BoilerplateLearner | None", *, warmup: int = 0, learn: bool = True,
+                 audit: bool = False, audit_log: "CruftAuditLog | None" = None):
+        self.learner = learner
+        self.warmup = warmup
+        self.learn = learn and learner is not None
+        self.audit = audit
+        self.audit_log = audit_log
+
+    def arrive(self, record: dict, fallback_id: str) -> bool:
+        """Counts the record's page (once per page id); True while the warm-up is not
+        complete and the record is to wait for it."""
+        if not self.learn:
+            return False
+        self.learner.observe(_page_id(record) or fallback_id, kept_blocks(record))
+        return self.warmup > 0 and self.learner.pages < self.warmup
+
+    def finish(self, record: dict) -> dict:
+        if self.learner is not None:
+            self.learner.filter(kept_blocks(record))  # marks what it removes
+        if self.audit_log is not None:
+            self.audit_log.write(record, removed_texts(record))
+        return apply_cleaning(record, audit=self.audit)
+
+
+def learned_in_order(records: list[dict], layer: LearnedLayer) -> list[dict]:
+    """The learned layer over a batch of one outlet's records (through `decruft_rules`), as
+    a crawl would see them: records that arrive before the warm-up is complete wait until
+    it is, or until the batch ends."""
+    out: list[dict | None] = [None] * len(records)
+    held: list[int] = []
+    for i, record in enumerate(records):
+        if layer.arrive(record, f"#{i}"):
+            held.append(i)
+            continue
+        for j in held:
+            out[j] = layer.finish(records[j])
+        held = []
+        out[i] = layer.finish(record)
+    for j in held:
+        out[j] = layer.finish(records[j])
+    return out
+
+
+def decruft_in_order(items: list[dict], outlet, learner: "BoilerplateLearner", *, warmup: int = 12,
+                     audit: bool = False) -> list[dict]:
+    """The whole decruft stage over a batch of one outlet's extracted records, in this
+    process, in order (`learned_in_order`): for benchmarks and tests."""
+    return learned_in_order([decruft_rules(item, outlet) for item in items],
+                            LearnedLayer(learner, warmup=warmup, audit=audit))
+
+
+def removed_texts(item: dict) -> list[dict]:
+    """What the stage removed from one article, as {category, text} (each text capped at
+    AUDIT_MAX_CHARS): the DOM blocks removed before extraction, in page order, then the
+    extracted blocks removed after it, in page order."""
+    work = work_of(item)
+    return work.dom_removed + [audit_entry(b[REMOVED], b["text"]) for b in work.blocks if b.get(REMOVED)]
+
+
+def apply_cleaning(item: dict, *, audit: bool = False) -> dict:
+    """The end of the stage: `text` from the blocks no layer removed, the removals counted
+    by category into `cleaning.removed` (and, when auditing, their texts listed in
+    `cleaning.removed_text`). The record's Work is done with: it goes."""
+    work = work_of(item)
+    item["text"] = blocks_to_text([b for b in work.blocks if not b.get(REMOVED)])
+    cleaning = item.setdefault("cleaning", {})
+    counts = Counter(cleaning.get("removed") or {})
+    counts.update(b[REMOVED] for b in work.blocks if b.get(REMOVED))
+    cleaning["removed"] = dict(counts)
+    if audit:
+        cleaning["removed_text"] = removed_texts(item)
+    del item[WORK]
+    return item
+
+
+def learner_from_settings(store, outlet_name: str, settings) -> "BoilerplateLearner":
+    return BoilerplateLearner(
+        store, outlet_name,
+        min_pages=settings.getint("NEWSCRAWL_BOILERPLATE_MIN_PAGES", 3),
+        min_share=settings.getfloat("NEWSCRAWL_BOILERPLATE_MIN_SHARE", 0.3),
+        prune_after=settings.getint("NEWSCRAWL_BOILERPLATE_PRUNE_AFTER", 5000),
+    )
+
+
 class CruftAuditLog:
-    """The run's audit of removed cruft: `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (UTC day
-    of the fetch), one line per article that lost anything:
+    """The run's audit of removed cruft: parts in `output/<outlet>/cruft/<YYYY-MM-DD>/` (UTC
+    day of the fetch), one line per article that lost anything:
     {"url", "fetched_at", "removed": [{"category", "text"}, ...]}."""
 
     def __init__(self, settings):
-        from pipelines.write import WriterSet, writer_settings
+        from pipelines.parts import WriterSet, writer_settings
 
         self.writers = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", **writer_settings(settings))
 
     def write(self, item: dict, removed: list[dict]) -> None:
-        from pipelines.write import utc_day
+        from pipelines.parts import CRUFT, utc_day
 
         if not removed:
             return
         outlet = item.get("outlet") or "_global"
         line = {"url": item.get("url"), "fetched_at": item.get("fetched_at"), "removed": removed}
         try:
-            self.writers.writer(outlet, f"cruft-{utc_day(item.get('fetched_at'))}.jsonl", "").write(line)
+            self.writers.writer(outlet, CRUFT, utc_day(item.get("fetched_at")), compression="").write(line)
         except (OSError, ValueError) as exc:  # the audit must never cost the article
             logger.warning("decruft: cannot write the cruft audit for %s: %s", item.get("url"), exc)
 
@@ -1556,25 +1664,16 @@ class CruftAuditLog:
         self.writers.close()
 
 
-NORMALISED_AHEAD = "_normalised_ahead"  # record field, see pipelines.jobs.page_job
-NORMALISED_WARNINGS = "_normalise_warnings"  # record field: a record normalised ahead, and its warnings
-_PIPELINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # crawler -> its DecruftPipeline
-
-
-def learned_boilerplate(crawler, outlet_name: str) -> frozenset:
-    """The block keys the crawl's decruft stage last found to be the outlet's learned
-    boilerplate (at the start of a run, what earlier runs learned): what a worker call
-    assumes."""
-    pipeline = _PIPELINES.get(crawler)
-    return pipeline.learner(outlet_name).known if pipeline is not None else frozenset()
+# --------------------------------------------------------------------------- the adapter
 
 
 class DecruftPipeline:
-    """Applies the text rules and the learned boilerplate, sets `text`, and records what
-    was removed: counts in `cleaning.removed` and in the crawl stats
-    (`newscrawl/cruft/<category>`); with NEWSCRAWL_AUDIT_CRUFT the removed texts in
-    `cleaning.removed_text`; with NEWSCRAWL_AUDIT_CRUFT_FILE the run's removed texts, by
-    article, in `output/<outlet>/cruft-<YYYY-MM-DD>.jsonl` (`CruftAuditLog`).
+    """The decruft stage's adapter: its rules in the worker pool (`decruft_rules`, through
+    pipelines/runner.py), then the learned layer here, where the outlet's counts are
+    (`LearnedLayer`), and the stage's stats: `newscrawl/cruft/<category>` for what every
+    layer removed. NEWSCRAWL_AUDIT_CRUFT lists the removed texts in each record's
+    `cleaning.removed_text`; NEWSCRAWL_AUDIT_CRUFT_FILE writes the run's removed texts, by
+    article, in `output/<outlet>/cruft/<YYYY-MM-DD>/` (`CruftAuditLog`).
 
     Until an outlet has NEWSCRAWL_BOILERPLATE_WARMUP pages counted (over all runs), its
     articles are held, so the first ones of a first crawl are cleaned with what the
@@ -1587,15 +1686,17 @@ class DecruftPipeline:
     WATCH_INTERVAL = 0.5
 
     def __init__(self, crawler):
+        from pipelines.runner import runner_for
+
         self.crawler = crawler
-        _PIPELINES[crawler] = self
+        self.runner = runner_for(crawler)
         settings = crawler.settings
         self.warmup = settings.getint("NEWSCRAWL_BOILERPLATE_WARMUP", 12)
         self.max_hold = settings.getfloat("NEWSCRAWL_BOILERPLATE_MAX_HOLD", 300.0)
         self.audit = settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False)
         self.audit_log = CruftAuditLog(settings) if settings.getbool("NEWSCRAWL_AUDIT_CRUFT_FILE", False) else None
         self.store = None
-        self.learners: dict[str, BoilerplateLearner] = {}
+        self.layers: dict[str, LearnedLayer] = {}
         self._held: list = []  # Deferreds of held articles, in arrival order
         self._held_since: float | None = None
         self._stalled_ticks = 0
@@ -1618,12 +1719,12 @@ class DecruftPipeline:
             self.store = open_crawl_state(self.crawler, getattr(outlet, "name", None) or "_global")
         return self.store
 
-    def learner(self, outlet_name: str) -> BoilerplateLearner:
-        if outlet_name not in self.learners:
+    def layer(self, outlet_name: str) -> LearnedLayer:
+        if outlet_name not in self.layers:
             learner = learner_from_settings(self._store(), outlet_name, self.crawler.settings)
-            learner.known = learner.boilerplate_now()  # what earlier runs learned
-            self.learners[outlet_name] = learner
-        return self.learners[outlet_name]
+            self.layers[outlet_name] = LearnedLayer(learner, warmup=self.warmup, audit=self.audit,
+                                                    audit_log=self.audit_log)
+        return self.layers[outlet_name]
 
     # -- lifecycle
 
@@ -1642,8 +1743,8 @@ class DecruftPipeline:
         from newscrawl.faults import Fault
 
         try:
-            for learner in self.learners.values():
-                learner.prune()
+            for layer in self.layers.values():
+                layer.learner.prune()
         except Fault:
             pass  # the store failed (reported): the learned rows are pruned next run
         if self.store is not None:
@@ -1719,91 +1820,15 @@ class DecruftPipeline:
     async def process_item(self, item, spider=None):
         self._moved = True
         outlet = getattr(self.crawler.spider, "outlet", None)
-        outlet_name = item.get("outlet") or getattr(outlet, "name", None) or "_global"
-        blocks = item.pop("_blocks", None) or []
-        done = item.pop(PRE_LEARNING, None)  # the rule-based part, done by a worker
-        ahead = item.pop(NORMALISED_AHEAD, None)  # the normalise stage's result, if computed ahead
-        if done is None:
-            kept, removed = pre_learning_clean(item, blocks, outlet)
-        else:
-            kept, removed = [blocks[i] for i in done["kept"]], Counter(done["removed"])
-        learner = self.learner(outlet_name)
-        learner.observe(_page_id(item) or str(id(item)), kept)
-        if self.warmup > 0 and learner.pages < self.warmup:
+        record = await self.runner.run(decruft_rules, dict(item), outlet)
+        layer = self.layer(record.get("outlet") or getattr(outlet, "name", None) or "_global")
+        if layer.arrive(record, str(id(record))):
             await self._hold()
         elif self._held:
             self.release("warmup")
-        kept, learned = learner.filter(kept)
-        removed.update(learned)
-        item = self.finish(item, blocks, kept, removed)
-        if ahead is not None:
-            if ahead["learned"] == [i for i, b in enumerate(blocks) if b.get("_removed") == LEARNED]:
-                # The worker normalised exactly this text already: hand its result on.
-                self.crawler.stats.inc_value("newscrawl/normalised_ahead/used")
-                record = ahead["record"]
-                record[NORMALISED_WARNINGS] = ahead["warnings"]
-                return record
-            self.crawler.stats.inc_value("newscrawl/normalised_ahead/discarded")
-        return item
-
-    def finish(self, item: dict, blocks: list[dict], kept: list[dict], removed: Counter) -> dict:
-        if self.audit_log is not None:
-            self.audit_log.write(item, removed_texts(item, blocks))
-        item = apply_cleaning(item, blocks, kept, removed, audit=self.audit)
+        record = layer.finish(record)
         stats = getattr(self.crawler, "stats", None)
         if stats is not None:
-            for category, n in item["cleaning"]["removed"].items():
+            for category, n in record["cleaning"]["removed"].items():
                 stats.inc_value(f"newscrawl/cruft/{category}", n)
-        return item
-
-
-def removed_texts(item: dict, blocks: list[dict]) -> list[dict]:
-    """What the stage removed from one article, as {category, text} (each text capped at
-    AUDIT_MAX_CHARS): the DOM blocks removed before extraction, in page order, then the
-    extracted blocks removed after it, in page order."""
-    dom = item.get("_removed_dom") or []
-    return dom + [audit_entry(b["_removed"], b["text"]) for b in blocks if b.get("_removed")]
-
-
-def apply_cleaning(item: dict, blocks: list[dict], kept: list[dict], removed: Counter, *, audit: bool = False) -> dict:
-    """Sets `text` from the kept blocks and merges the removal counts (and, when auditing,
-    the removed texts) into `cleaning`."""
-    item["text"] = blocks_to_text(kept)
-    cleaning = item.setdefault("cleaning", {})
-    counts = Counter(cleaning.get("removed") or {})
-    counts.update(removed)
-    cleaning["removed"] = dict(counts)
-    if audit:
-        cleaning["removed_text"] = removed_texts(item, blocks)
-    item.pop("_removed_dom", None)
-    return item
-
-
-def decruft_in_order(items: list[dict], outlet, learner: BoilerplateLearner, *, warmup: int = 12,
-                     audit: bool = False) -> list[dict]:
-    """The decruft stage over a batch of one outlet's extracted records, in order, as a
-    crawl would see them: records that arrive before the outlet has `warmup` pages counted
-    wait until it has (or until the batch ends), then are cleaned with what was learned.
-    For `newscrawl clean` over saved pages, and for benchmarks."""
-    out: list[dict | None] = [None] * len(items)
-    held: list[tuple[int, dict, list, list, Counter]] = []
-
-    def finish(i, item, blocks, kept, removed):
-        kept, learned = learner.filter(kept)
-        removed.update(learned)
-        out[i] = apply_cleaning(item, blocks, kept, removed, audit=audit)
-
-    for i, item in enumerate(items):
-        blocks = item.pop("_blocks", None) or []
-        kept, removed = pre_learning_clean(item, blocks, outlet)
-        learner.observe(_page_id(item) or f"#{i}", kept)
-        if warmup > 0 and learner.pages < warmup:
-            held.append((i, item, blocks, kept, removed))
-            continue
-        for args in held:
-            finish(*args)
-        held = []
-        finish(i, item, blocks, kept, removed)
-    for args in held:
-        finish(*args)
-    return out
+        return record

@@ -34,9 +34,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from newscrawl.state import StateStore, open_state
+from pipelines.drops import Duplicate
 from pipelines.minhash import NUM_PERM, NearDuplicateIndex, similarity
 from pipelines.minhash import signature as signature_of
-from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
+from pipelines.normalise import shingle_hashes
+from pipelines.work import WORK
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +267,8 @@ class DedupePipeline:
         record = dict(item)
         # The shingles were hashed by the normalise stage's worker; applying the
         # permutations here is cheap (numpy), and keeps numpy out of the workers.
-        hashes = record.pop(SHINGLE_HASHES, None)
+        work = record.pop(WORK, None)
+        hashes = work.shingle_hashes if work is not None else None
         signature = signature_of(hashes, self.dedup.num_perm) if hashes is not None else None
         verdict = self.dedup.check(record, signature)
         if verdict.reason:
@@ -276,11 +279,9 @@ class DedupePipeline:
             # fetch time is the latest it can have changed.
             verdict.record["modified_at"] = verdict.record.get("modified_at") or verdict.record.get("fetched_at")
         if not verdict.keep:
-            from scrapy.exceptions import DropItem  # here: worker processes import this module
-
             # A duplicate is routine (a revisit, a second path to the same story): counted
             # in the stats, logged at INFO rather than as a warning.
-            raise DropItem(f"duplicate ({verdict.reason}): {verdict.record.get('url')}", log_level="INFO")
+            raise Duplicate(f"duplicate ({verdict.reason}): {verdict.record.get('url')}")
         return verdict.record
 
     def close_store(self, **kwargs):

@@ -22,6 +22,7 @@ from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks, script_body
 from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 from pipelines import page_time
 from pipelines.normalise import AGENCIES, not_a_person, person_name_order
+from pipelines.work import WORK, Work
 
 # trafilatura and htmldate are imported where they are used, not here: the crawl process
 # imports this module for ExtractPipeline alone, and extraction runs in the workers, whose
@@ -1170,40 +1171,37 @@ def extract_article(html: str, url: str, *, preclean: Callable | None = None, hi
         result = preclean(root) or {}
         removed.update(result)
         dom_texts = getattr(result, "texts", None) or []  # what the pre-clean removed, for the audit
-    record["_blocks"], producer = extract_body(root, url, titles, jsonld_body)
+    blocks, producer = extract_body(root, url, titles, jsonld_body)
     record["cleaning"] = {"removed": dict(removed), "extractor": producer}
-    if dom_texts:
-        record["_removed_dom"] = dom_texts
+    record[WORK] = Work(blocks=blocks, dom_removed=dom_texts)
     return record
 
 
 PROVENANCE = ("outlet", "fetched_at", "discovered_via", "discovered_from", "http_status")
 
 
-def extract_raw(raw: dict, outlet, root=None) -> dict:
-    """A RawArticle (as a dict) to a record: the whole extract stage, as a pure function.
-    `root`: the page already parsed, when the caller has it."""
+def extract_raw(raw: dict, outlet) -> dict:
+    """The extract stage, as a pure function: a RawArticle (as a dict) to a record, whose
+    body is in record[WORK].blocks for the decruft stage."""
     from pipelines.decruft import preclean_dom
 
     url = raw.get("final_url") or raw["url"]
     record = {"url": url, **{k: raw.get(k) for k in PROVENANCE}}
     record.update(
-        extract_article(
-            raw["html"], url, preclean=lambda tree: preclean_dom(tree, outlet), hints=raw.get("hints"), root=root
-        )
+        extract_article(raw["html"], url, preclean=lambda tree: preclean_dom(tree, outlet), hints=raw.get("hints"))
     )
     return record
 
 
 class ExtractPipeline:
-    """Runs extraction and the rule-based decruft in the worker pool (pipelines/pool.py)."""
+    """The extract stage's adapter: each RawArticle, its HTML parsed again, extracted in the
+    worker pool (pipelines/runner.py)."""
 
     def __init__(self, crawler):
-        from pipelines.pool import pool_for
+        from pipelines.runner import runner_for
 
         self.crawler = crawler
-        self.pool = pool_for(crawler)
-        self.crash_marker = crawler.settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None
+        self.runner = runner_for(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -1212,10 +1210,4 @@ class ExtractPipeline:
     async def process_item(self, item):
         from itemadapter import ItemAdapter
 
-        from pipelines.jobs import extract_job
-
-        adapter = ItemAdapter(item)
-        if adapter.get("extracted") is not None:
-            return adapter["extracted"]  # extracted in the spider's worker call, with the gate
-        raw = adapter.asdict()
-        return await self.pool.run(extract_job, raw, self.crawler.spider.outlet, self.crash_marker)
+        return await self.runner.run(extract_raw, ItemAdapter(item).asdict(), self.crawler.spider.outlet)

@@ -1,8 +1,8 @@
 """Normalise stage: clean text, ISO 8601 metadata, authors, language, canonical URL,
 and the computed fields (schema_version, id, word_count, content_hash).
 
-Everything here is a pure function of the record and the outlet, so the stage can run
-in a process pool; `NormalisePipeline` only adds logging and stats.
+Everything here is a pure function of the record and the outlet (`normalise_stage`), run
+in the worker pool; `NormalisePipeline` only adds logging and stats.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import re
 import unicodedata
 import warnings
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -21,6 +22,7 @@ from newscrawl import __version__ as PIPELINE_VERSION
 from newscrawl.outlets import Outlet
 from newscrawl.urls import canonicalize_url
 from pipelines.words import tokens, word_count  # noqa: F401 (word_count: re-exported, the record's count)
+from pipelines.work import WORK, Work
 
 # ftfy, dateutil and lingua are imported where they are used, not here: the crawl process
 # imports this module for NormalisePipeline (and the dedupe stage for the shingle hashes)
@@ -172,7 +174,6 @@ def normalise_text(text: str | None) -> str:
 
 
 SHINGLE_WORDS = 5  # near-duplicate shingles: runs of this many words
-SHINGLE_HASHES = "_shingle_hashes"  # record field: shingle_hashes of the text, from a worker
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
@@ -544,8 +545,8 @@ def normalise_record(record: dict, outlet: Outlet, *,
                      with_shingle_hashes: bool = False) -> tuple[dict, list[str]]:
     """The record with normalised text and metadata and the computed fields, and the
     warnings raised on the way (dropped dates, ignored canonical links...). With
-    `with_shingle_hashes`, also the text's shingle_hashes for the dedupe stage
-    (SHINGLE_HASHES), from the same words as word_count."""
+    `with_shingle_hashes`, also the text's shingle_hashes for the dedupe stage (in
+    record[WORK]), from the same words as word_count."""
     rec = dict(record)
     warns: list[str] = []
     url = str(rec.get("url") or "")
@@ -598,8 +599,14 @@ def normalise_record(record: dict, outlet: Outlet, *,
     rec["word_count"] = len(words)
     rec["content_hash"] = content_hash(rec["text"])
     if with_shingle_hashes:
-        rec[SHINGLE_HASHES] = hash_shingles(word_shingles(words))
+        rec[WORK] = replace(rec.get(WORK) or Work(), shingle_hashes=hash_shingles(word_shingles(words)))
     return rec, warns
+
+
+def normalise_stage(record: dict, outlet: Outlet) -> tuple[dict, list[str]]:
+    """The normalise stage, as a pure function (run in a worker): `normalise_record`, with
+    the shingle hashes the dedupe stage turns into a MinHash signature."""
+    return normalise_record(record, outlet, with_shingle_hashes=True)
 
 
 def warning_kind(warning: str) -> str:
@@ -609,32 +616,22 @@ def warning_kind(warning: str) -> str:
 
 
 class NormalisePipeline:
+    """The normalise stage's adapter: `normalise_stage` in the worker pool (through
+    pipelines/runner.py); its warnings logged and counted (newscrawl/warnings/<kind>)."""
+
     def __init__(self, crawler):
-        from pipelines.pool import pool_for
+        from pipelines.runner import runner_for
 
         self.crawler = crawler
         self.stats = crawler.stats
-        self.pool = pool_for(crawler)
-        from pipelines.validate import DEFAULT_MIN_WORDS
-
-        # The validate stage's check runs in the same worker call (pipelines/validate.py).
-        self.min_words = crawler.settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS)
+        self.runner = runner_for(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     async def process_item(self, item):
-        from pipelines.jobs import normalise_job
-
-        from pipelines.decruft import NORMALISED_WARNINGS
-
-        warns = item.pop(NORMALISED_WARNINGS, None)
-        if warns is not None:
-            record = item  # normalised ahead, in the worker call that extracted it (pipelines.jobs.page_job)
-        else:
-            outlet = self.crawler.spider.outlet
-            record, warns = await self.pool.run(normalise_job, dict(item), outlet, self.min_words)
+        record, warns = await self.runner.run(normalise_stage, dict(item), self.crawler.spider.outlet)
         for warning in warns:
             logger.warning("%s: %s", record.get("url"), warning)
             self.stats.inc_value(f"newscrawl/warnings/{warning_kind(warning)}")

@@ -20,7 +20,8 @@ import signal
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-from pipelines import decruft, extract, jobs, normalise, validate  # noqa: E402, F401
+from newscrawl import page_job  # noqa: E402, F401 (the spider's worker call: the article gate)
+from pipelines import decruft, extract, normalise, validate  # noqa: E402, F401
 
 decruft.load_rules()
 extract.warm_up()

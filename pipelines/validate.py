@@ -1,7 +1,7 @@
 """Validate stage: every record leaving the pipeline matches the published JSON Schema.
 
-A record that does not is written, with its reasons, to
-output/<outlet>/rejects-<YYYY-MM-DD>.jsonl and counted under newscrawl/rejected/<reason>;
+A record that does not is written, with its reasons, to a part in
+output/<outlet>/rejects/<YYYY-MM-DD>/ and counted under newscrawl/rejected/<reason>;
 nothing is dropped without a trace.
 """
 
@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 from urllib.parse import urlsplit
 
+from pipelines.work import public_fields
+
 # fastjsonschema and jsonschema are imported where they are used, not here: the crawl
-# process imports this module for ValidatePipeline, which only validates a record no
-# worker has checked (none, in a crawl: pipelines.jobs.normalise_job checks them all),
-# and the workers' fork server builds the validators once (pipelines/pool_warmup.py).
+# process imports this module for ValidatePipeline, which checks records in the worker
+# pool, and the workers' fork server builds the validators once (pipelines/pool_warmup.py).
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
@@ -27,9 +28,6 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "article-v1.schema.json"
 DEFAULT_MIN_WORDS = 50
-# Record field: check_record's result, computed by the normalise stage's worker on the
-# record it returns, so that the crawl's own process does not validate it again.
-VALIDATION = "_validation"
 
 def _is_datetime(value) -> bool:
     if not isinstance(value, str):
@@ -106,15 +104,11 @@ def _schema_errors(record: dict) -> list:
     return sorted(validators.full.iter_errors(record), key=lambda e: list(e.absolute_path))
 
 
-def public_fields(record: dict) -> dict:
-    """The record without internal fields (those starting with "_")."""
-    return {k: v for k, v in record.items() if not k.startswith("_")}
-
-
 def check_record(record: dict, min_words: int = DEFAULT_MIN_WORDS) -> list[tuple[str, str]]:
     """(reason code, human-readable reason) for each problem; empty when the record is valid.
     Codes are short and stable (stats keys): empty_text, too_short, or
-    schema/<field>/<rule>."""
+    schema/<field>/<rule>. The validate stage, as a pure function (run in a worker), of
+    the record's public fields."""
     problems: list[tuple[str, str]] = []
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -146,12 +140,18 @@ def reject_entry(record: dict, reasons: list[str]) -> dict:
 
 
 class ValidatePipeline:
+    """The validate stage's adapter: `check_record` in the worker pool (through
+    pipelines/runner.py); a record that fails goes, with its reasons, to the outlet's
+    rejects file, is counted and dropped (`pipelines.drops.Rejected`)."""
+
     def __init__(self, crawler):
-        from pipelines.write import WriterSet, writer_settings
+        from pipelines.runner import runner_for
+        from pipelines.parts import WriterSet, writer_settings
 
         settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
+        self.runner = runner_for(crawler)
         self.min_words = settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS)
         # Rejects stay plain JSONL, whatever the output compression: they are for people.
         self.rejects = WriterSet(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output", "",
@@ -161,23 +161,19 @@ class ValidatePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item):
-        from scrapy.exceptions import DropItem  # here: worker processes import this module
+    async def process_item(self, item):
+        from pipelines.drops import Rejected
+        from pipelines.parts import REJECTS, utc_day
 
-        from pipelines.write import utc_day
-
-        problems = item.pop(VALIDATION, None)
         record = public_fields(item)
-        if problems is None:  # not checked by a worker
-            problems = check_record(record, self.min_words)
+        problems = await self.runner.run(check_record, record, self.min_words)
         if not problems:
             self.stats.inc_value("newscrawl/valid")
             return item  # internal fields still travel to later stages; the write stage drops them
         reasons = [message for _, message in problems]
         outlet = self.crawler.spider.outlet.name
-        filename = f"rejects-{utc_day(record.get('fetched_at'))}.jsonl"
         try:
-            self.rejects.writer(outlet, filename).write(reject_entry(record, reasons))
+            self.rejects.writer(outlet, REJECTS, utc_day(record.get("fetched_at"))).write(reject_entry(record, reasons))
         except OSError as exc:  # the output folder is full or read-only: stop, settle nothing
             from newscrawl import faults
 
@@ -188,7 +184,7 @@ class ValidatePipeline:
         for code in dict.fromkeys(code for code, _ in problems):
             self.stats.inc_value(f"newscrawl/rejected/{code}")
         logger.info("rejected %s: %s", record.get("url"), "; ".join(reasons))
-        raise DropItem(f"invalid record: {'; '.join(reasons)}")
+        raise Rejected(f"invalid record: {'; '.join(reasons)}")
 
     def close_spider(self):
         from newscrawl.faults import StorageFault, fault_of

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from newscrawl.demo import outlet_toml
 from newscrawl.outlets import Outlet
-from pipelines.write import read_records
+from pipelines.parts import REJECTS, read_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,16 +38,10 @@ class CrawlRun:
     peak_rss_mb: float = 0.0
 
     def records(self, outlet: str) -> list[dict]:
-        out = []
-        for path in sorted((self.output_dir / outlet).glob("[0-9]*.jsonl*")):
-            out.extend(read_records(path))
-        return out
+        return list(read_parts(self.output_dir / outlet))
 
     def rejects(self, outlet: str) -> list[dict]:
-        out = []
-        for path in sorted((self.output_dir / outlet).glob("rejects-*.jsonl")):
-            out.extend(read_records(path))
-        return out
+        return list(read_parts(self.output_dir / outlet / REJECTS))
 
     def stats(self) -> dict[str, str]:
         """The stats dump at the end of the log, each value as the log prints it. A log

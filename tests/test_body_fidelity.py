@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.decruft import blocks_to_text
 from pipelines.extract import extract_article
+from pipelines.work import WORK
 from tests.needs import missing
 from tests.page_words import foreign_words
 
@@ -46,7 +47,7 @@ def page(body: str, head: str = "") -> str:
 
 
 def body_text(html: str) -> str:
-    return blocks_to_text(extract_article(html, "http://127.0.0.1/news/harbour")["_blocks"])
+    return blocks_to_text(extract_article(html, "http://127.0.0.1/news/harbour")[WORK].blocks)
 
 
 @pytest.mark.parametrize("inline, rendered", [

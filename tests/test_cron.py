@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -48,11 +49,12 @@ def slow_articles(served, delay: float) -> None:
 
 
 def output_lines(tmp: Path, outlet: str) -> list[dict]:
-    """Every line of the outlet's article files, strictly: a torn or unreadable line fails."""
+    """Every line of the outlet's article files, as a reader that globs the day folders
+    reads them, strictly: a torn or unreadable line fails."""
     records = []
-    for path in sorted((tmp / "output" / outlet).glob("[0-9]*.jsonl")):
+    for path in sorted((tmp / "output" / outlet).glob("*/*.jsonl")):
         data = path.read_bytes()
-        assert not data or data.endswith(b"\n"), f"{path} ends inside a line"
+        assert data.endswith(b"\n"), f"{path} is empty or ends inside a line"
         records += [json.loads(line) for line in data.splitlines()]
     return records
 
@@ -71,7 +73,7 @@ def assert_exactly_once(tmp: Path, served) -> list[dict]:
     urls = [r["url"] for r in records]
     versions = [(r["url"], r.get("revision", 1)) for r in records]
     assert len(versions) == len(set(versions)), "an article was written twice"
-    rejected = {json.loads(line)["url"] for p in (tmp / "output" / name).glob("rejects-*.jsonl")
+    rejected = {json.loads(line)["url"] for p in (tmp / "output" / name / "rejects").glob("*/*.jsonl")
                 for line in p.read_text().splitlines()}
     assert set(urls) | rejected == served.build.all_articles
     # The state agrees with the output: the same articles, the same revisions.
@@ -201,7 +203,8 @@ def test_changed_article_comes_out_again_as_revision_2(tmp_path):
         crawl(served.outlet, tmp_path)
         by_lastmod = sorted(served.build.expected[sitegen.ROBOTS_SITEMAP])[0]
         by_etag = sorted(served.build.expected[sitegen.RSS])[0]  # feeds carry no lastmod
-        change_article(served, by_lastmod, new_lastmod="2026-02-02T10:00:00+05:30")
+        time.sleep(1.1)  # a lastmod a whole second after the fetch: a change since
+        change_article(served, by_lastmod, new_lastmod=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         change_article(served, by_etag)
         served.site.clear_requests()
         # Known articles are rechecked with a conditional GET: unchanged ones answer 304.
@@ -216,7 +219,58 @@ def test_changed_article_comes_out_again_as_revision_2(tmp_path):
     conditional = [h for _, p, h in served.site.requests if "If-None-Match" in h]
     assert conditional, "known articles were refetched without a conditional GET"
     assert run.stat("newscrawl/incremental/not_modified") >= len(served.build.all_articles) - 3
+    assert run.stat("newscrawl/incremental/changed") == 1  # by_lastmod, for its lastmod alone
     assert reports(tmp_path, REGIONAL.name)[-1]["articles"]["changed"] == 2
+
+
+def list_in_pages_sitemap(served, lastmods: dict[str, str]) -> None:
+    """The outlet's robots-named sitemap (until now: only its home and section pages) lists
+    these articles with these lastmods."""
+    rows = "".join(f"<url><loc>{html.escape(url)}</loc><lastmod>{lastmod}</lastmod></url>\n"
+                   for url, lastmod in lastmods.items())
+    served.site.routes["/sitemap-pages.xml"] = Page(
+        ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+         + rows + "</urlset>\n").encode(), content_type="application/xml")
+
+
+def test_a_sitemap_lastmod_refetches_an_article_found_elsewhere_only_when_later_than_its_fetch(tmp_path):
+    # Every article is found through the homepage or a feed, which carry no lastmod.
+    spec = replace(REGIONAL, articles=tuple(replace(a, via=(sitegen.HOMEPAGE, sitegen.RSS)[i % 2])
+                                            for i, a in enumerate(REGIONAL.articles)))
+    with serve_outlet(spec) as served:
+        crawl(served.outlet, tmp_path)
+        settled = {url: e for url, e in ledger_written(tmp_path, spec.name).items()}
+        assert settled and not any(e.get("m") for e in settled.values())
+        # A whole second after every fetch of this run, and not after the next run's.
+        time.sleep(1.1)
+        later = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        urls = sorted(settled)
+        changed, same_day, naive, garbage = urls[:4]
+        fetch_day = datetime.fromtimestamp(settled[same_day]["c"], timezone.utc).date().isoformat()
+        # The sitemap now lists them, each dated before its fetch but one.
+        lastmods = {url: served.build.articles[url].modified for url in urls}
+        lastmods.update({changed: later, same_day: fetch_day, naive: "2026-01-29T08:00:00", garbage: "soon"})
+        list_in_pages_sitemap(served, lastmods)
+        change_article(served, changed)
+        served.site.clear_requests()
+        second = crawl(served.outlet, tmp_path)
+        refetched = article_requests(served)
+        # The sitemap says the same again; an unreadable lastmod that changes counts as a change.
+        list_in_pages_sitemap(served, {**lastmods, garbage: "sooner"})
+        served.site.clear_requests()
+        third = crawl(served.outlet, tmp_path)
+        refetched_third = article_requests(served)
+    path = lambda url: url[len(served.build.base_url):]
+    assert refetched == [path(changed)], "an article was downloaded again for a lastmod before its fetch"
+    assert (second.stat("newscrawl/incremental/changed"), second.stat("newscrawl/incremental/recheck")) == (1, 0)
+    assert second.stat("newscrawl/incremental/skipped") == len(served.build.all_articles)  # each once
+    assert refetched_third == [path(garbage)]  # not `changed`: its lastmod is now before its fetch
+    assert third.stat("newscrawl/incremental/changed") == 1
+    records = assert_exactly_once(tmp_path, served)
+    assert [r["url"] for r in records if r["revision"] == 2] == [changed]
+    # Each entry keeps the lastmod it was last compared with.
+    assert {u: e.get("m") for u, e in ledger_written(tmp_path, spec.name).items()} == \
+        {**lastmods, garbage: "sooner"}
 
 
 # --------------------------------------------------------------------------- crash safety
@@ -227,7 +281,7 @@ def test_crawl_killed_at_several_points_gives_each_article_once(tmp_path):
         slow_articles(served, 0.15)
         name, out_dir = served.outlet.name, tmp_path / "output" / served.outlet.name
         small_batches = {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2"}  # records published two at a time
-        written = lambda: sum(len(p.read_bytes().splitlines()) for p in out_dir.glob("[0-9]*.jsonl"))
+        written = lambda: sum(len(p.read_bytes().splitlines()) for p in out_dir.glob("*/*.jsonl"))
         # 1. While the first articles are fetched (and held by the boilerplate warm-up).
         proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: len(article_requests(served)) >= 5, proc)
@@ -237,10 +291,10 @@ def test_crawl_killed_at_several_points_gives_each_article_once(tmp_path):
         proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: written() >= 1, proc)
         kill(proc)
-        # A kill inside a publish leaves the writer's private copy, with a torn line.
-        day_file = sorted(out_dir.glob("[0-9]*.jsonl"))[-1]
-        (out_dir / f".{day_file.name}.4242.tmp").write_bytes(
-            day_file.read_bytes() + b'{"schema_version":1,"id":"torn","url":"http://tor')
+        # A kill inside a publish leaves the part under its temporary name, with a torn line.
+        part = sorted(out_dir.glob("*/*.jsonl"))[-1]
+        (part.parent / ".part-20260101T000000000Z-0badc0de-000001.tmp").write_bytes(
+            part.read_bytes() + b'{"schema_version":1,"id":"torn","url":"http://tor')
         # 3. Part way through the rest.
         before = len(article_requests(served))
         proc = start_crawl(served.outlet, tmp_path, small_batches)
@@ -251,7 +305,7 @@ def test_crawl_killed_at_several_points_gives_each_article_once(tmp_path):
         run = crawl(served.outlet, tmp_path, small_batches)
     assert 0 < partial < len(served.build.all_articles), partial
     assert_exactly_once(tmp_path, served)
-    assert not list(out_dir.glob(".*.tmp"))
+    assert not list(out_dir.rglob(".*.tmp"))
 
 
 def test_state_lost_is_rebuilt_from_the_output(tmp_path):
@@ -295,6 +349,38 @@ def test_second_crawl_of_a_running_outlet_exits_with_the_lock_code(tmp_path):
     assert len(busy.site.requests) > requests_before
     assert_exactly_once(tmp_path, busy)
     assert len(reports(tmp_path, REGIONAL.name)) == 1  # the refused run did not report
+
+
+def compact(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "newscrawl.cli", "compact", *args,
+                           "-s", f"NEWSCRAWL_OUTPUT_DIR={tmp / 'output'}", "-s", f"NEWSCRAWL_STATE_DIR={tmp / 'state'}"],
+                          cwd=ROOT, env=scrapy_env(None), capture_output=True, text=True, timeout=60)
+
+
+def test_compact_waits_for_the_crawl_and_the_next_crawl_finds_its_day_as_it_left_it(tmp_path):
+    with serve_outlet(demo_spec()) as served:
+        slow_articles(served, 0.5)
+        name, out_dir = served.outlet.name, tmp_path / "output" / served.outlet.name
+        # One slow page at a time: the crawl is still writing when the compaction starts
+        # (its first 12 articles are held by the boilerplate warm-up, then come out together).
+        proc = start_crawl(served.outlet, tmp_path, {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "1", "CONCURRENT_REQUESTS": "1"})
+        wait_for(lambda: len(list(out_dir.glob("*/*.jsonl"))) >= 2, proc)
+        refused = compact(tmp_path, name, "--day", datetime.now(timezone.utc).date().isoformat())
+        parts_meanwhile = sorted(out_dir.glob("*/*.jsonl"))
+        assert proc.poll() is None, "the crawl ended before the compaction tried"
+        assert proc.wait(timeout=120) == 0
+        assert refused.returncode == exitcodes.LOCKED, refused.stdout + refused.stderr
+        assert "already being crawled" in refused.stderr
+        assert set(parts_meanwhile) <= set(out_dir.glob("*/*.jsonl")), "a part went while the crawl ran"
+        assert len(list(out_dir.glob("*/*.jsonl"))) > 2
+        done = compact(tmp_path, name, "--day", datetime.now(timezone.utc).date().isoformat())
+        assert done.returncode == 0 and "parts merged into" in done.stdout, done.stdout + done.stderr
+        assert len(list(out_dir.glob("*/*.jsonl"))) == 1
+        served.site.clear_requests()
+        again = crawl(served.outlet, tmp_path)
+    assert again.stat("newscrawl/ledger/replayed") == 0  # the merged part was already in state
+    assert not article_requests(served)
+    assert_exactly_once(tmp_path, served)
 
 
 # --------------------------------------------------------------------------- exit codes

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,7 +41,8 @@ from pipelines.decruft import (
     text_category,
 )
 from pipelines.extract import extract_article
-from pipelines.write import read_records
+from pipelines.work import WORK
+from pipelines.parts import read_parts
 from tests import texts
 from tests.needs import missing
 
@@ -79,7 +79,7 @@ def page(*inserts: str, story: list[str] = STORY, tail: str = "", title: str = "
 
 def run(html: str, outlet: Outlet = OUTLET) -> tuple[str, Counter]:
     record = extract_article(html, "https://news.example/a/1", preclean=lambda t: preclean_dom(t, outlet))
-    kept, removed = pre_learning_clean(record, record["_blocks"], outlet)
+    kept, removed = pre_learning_clean(record, record[WORK].blocks, outlet)
     removed.update(record["cleaning"]["removed"])
     return "\n\n".join(b["text"] for b in kept), removed
 
@@ -211,7 +211,7 @@ def test_english_category_removed(category, where):
 
 def kept_by_extractor(html: str, needles: list[str]) -> bool:
     record = extract_article(html, "https://news.example/a/1")
-    text = " ".join(b["text"] for b in record["_blocks"]).casefold()
+    text = " ".join(b["text"] for b in record[WORK].blocks).casefold()
     return any(n.casefold() in text for n in needles)
 
 
@@ -631,11 +631,11 @@ CRAWL = textwrap.dedent(
     import json, sys
     import scrapy
     from scrapy.crawler import CrawlerProcess
+    from newscrawl.outlets import Outlet
+    from pipelines.work import WORK, Work
 
     N, STATE, OUT = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-
-    class Outlet:
-        name = "example"; drop_selectors = (); drop_patterns = ()
+    OUTLET = Outlet(name="example", display_name="Example", domains=("news.example",), homepage="https://news.example/")
 
     class Collect:
         def __init__(self): self.items = []
@@ -645,13 +645,13 @@ CRAWL = textwrap.dedent(
             json.dump(self.items, open(OUT, "w"))
 
     class Items(scrapy.Spider):
-        name = "items"; outlet = Outlet()
+        name = "items"; outlet = OUTLET
         async def start(self):
             for n in range(N):
                 yield {"url": f"https://news.example/{n}", "outlet": "example", "title": None,
-                       "cleaning": {"removed": {}}, "_blocks": [
+                       "cleaning": {"removed": {}}, WORK: Work(blocks=[
                            {"kind": "p", "text": f"Story {n} about " + " ".join(["alpha", "bravo", "delta", "kilo", "lima", "oscar", "papa", "tango"][k] for k in range(8) if n >> (k % 4) & 1 or k == n % 8) + ", as the city desk reported from the council chamber after a long evening of debate.", "links": [], "link_chars": 0},
-                           {"kind": "p", "text": "Example Daily is part of the Example Media Group.", "links": [], "link_chars": 0}]}
+                           {"kind": "p", "text": "Example Daily is part of the Example Media Group.", "links": [], "link_chars": 0}])}
 
     process = CrawlerProcess({"ITEM_PIPELINES": {"pipelines.decruft.DecruftPipeline": 200, "__main__.Collect": 900},
                               "NEWSCRAWL_STATE_DIR": STATE, "NEWSCRAWL_BOILERPLATE_WARMUP": 12,
@@ -682,7 +682,7 @@ def test_pipeline_holds_warmup_without_deadlock_and_loses_nothing(tmp_path, n):
     for item in items:
         assert "Example Media Group" not in item["text"]
         assert item["text"].startswith("Story ")
-        assert "_blocks" not in item
+        assert WORK not in item
 
 
 # --------------------------------------------------------------------------- real spider
@@ -712,8 +712,8 @@ def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
         assert alone.leakage > 0.1  # the cruft is there to remove: the extractor alone keeps it
         # The audit, per article and per run: what went, DOM-level removals included.
         out = tmp_path / name / "output" / name
-        records = [r for path in out.glob("[0-9]*.jsonl") for r in read_records(path)]
-        audit = [r for path in out.glob("cruft-*.jsonl") for r in read_records(path)]
+        records = list(read_parts(out))
+        audit = list(read_parts(out / "cruft"))
         assert len(records) == len(audit) == 14
         assert {r["url"] for r in records} == {a["url"] for a in audit}
         for record in records:
@@ -722,55 +722,6 @@ def test_cruft_benchmark_first_crawl_through_the_real_spider(tmp_path):
             assert len(removed) == counted and all(len(r["text"]) <= 300 for r in removed)
             categories = {r["category"] for r in removed}
             assert {"app-promo", "learned-boilerplate"} <= categories, categories
-
-
-@pytest.mark.e2e
-def test_text_normalised_ahead_in_the_worker_is_used_only_where_learning_agrees(tmp_path):
-    """The worker call that extracts an article also normalises the text the learned
-    boilerplate is expected to leave. The crawl keeps that result only where its own
-    learned layer removed exactly those blocks: the held first pages of a first crawl
-    (extracted before anything was learned) are normalised again; a later run starts
-    from what the earlier one learned and keeps them. The records are the ones a crawl
-    without the shortcut (the audit on) writes."""
-    from bench import cruft
-    from newscrawl.webserver import LocalSite
-    from tests.crawling import crawl
-
-    if not (cruft.DATA / "ground-truth.json").exists():
-        missing("aeb-dev", "the aeb-dev data set is not on this machine")
-    styles, pages = cruft.build_pages(outlets=("harbourpost",), per_outlet=50)
-    style = styles["harbourpost"]
-    first, later = pages[:30], pages[30:]
-
-    def crawl_pages(served, workdir, settings):
-        with LocalSite() as site:
-            by_path = cruft.serve_outlet(style, served, site)
-            outlet = replace(style.outlet(site.url), domains=(site.host_port,), sitemaps=(site.url + "/sitemap.xml",))
-            run = crawl(outlet, workdir, settings)
-        records = {by_path[urlsplit(r["url"]).path].url: r for r in run.records(outlet.name)
-                   if urlsplit(r["url"]).path in by_path}
-        return run, records
-
-    run, records = crawl_pages(first, tmp_path / "ahead", {})
-    # With the audit on, nothing is computed ahead: every record takes the two-call path.
-    audited, reference = crawl_pages(first, tmp_path / "audited", {"NEWSCRAWL_AUDIT_CRUFT": True})
-    assert audited.stat("newscrawl/normalised_ahead/used") == 0
-    assert len(records) == len(reference) == 30
-    used, discarded = run.stat("newscrawl/normalised_ahead/used"), run.stat("newscrawl/normalised_ahead/discarded")
-    held = run.stat("newscrawl/cruft_hold/released_warmup")
-    assert run.stat("newscrawl/cruft/learned-boilerplate") > 0
-    assert held >= 10 and discarded >= held and used + discarded == 30
-    # Served on another port each time; the audited run also lists the removed texts.
-    volatile = {"fetched_at", "cleaning", "url", "canonical_url", "id", "discovered_from"}
-    for url, record in records.items():
-        assert {k: v for k, v in record.items() if k not in volatile} == \
-            {k: v for k, v in reference[url].items() if k not in volatile}, url
-        assert record["cleaning"]["removed"] == reference[url]["cleaning"]["removed"], url
-
-    # The next run of the same outlet, over new articles, from the state the first left.
-    second, _ = crawl_pages(later, tmp_path / "ahead", {})
-    assert second.stat("newscrawl/normalised_ahead/used") == 20
-    assert second.stat("newscrawl/cruft/learned-boilerplate") >= 20
 
 
 # --------------------------------------------------------------------------- shared stories
@@ -921,13 +872,11 @@ def test_shared_story_paragraphs_survive_the_learned_layer_in_a_real_crawl(tmp_p
     for path in first:
         learned = [r["text"] for r in records1[path]["cleaning"]["removed_text"] if r["category"] == "learned-boilerplate"]
         assert learned == [LEDGER_NOTE, LEDGER_GROUP], path
-    # ... and in the run's audit file (second run), where the worker's guess at the
-    # learned layer agreed with the crawl's own decision for every page.
-    audit = [line for f in (tmp_path / "output" / "ledger").glob("cruft-*.jsonl") for line in read_records(f)]
+    # ... and in the run's audit file (second run).
+    audit = list(read_parts(tmp_path / "output" / "ledger" / "cruft"))
     assert {urlsplit(a["url"]).path for a in audit} == set(second) - set(first)
     for line in audit:
         assert [r["text"] for r in line["removed"] if r["category"] == "learned-boilerplate"] == [LEDGER_NOTE, LEDGER_GROUP]
-    assert run2.stat("newscrawl/normalised_ahead/used") == 4 and run2.stat("newscrawl/normalised_ahead/discarded") == 0
 
     # The versions of the developing story: one original, the others near-copies of it.
     roots = [records[p]["id"] for p in port if records[p]["duplicate_of"] is None]

@@ -9,7 +9,7 @@ from pipelines.dedupe import Deduplicator, minhash
 from pipelines.minhash import NearDuplicateIndex, bands_for, similarity
 from pipelines.normalise import normalise_record
 from pipelines.validate import validate_record
-from pipelines.write import read_records
+from pipelines.parts import read_records
 from tests import texts
 from tests.needs import needs
 from tests.pipeline_run import make_crawler, outlet, raw_record, run
@@ -70,7 +70,7 @@ def test_wire_story_across_two_outlets_and_two_runs(tmp_path):
     assert stats["newscrawl/duplicates/url"] == 1 and len(dropped) == 1
 
     # Every record written validates against the shipped schema.
-    written = [r for f in (tmp_path / "output").glob("*/2025-08-04.jsonl") for r in read_records(f)]
+    written = [r for f in (tmp_path / "output").glob("*/2025-08-04/part-*.jsonl") for r in read_records(f)]
     assert len(written) == 4
     assert all(validate_record(r) == [] for r in written)
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pipelines.validate import validate_record
-from pipelines.write import read_records
+from pipelines.parts import read_records
 from tests.crawling import ROOT, scrapy_env
 
 pytestmark = pytest.mark.e2e  # `newscrawl demo` in a child process
@@ -18,10 +18,13 @@ def test_newscrawl_demo_writes_valid_clean_records(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "newscrawl.cli", "demo", "--output", str(tmp_path)],
                           cwd=tmp_path, env=scrapy_env(None), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    files = list((tmp_path / "demo-journal").glob("[0-9]*.jsonl"))
-    assert len(files) == 1
-    assert f"{files[0]}: 25 records" in proc.stdout  # it says what it wrote and where
-    records = list(read_records(files[0]))
+    days = list((tmp_path / "demo-journal").glob("[0-9]*"))
+    assert len(days) == 1
+    parts = sorted(days[0].glob("part-*.jsonl"))
+    assert parts and not list(days[0].glob(".*"))  # only whole, published parts
+    # It says what it wrote and where.
+    assert f"{days[0]}/: 25 records in {len(parts)} part file" in proc.stdout
+    records = [r for part in parts for r in read_records(part)]
     assert len(records) == 25
     for record in records:
         assert validate_record(record) == []

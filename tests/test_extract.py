@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bench.metadata_eval import FIELDS, FUNDUS_FIELDS, field_correct, fundus_field_correct, title_correct
 from bench.metrics import fundus_tokens, score_page, shingles, summarise
 from pipelines.extract import extract_article
+from pipelines.work import WORK
 from tests.needs import needs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -227,10 +228,10 @@ def test_free_article_is_not_paywalled_and_body_is_blocks():
     ld = '<script type="application/ld+json">{"@type":"Article","isAccessibleForFree":true}</script>'
     rec = extract_article(PAGE.format(lang="en", jsonld=ld, body=PARAS), "https://example.org/a")
     assert rec["paywalled"] is False
-    texts = [b["text"] for b in rec["_blocks"]]
+    texts = [b["text"] for b in rec[WORK].blocks]
     assert len(texts) == 12 and texts[0].startswith("Paragraph 0")
     assert "Visible headline" not in texts  # the headline is metadata, not body
-    assert set(rec["_blocks"][0]) == {"kind", "text", "links", "link_chars"}
+    assert set(rec[WORK].blocks[0]) == {"kind", "text", "links", "link_chars"}
     assert rec["cleaning"]["extractor"].startswith("trafilatura-")
 
 
@@ -329,13 +330,13 @@ def test_links_are_absolute_and_byline_found_without_declared_author():
     rec = extract_article(PAGE.format(lang="en", jsonld="", body=body).replace(
         '<meta name="author" content="By META AUTHOR, Staff Writer">', ""), "https://example.org/news/a")
     assert rec["authors"] == ["Jane Roe"]
-    assert "https://example.org/more" in [link for b in rec["_blocks"] for link in b["links"]]
+    assert "https://example.org/more" in [link for b in rec[WORK].blocks for link in b["links"]]
 
 
 def test_short_result_triggers_the_vote():
     rec = extract_article(PAGE.format(lang="en", jsonld="", body=PARAS[:400]), "https://example.org/a")
     assert rec["cleaning"]["extractor"].startswith("vote(")
-    assert rec["_blocks"], "a short article still yields its paragraphs"
+    assert rec[WORK].blocks, "a short article still yields its paragraphs"
 
 
 def test_text_after_an_empty_anchor_or_spacer_and_div_subheads_are_kept():
@@ -346,10 +347,10 @@ def test_text_after_an_empty_anchor_or_spacer_and_div_subheads_are_kept():
         '<h2><strong><div class="spacer"></div>Menu for plan B<div class="spacer"></div></strong></h2>'
         + PARAS + '<div class="pf_subheadline">Who pays the cost of a tariff?</div>' + PARAS)
     rec = extract_article(PAGE.format(lang="en", jsonld="", body=body), "https://example.org/a")
-    texts = [b["text"] for b in rec["_blocks"]]
+    texts = [b["text"] for b in rec[WORK].blocks]
     assert "Menu for plan B" in texts
     assert {"kind": "h", "text": "Who pays the cost of a tariff?"}.items() <= next(
-        b for b in rec["_blocks"] if b["text"].startswith("Who pays")).items()
+        b for b in rec[WORK].blocks if b["text"].startswith("Who pays")).items()
     first = PARAS.split("<p>")[1].split("</p>")[0]
     assert texts.count(" ".join(first.split())) == 3  # every copy, the anchored one too
 

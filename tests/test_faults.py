@@ -137,7 +137,7 @@ def test_store_lost_mid_crawl_exits_7_and_the_next_run_loses_nothing(tmp_path):
     settings = {"NEWSCRAWL_STATE_URL": url, "NEWSCRAWL_OUTPUT_BATCH_RECORDS": "1", "CONCURRENT_REQUESTS": "1",
                 "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}
     name = REGIONAL.name
-    written = lambda: sum(len(p.read_bytes().splitlines()) for p in (tmp_path / "output" / name).glob("[0-9]*.jsonl"))
+    written = lambda: sum(len(p.read_bytes().splitlines()) for p in (tmp_path / "output" / name).glob("*/*.jsonl"))
     with serve_outlet(REGIONAL) as served:
         slow_articles(served, 0.3)
         with redis_server(port) as server:
@@ -199,7 +199,7 @@ def test_full_output_folder_exits_8_and_the_next_run_writes_each_article_once(tm
                      f"newscrawl: {name}: output folder {out_dir} full: No space left on device (ENOSPC) (exit 8)")
         partial = output_lines(tmp_path, name)
         assert 0 < len(partial) < len(served.build.all_articles), len(partial)
-        assert not list(out_dir.glob(".*.tmp")), "a failed publish left its private copy"
+        assert not list(out_dir.rglob(".*.tmp")), "a failed publish left its temporary file"
         log = last_log(tmp_path, name)
         assert "Traceback" in log and "Scraper close failure" not in log
         # 3. Space again: every article exactly once, the state agreeing with the output.

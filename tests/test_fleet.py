@@ -4,6 +4,7 @@ ends alone, and a SIGKILL mid-fleet loses and duplicates nothing."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -71,10 +72,14 @@ def test_outlets_sharing_a_host_each_keep_their_own_politeness_in_one_process(tm
     spans = {}
     for s in served:
         times = sorted(s.site.request_times)
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        # Scrapy measures the delay from the start of one download to the start of the
-        # next; the server sees the requests a little later or earlier than that.
-        assert min(gaps) >= delay - 0.1, (s.spec.name, min(gaps))
+        # Scrapy holds each request until `delay` after the previous one began; the
+        # server notes a request when its thread gets to it, which on a busy machine can
+        # be a few tenths of a second late. So any k requests in a row span at least
+        # (k - 1) delays, less that lateness: a crawl without its delay fails at once.
+        lateness = 0.45
+        shortest = min(times[j] - times[i] - (j - i) * delay for i in range(len(times))
+                       for j in range(i + 1, len(times)))
+        assert shortest >= -lateness, (s.spec.name, shortest)
         spans[s.spec.name] = (times[0], times[-1], len(times))
         assert_exactly_once(tmp_path, s)
     busiest = max(n for _, _, n in spans.values())
@@ -87,6 +92,12 @@ def test_outlets_sharing_a_host_each_keep_their_own_politeness_in_one_process(tm
         assert " exit=0 " in line, out
 
 
+def warning_count(log: str) -> int:
+    """log_count/WARNING in the stats dumped at the end of an outlet's log."""
+    found = re.findall(r"'log_count/WARNING': (\d+)", log)
+    return int(found[-1]) if found else 0
+
+
 def test_an_outlet_that_fails_ends_alone_and_the_others_finish(tmp_path):
     with ExitStack() as stack:
         served = [stack.enter_context(serve_outlet(spec)) for spec in SPECS[1:]]
@@ -97,13 +108,18 @@ def test_an_outlet_that_fails_ends_alone_and_the_others_finish(tmp_path):
     assert proc.returncode == exitcodes.FAILED, proc.stdout + proc.stderr
     lines = {line.split()[0]: line for line in proc.stdout.splitlines()[:-1]}
     assert "exit=4" in lines["down-outlet"]
+    down_log = next((tmp_path / "logs" / "down-outlet").glob("*.log")).read_text()
+    failures = down_log.count("] WARNING: fetch failed")
+    assert failures >= 2
+    # Each outlet's stats count its own log lines, not the other outlets'.
+    assert warning_count(down_log) >= failures
     for s in served:
         assert "exit=0" in lines[s.spec.name]
         assert_exactly_once(tmp_path, s)
         log = next((tmp_path / "logs" / s.spec.name).glob("*.log")).read_text()
         assert f"newscrawl-summary: outlet={s.spec.name} " in log
         assert "down-outlet" not in log  # an outlet's log holds its own lines
-    assert "fetch failed" in next((tmp_path / "logs" / "down-outlet").glob("*.log")).read_text()
+        assert warning_count(log) < failures
     assert proc.stdout.splitlines()[-1] == "newscrawl: 3 outlets: 1 failed, 2 ok; exit=4"
 
 

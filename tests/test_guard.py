@@ -15,7 +15,7 @@ from newscrawl.guard import (
 from newscrawl.outlets import OutletConfigError, generic_outlet
 from newscrawl.state import open_state
 from newscrawl.traps import TrapLimits, trap_kind
-from pipelines.write import OutputPathError, output_path
+from pipelines.parts import OutputPathError, output_folder
 from tests.faults import PDF, PNG, URDU, article_html
 
 FORBIDDEN = parse_networks(DEFAULT_FORBIDDEN_NETWORKS)
@@ -94,6 +94,50 @@ def test_failure_kinds():
     assert failure_kind(IgnoreRequest("max redirections reached")) == ("errors", "redirect-loop")
 
 
+def _scope_check(middleware_class, spider, url: str) -> bool:
+    """Whether the offsite middleware lets a request for url through."""
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    middleware = middleware_class.from_crawler(spider.crawler)
+    middleware.spider_opened(spider)
+    try:
+        middleware.process_request(Request(url))
+    except IgnoreRequest:
+        return False
+    return True
+
+
+def test_outlets_on_one_host_are_told_apart_by_port():
+    """Why OutletScope replaces Scrapy's offsite middleware rather than standing beside it:
+    Scrapy's rule reads allowed_domains as host names, so two outlets served from one host
+    on two ports cannot be told apart; OutletScope is Scrapy's middleware with
+    `Outlet.owns` as its rule."""
+    from scrapy import Spider
+    from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.guard import OutletScope
+    from newscrawl.outlets import Outlet
+
+    class PortTimes(Spider):
+        name = "port-times"
+        outlet = Outlet(name="port-times", display_name="Port Times", domains=("127.0.0.1:8001",),
+                        homepage="http://127.0.0.1:8001/")
+
+    own, other = "http://127.0.0.1:8001/news/a", "http://127.0.0.1:8002/news/a"
+    crawler = get_crawler(PortTimes)
+    crawler.spider = spider = PortTimes.from_crawler(crawler)
+    assert _scope_check(OutletScope, spider, own)
+    assert not _scope_check(OutletScope, spider, other)
+    # Scrapy's: the host name lets the other outlet's port in; the domain as the outlet
+    # writes it keeps out the outlet's own pages.
+    spider.allowed_domains = ["127.0.0.1"]
+    assert _scope_check(OffsiteMiddleware, spider, other)
+    spider.allowed_domains = ["127.0.0.1:8001"]
+    assert not _scope_check(OffsiteMiddleware, spider, own)
+
+
 def test_charset_choices():
     urdu = article_html("t", URDU, meta_charset="windows-1256").encode("cp1256")
     assert page_encoding("text/html; charset=utf-8", urdu) == ("cp1256", "header-contradicted")
@@ -108,11 +152,11 @@ def test_charset_choices():
 def test_untrusted_names_never_become_paths(tmp_path):
     for name in ("../etc", "a/b", "..", "", "A", "x" * 100, "name\x00", "con/../../x"):
         with pytest.raises(OutputPathError):
-            output_path(tmp_path, name, "2026-01-01.jsonl")
+            output_folder(tmp_path, name, "2026-01-01")
         with pytest.raises(ValueError):
             open_state({"NEWSCRAWL_STATE_DIR": str(tmp_path)}, name)
     with pytest.raises(OutputPathError):
-        output_path(tmp_path, "ok", "../../escape.jsonl")
+        output_folder(tmp_path, "ok", "../../escape")
     with pytest.raises(OutletConfigError):
         generic_outlet("http://example.org/", name="../../tmp/x")
     # A host taken from a URL is reduced to a safe name.

@@ -105,10 +105,9 @@ def test_redirect_loop_stops_at_the_first_return_to_a_fetched_url(hostile):
 def test_redirect_off_the_outlet_is_refused(hostile):
     assert hostile.offsite.requests == []
     assert hostile.elsewhere.connections == 0
-    # Another port of the outlet's host is refused by our guard; another host by Scrapy's
-    # offsite middleware: one redirect each.
-    assert hostile.run.stat("newscrawl/refused/offsite") == 1
-    assert hostile.run.stat("offsite/filtered") == 1
+    # Another port of the outlet's host and another host: one redirect each, both dropped
+    # by the offsite middleware (Scrapy's, with the port-aware rule of newscrawl.guard).
+    assert hostile.run.stat("offsite/filtered") == 2
 
 
 def test_redirect_to_a_private_address_is_refused_before_connecting(hostile):
@@ -176,6 +175,11 @@ def test_malformed_and_empty_sitemaps_and_feeds(hostile):
     run = hostile.run
     assert "/news/from-malformed" in hostile.records  # what a cut-off sitemap still holds
     assert "/news/from-feed" in hostile.records  # and a cut-off feed
+    # Documents read past an error are counted: the cut-off sitemap and feed, and the main
+    # sitemap, whose tracking URLs carry an unescaped "&".
+    assert run.stat("newscrawl/discovery/sitemap-recovered") == 2
+    assert run.stat("newscrawl/discovery/feed-recovered") == 1
+    assert run.stat("newscrawl/discovery/sitemap-entries-skipped") == 1  # the cut-off <loc>
     assert run.stat("newscrawl/discovery/sitemap-error/empty") == 1
     assert run.stat("newscrawl/discovery/feed-error/empty") == 1
 
@@ -269,3 +273,71 @@ def test_page_budget_caps_a_huge_sitemap(tmp_path):
     assert "finish_reason': 'page_budget'" in run.log  # closed, not 19,960 refusals one by one
     assert "'newscrawl/exit_code': 0" in run.log  # a budget reached is not a failure
 
+
+@pytest.mark.parametrize("limit", ["page-budget", "closespider-pagecount"])
+def test_the_page_budget_counts_failed_fetches_and_scrapys_pagecount_does_not(tmp_path, limit):
+    """Why NEWSCRAWL_MAX_PAGES_PER_OUTLET and not Scrapy's CLOSESPIDER_PAGECOUNT: Scrapy's
+    counts responses, so a site whose every page fails (here a reset) never reaches it; the
+    page budget counts every fetch, answered or not."""
+    from newscrawl.outlets import Outlet
+
+    with LocalSite() as site:
+        site.routes["/robots.txt"] = Page(f"User-agent: *\nSitemap: {site.url_for('/sitemap.xml')}\n".encode(),
+                                          "text/plain")
+        site.routes["/"] = english_page("The front page")
+        site.routes["/sitemap.xml"] = Page(urlset([site.url_for(f"/story/{n}") for n in range(30)]),
+                                           "application/xml")
+        for n in range(30):
+            site.routes[f"/story/{n}"] = Page(reset=True)
+        outlet = Outlet(name="budget-times", display_name="Budget Times", domains=(site.host_port,),
+                        homepage=site.url_for("/"), section_depth=0)
+        settings = {"RETRY_TIMES": "0", "NEWSCRAWL_MAX_PAGES_PER_OUTLET": "10"}
+        if limit == "closespider-pagecount":
+            settings.update({"NEWSCRAWL_MAX_PAGES_PER_OUTLET": "0", "CLOSESPIDER_PAGECOUNT": "10"})
+        run = crawl(outlet, tmp_path, settings=settings)
+        # Pages, not requests: Twisted sends a request again, unseen by Scrapy, when a
+        # kept-alive connection it reused is reset.
+        fetched = set(site.requested_paths()) - {"/robots.txt"}
+    if limit == "page-budget":
+        assert len(fetched) == 10
+        assert "finish_reason': 'page_budget'" in run.log
+    else:  # the home page, the sitemap and its 30 pages: 3 responses in all
+        assert len(fetched) == 32
+        assert "finish_reason': 'finished'" in run.log
+
+
+
+# --- robots.txt: read once, by Scrapy's robots middleware ---------------------------------
+
+def robots_site(site: LocalSite, robots: Page) -> None:
+    site.routes["/robots.txt"] = robots
+    site.routes["/"] = Page(b"<!doctype html><html><body><p>Home</p></body></html>")
+    site.routes["/sitemap.xml"] = Page(urlset([site.url_for("/story/guessed")]), "application/xml")
+    site.routes["/listed-sitemap.xml"] = Page(urlset([site.url_for("/story/listed")]), "application/xml")
+    site.routes["/story/guessed"] = english_page("Found where sitemaps usually are")
+    site.routes["/story/listed"] = english_page("Found through the robots file")
+
+
+@pytest.mark.parametrize("case", ["robots-fails", "robots-not-obeyed"])
+def test_sitemaps_when_scrapy_reads_no_robots_txt(tmp_path, case):
+    """A robots.txt that cannot be fetched: the usual sitemap is tried before the crawl
+    ends. ROBOTSTXT_OBEY off: the spider fetches robots.txt itself, for its Sitemap lines."""
+    from newscrawl.outlets import Outlet
+
+    with LocalSite() as site:
+        listing = f"User-agent: *\nSitemap: {site.url_for('/listed-sitemap.xml')}\n".encode()
+        robots_site(site, Page(reset=True) if case == "robots-fails" else Page(listing, "text/plain"))
+        outlet = Outlet(name="robots-times", display_name="Robots Times", domains=(site.host_port,),
+                        homepage=site.url_for("/"), section_depth=0)
+        settings = {"RETRY_TIMES": "0"}
+        if case == "robots-not-obeyed":
+            settings["ROBOTSTXT_OBEY"] = "False"
+        run = crawl(outlet, tmp_path, settings=settings)
+        paths = site.requested_paths()
+        written = {r["url"].split(site.host_port, 1)[1] for r in run.records("robots-times")}
+    assert paths.count("/robots.txt") == 1
+    if case == "robots-fails":
+        assert written == {"/story/guessed"}
+    else:
+        assert written == {"/story/listed"} and "/sitemap.xml" not in paths
+        assert run.stat("newscrawl/discovery/robots-sitemaps") == 1

@@ -38,7 +38,7 @@ for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM
             load_object(path)
 load_object(settings.LOG_FORMATTER)
 import newscrawl.commands.crawl, newscrawl.spiders.news, newscrawl.spiders.outlets
-import pipelines.decruft, pipelines.jobs, pipelines.pool  # imported by the spider's parse_page
+import newscrawl.page_job, pipelines.drops, pipelines.runner  # imported by the spider's parse_page
 from tests.worker_libraries import imported
 print(__import__("json").dumps(imported()))
 """)

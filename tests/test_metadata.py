@@ -8,6 +8,7 @@ import json
 from newscrawl.outlets import generic_outlet
 from pipelines.extract import extract_article
 from pipelines.normalise import normalise_record
+from pipelines.work import WORK
 
 URL = "https://www.example-news.com/politics/story"
 STORY = "".join(f"<p>Paragraph {i} of the story, long enough to be read as the article's prose text.</p>"
@@ -17,7 +18,7 @@ STORY = "".join(f"<p>Paragraph {i} of the story, long enough to be read as the a
 def record(head: str = "", body: str = "", *, story: str = STORY, url: str = URL) -> dict:
     html = f"<html><head>{head}</head><body>{body}<article>{story}</article></body></html>"
     rec = extract_article(html, url)
-    rec.update(url=url, text="\n\n".join(b["text"] for b in rec.pop("_blocks")))
+    rec.update(url=url, text="\n\n".join(b["text"] for b in rec.pop(WORK).blocks))
     return normalise_record(rec, generic_outlet(url))[0]
 
 

@@ -126,12 +126,12 @@ def test_tokens(text, words):
 
 
 def test_worker_shingle_hashes_and_word_count_are_those_of_the_normalised_text():
-    from pipelines.jobs import normalise_job
-    from pipelines.normalise import SHINGLE_HASHES, shingle_hashes
+    from pipelines.normalise import normalise_stage, shingle_hashes
+    from pipelines.work import WORK
 
     for text in (texts.WIRE_STORY, texts.CHINESE, "Too short."):
-        record, _ = normalise_job(raw_record("https://daily-a.test/n/1", text, "daily-a"), KARACHI)
-        assert record[SHINGLE_HASHES] == shingle_hashes(record["text"])
+        record, _ = normalise_stage(raw_record("https://daily-a.test/n/1", text, "daily-a"), KARACHI)
+        assert record[WORK].shingle_hashes == shingle_hashes(record["text"])
         assert record["word_count"] == word_count(record["text"])
 
 

@@ -18,7 +18,7 @@ from newscrawl import exitcodes
 from newscrawl.demo import fixture_web_spec, outlet_toml, serve_outlet
 from newscrawl.outlet_schema import FORMATS, iter_errors, record_problems, schema
 from newscrawl.outlets import OUTLETS_DIR, Outlet, OutletConfigError, load_outlet, scan_outlets
-from pipelines.write import read_records
+from pipelines.parts import read_parts
 from tests.crawling import FAST, ROOT, scrapy_env, write_outlets
 
 REGIONAL, PAPER, URDU = fixture_web_spec()
@@ -261,8 +261,7 @@ def test_fleet_crawl_skips_invalid_records_crawls_the_valid_ones_and_exits_2(tmp
             assert any(re.match(rf"{name} +exit=0 ", line) for line in lines), proc.stdout
         assert lines[-1] == "newscrawl: 2 outlets: 2 ok; 3 invalid records skipped; exit=2"
         for name, site in served.items():
-            written = [r for path in sorted((tmp_path / "output" / name).glob("[0-9]*.jsonl*"))
-                       for r in read_records(path)]
+            written = list(read_parts(tmp_path / "output" / name))
             assert len(written) == len(site.build.all_articles), name
         assert not (tmp_path / "output" / "ftp-homepage").exists()
 

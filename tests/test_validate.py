@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import pytest
@@ -7,7 +8,7 @@ from scrapy.exceptions import DropItem
 from pipelines.normalise import NormalisePipeline, normalise_record
 from pipelines.write import WritePipeline
 from pipelines.validate import ValidatePipeline, schema, validate_record
-from pipelines.write import read_records
+from pipelines.parts import read_parts
 from tests import texts
 from tests.pipeline_run import make_crawler, outlet, raw_record, run
 
@@ -68,7 +69,8 @@ def test_pipeline_writes_rejects_with_reasons_and_counts_them(tmp_path):
     assert "_debug" not in kept[0]  # internal fields travel with the item and are dropped at the write
     assert len(dropped) == 2 and all(d.startswith("invalid record:") for d in dropped)
 
-    rejects = list(read_records(tmp_path / "output" / "daily-a" / "rejects-2025-08-04.jsonl"))
+    rejects = list(read_parts(tmp_path / "output" / "daily-a" / "rejects"))
+    assert [p.name for p in (tmp_path / "output" / "daily-a" / "rejects").iterdir()] == ["2025-08-04"]
     assert [r["url"] for r in rejects] == ["https://daily-a.test/n/short", "https://daily-a.test/n/empty"]
     assert rejects[0]["reasons"] == ["text has 4 words, fewer than 20"]
     assert "text is empty" in rejects[1]["reasons"]
@@ -87,9 +89,9 @@ def test_pipeline_raises_dropitem_directly(tmp_path):
     crawler = make_crawler(tmp_path, DAILY)
     pipe = ValidatePipeline.from_crawler(crawler)
     with pytest.raises(DropItem, match="text is empty"):
-        pipe.process_item({**good_record(), "text": ""})
+        asyncio.run(pipe.process_item({**good_record(), "text": ""}))
     pipe.close_spider()
-    line = (tmp_path / "output" / "daily-a").glob("rejects-*.jsonl").__next__().read_text()
+    line = (tmp_path / "output" / "daily-a" / "rejects").glob("*/part-*.jsonl").__next__().read_text()
     assert json.loads(line)["reasons"][0] == "text is empty"
 
 

@@ -1,13 +1,21 @@
+import glob
 import gzip
 import json
+import re
+import shlex
+import subprocess
+import sys
 import threading
+import time
 
+import psutil
 import pytest
 import zstandard
 
 from pipelines.validate import validate_record
-from pipelines.write import JsonlWriter, OutputPathError, output_path, read_records
+from pipelines.parts import OutputPathError, PartWriter, day_parts, output_folder, read_parts, read_records
 from tests import texts
+from tests.crawling import ROOT
 from tests.pipeline_run import make_crawler, outlet, raw_record, run
 
 DAILY = outlet("daily-a", "Asia/Karachi")
@@ -15,6 +23,10 @@ DAILY = outlet("daily-a", "Asia/Karachi")
 
 def rec(i: int) -> dict:
     return {"n": i, "text": "نص عربي " * (i % 7 + 1) + "国务院"}
+
+
+def parts(folder) -> list:
+    return sorted(folder.glob("part-*.jsonl*"))
 
 
 def decompress_all(path, compression):
@@ -25,80 +37,89 @@ def decompress_all(path, compression):
         return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True).read()
 
 
-def test_plain_file_holds_only_whole_lines_after_every_write(tmp_path):
-    path = tmp_path / "a.jsonl"
-    with JsonlWriter(path, batch_records=1) as writer:
+def test_each_publish_is_a_new_whole_part_and_published_parts_never_change(tmp_path):
+    folder = tmp_path / "2026-01-31"
+    seen: dict = {}  # part name -> (inode, bytes) when first seen
+    with PartWriter(folder, batch_records=1) as writer:
         for i in range(20):
             writer.write(rec(i))
-            raw = path.read_bytes()
-            assert raw.endswith(b"\n")
-            assert [json.loads(line)["n"] for line in raw.splitlines()] == list(range(i + 1))
-    assert "国务院" in path.read_text(encoding="utf-8")  # ensure_ascii=False
+            published = parts(folder)
+            assert len(published) == i + 1
+            for path in published:
+                raw = path.read_bytes()
+                assert raw.endswith(b"\n") and raw.count(b"\n") == 1
+                seen.setdefault(path.name, (path.stat().st_ino, raw))
+                assert (path.stat().st_ino, raw) == seen[path.name], f"{path.name} was rewritten"
+    # Sorted by name, the parts are in the order they were written.
+    assert [r["n"] for p in parts(folder) for r in read_records(p)] == list(range(20))
+    assert "国务院" in parts(folder)[0].read_text(encoding="utf-8")  # ensure_ascii=False
 
 
-def test_records_are_published_by_whole_batches_and_at_close(tmp_path):
-    path = tmp_path / "a.jsonl"
-    writer = JsonlWriter(path, batch_records=4, batch_seconds=3600)
+def test_records_are_published_by_whole_parts_and_at_close(tmp_path):
+    writer = PartWriter(tmp_path, batch_records=4, batch_seconds=3600)
     for i in range(6):
         writer.write(rec(i))
-    assert [r["n"] for r in read_records(path)] == [0, 1, 2, 3]  # the second batch is not out yet
+    assert [[r["n"] for r in read_records(p)] for p in parts(tmp_path)] == [[0, 1, 2, 3]]  # the rest waits
     writer.close()
-    assert [r["n"] for r in read_records(path)] == list(range(6))
+    assert [[r["n"] for r in read_records(p)] for p in parts(tmp_path)] == [[0, 1, 2, 3], [4, 5]]
 
 
-def test_a_killed_writers_private_copy_is_removed_and_never_published(tmp_path):
-    path = tmp_path / "a.jsonl"
-    with JsonlWriter(path, batch_records=1) as writer:
+def test_a_part_is_also_published_at_a_size_and_after_a_time(tmp_path):
+    line = len(json.dumps(rec(0), ensure_ascii=False, separators=(",", ":")).encode()) + 1
+    by_size = PartWriter(tmp_path / "size", batch_records=100, batch_bytes=2 * line, batch_seconds=3600)
+    for i in (0, 7, 14):  # records of the same length
+        by_size.write(rec(i))
+    assert [len(list(read_records(p))) for p in parts(tmp_path / "size")] == [2]
+    by_time = PartWriter(tmp_path / "time", batch_records=100, batch_seconds=0.2)
+    by_time.write(rec(0))
+    by_time.flush_if_due()
+    assert parts(tmp_path / "time") == []
+    time.sleep(0.25)
+    by_time.flush_if_due()  # what the crawl's timer calls
+    assert [len(list(read_records(p))) for p in parts(tmp_path / "time")] == [1]
+
+
+def test_a_killed_publish_is_seen_by_no_reader_and_removed_by_the_next_writer(tmp_path):
+    folder = tmp_path / "daily-a" / "2026-01-31"
+    with PartWriter(folder, batch_records=1) as writer:
         writer.write(rec(0))
-    stale = tmp_path / ".a.jsonl.99999.tmp"
-    stale.write_bytes(path.read_bytes() + b'{"n": 1, "half')  # a publish that was killed
-    with JsonlWriter(path, batch_records=1) as writer:
+    stale = folder / ".part-20260131T000000000Z-0badc0de-000001.tmp"
+    stale.write_bytes(b'{"n": 1, "half')  # a publish killed half-way
+    # Globs as pandas, DuckDB or a shell take them, and the project's own reader.
+    for pattern in ("*/*/*.jsonl", "*/*/*.jsonl*", "*/*/*"):
+        assert glob.glob(str(tmp_path / pattern)) == [str(p) for p in parts(folder)], pattern
+    assert [r["n"] for r in read_parts(tmp_path / "daily-a")] == [0]
+    with PartWriter(folder, batch_records=1) as writer:
         writer.write(rec(2))
     assert not stale.exists()
-    assert [r["n"] for r in read_records(path)] == [0, 2]
+    assert [r["n"] for r in read_parts(tmp_path / "daily-a")] == [0, 2]
 
 
-@pytest.mark.parametrize("compression", ["gzip", "zstd"])
-def test_compressed_file_is_always_whole_members(tmp_path, compression):
-    path = tmp_path / ("a.jsonl.gz" if compression == "gzip" else "a.jsonl.zst")
-    writer = JsonlWriter(path, compression, batch_records=3, batch_seconds=3600)
+@pytest.mark.parametrize("compression, suffix", [("gzip", ".jsonl.gz"), ("zstd", ".jsonl.zst")])
+def test_a_compressed_part_is_one_whole_member(tmp_path, compression, suffix):
+    writer = PartWriter(tmp_path, compression, batch_records=3, batch_seconds=3600)
     for i in range(10):
         writer.write(rec(i))
-        # between writes a reader decompresses the whole file without error
-        seen = [r["n"] for r in read_records(path)] if path.exists() else []
-        assert seen == list(range(len(seen))) and len(seen) == (i + 1) // 3 * 3
-        if path.exists():
-            assert decompress_all(path, compression).count(b"\n") == len(seen)
-    writer.close()  # flushes the last partial batch
-    assert [r["n"] for r in read_records(path)] == list(range(10))
-    assert decompress_all(path, compression).count(b"\n") == 10
-
-
-@pytest.mark.parametrize("compression, name", [("", "a.jsonl"), ("gzip", "a.jsonl.gz"), ("zstd", "a.jsonl.zst")])
-def test_torn_tail_is_ignored_by_readers_and_cut_by_the_next_writer(tmp_path, compression, name):
-    path = tmp_path / name
-    with JsonlWriter(path, compression) as writer:
-        writer.write(rec(1))
-    good = path.read_bytes()
-    with path.open("ab") as f:  # a process killed in the middle of a write
-        f.write(good[: len(good) // 2] if compression else b'{"n": 2, "te')
-    assert [r["n"] for r in read_records(path)] == [1]
-    with JsonlWriter(path, compression) as writer:
-        writer.write(rec(3))
-    assert [r["n"] for r in read_records(path)] == [1, 3]
+    writer.close()
+    published = parts(tmp_path)
+    assert [p.name.endswith(suffix) for p in published] == [True] * 4
+    assert [decompress_all(p, compression).count(b"\n") for p in published] == [3, 3, 3, 1]
+    assert [r["n"] for p in published for r in read_records(p)] == list(range(10))
 
 
 def test_concurrent_reader_never_sees_a_broken_record(tmp_path):
-    path = tmp_path / "a.jsonl.gz"
-    writer = JsonlWriter(path, "gzip", batch_records=5)
+    writer = PartWriter(tmp_path, "gzip", batch_records=5)
     stop = threading.Event()
     counts, errors = [], []
+
+    def lines(path) -> int:
+        with open(path, "rb") as fh:
+            return len(gzip.decompress(fh.read()).splitlines())
 
     def reader():
         while not stop.is_set():
             try:
-                if path.exists():
-                    counts.append(sum(1 for _ in read_records(path)))
+                counts.append(sum(lines(p) for p in glob.glob(str(tmp_path / "*.jsonl.gz"))))
             except Exception as exc:  # any failure here is a broken file
                 errors.append(exc)
 
@@ -110,21 +131,37 @@ def test_concurrent_reader_never_sees_a_broken_record(tmp_path):
     stop.set()
     thread.join()
     assert errors == []
-    assert counts, "the reader never read the file"
+    assert len(set(counts)) > 10, "the reader never read while the parts were published"
     assert counts == sorted(counts) and all(c % 5 == 0 for c in counts)
 
 
-@pytest.mark.parametrize("outlet_name, filename", [
-    ("../etc", "x.jsonl"), ("a/b", "x.jsonl"), ("", "x.jsonl"), ("daily-a", "../x.jsonl"), ("daily-a", "sub/x.jsonl"),
+def test_disk_writes_grow_linearly_with_the_records(tmp_path):
+    """Each record reaches the disk once: what the process writes is the output itself (the
+    former day file, copied at each publish, cost the square)."""
+    me = psutil.Process()
+    for n in (300, 3000):
+        folder = tmp_path / str(n)
+        before = me.io_counters().write_chars
+        with PartWriter(folder, batch_records=10) as writer:
+            for i in range(n):
+                writer.write(rec(i))
+        written = me.io_counters().write_chars - before
+        size = sum(p.stat().st_size for p in parts(folder))
+        assert len(parts(folder)) == n // 10
+        assert size <= written <= size + 64 * 1024, (n, size, written)
+
+
+@pytest.mark.parametrize("outlet_name, subfolders", [
+    ("../etc", ()), ("a/b", ()), ("", ()), ("daily-a", ("..",)), ("daily-a", ("sub/x",)), ("daily-a", ("",)),
 ])
-def test_paths_stay_inside_the_output_folder(tmp_path, outlet_name, filename):
+def test_paths_stay_inside_the_output_folder(tmp_path, outlet_name, subfolders):
     with pytest.raises(OutputPathError):
-        output_path(tmp_path, outlet_name, filename)
+        output_folder(tmp_path, outlet_name, *subfolders)
 
 
 def test_bad_compression_setting_is_refused(tmp_path):
     with pytest.raises(ValueError, match="compression"):
-        JsonlWriter(tmp_path / "a.jsonl", "bz2")
+        PartWriter(tmp_path, "bz2")
 
 
 @pytest.mark.parametrize("compression, suffix", [("", ".jsonl"), ("gzip", ".jsonl.gz"), ("zstd", ".jsonl.zst")])
@@ -137,8 +174,57 @@ def test_write_pipeline_files_by_outlet_and_utc_day(tmp_path, compression, suffi
     kept, dropped = run(crawler, items)
     assert dropped == [] and len(kept) == 2
     out = tmp_path / "output" / "daily-a"
-    assert sorted(p.name for p in out.iterdir()) == [f"2025-08-04{suffix}", f"2025-08-05{suffix}"]
-    written = [r for p in sorted(out.iterdir()) for r in read_records(p)]
+    published = day_parts(out)
+    assert [p.parent.name for p in published] == ["2025-08-04", "2025-08-05"]
+    assert all(p.name.startswith("part-") and p.name.endswith(suffix) for p in published)
+    assert len({p.name.rsplit("-", 1)[0] for p in published}) == 1  # one run's tag
+    written = list(read_parts(out))
     assert [r["url"] for r in written] == ["https://daily-a.test/2", "https://daily-a.test/1"]
     assert all(validate_record(r) == [] for r in written)
     assert crawler.stats.get_value("newscrawl/written") == 2
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+
+
+def readme_command(start: str) -> list[str]:
+    """The README's command line that starts with `start`, split as a shell splits it, run
+    with this interpreter."""
+    lines = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line.startswith(start)]
+    assert len(lines) == 1, f"the README shows no single line starting {start!r}"
+    command = shlex.split(lines[0])
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+def test_the_readmes_one_liners_read_every_outlet_and_day_as_one_data_set(tmp_path, monkeypatch):
+    # Two outlets, two days, the three formats, a field null in the first parts and set in
+    # later ones (`duplicate_of` of wire copy), beside rejects and run reports.
+    herald = outlet("herald-b", "Asia/Kolkata")
+    runs = [
+        (DAILY, "", [raw_record("https://daily-a.test/floods", texts.WIRE_AT_A, "daily-a"),
+                     raw_record("https://daily-a.test/short", "Too short.", "daily-a")]),
+        (DAILY, "gzip", [raw_record("https://daily-a.test/own", texts.ENGLISH * 4, "daily-a",
+                                    fetched_at="2025-08-05T10:00:00+00:00")]),
+        (herald, "zstd", [raw_record("https://herald-b.test/copy", texts.WIRE_AT_B, "herald-b"),
+                          raw_record("https://herald-b.test/own", texts.ENGLISH * 6, "herald-b")]),
+    ]
+    written = []
+    for for_outlet, compression, items in runs:
+        crawler = make_crawler(tmp_path, for_outlet, NEWSCRAWL_OUTPUT_COMPRESSION=compression,
+                               NEWSCRAWL_OUTPUT_BATCH_RECORDS=1)
+        written += run(crawler, items)[0]
+    assert len(written) == 4 and [r["duplicate_of"] is None for r in written] == [True, True, False, False]
+    (tmp_path / "output" / "daily-a" / "runs").mkdir()
+    (tmp_path / "output" / "daily-a" / "runs" / "20250804T093000Z.json").write_text('{"exit_code": 0}\n')
+    assert list(read_parts(tmp_path / "output" / "daily-a" / "rejects"))
+    monkeypatch.chdir(tmp_path)
+
+    def output(command: list[str]) -> str:
+        proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    table = output(readme_command('python -c "import duckdb'))
+    counts = dict(re.findall(r"│\s*([a-z-]+)\s*│\s*(\d+)\s*│", table))
+    assert counts == {"daily-a": "2", "herald-b": "2"}, table
+    assert output(readme_command('python -c "import glob, pyarrow')).strip() == "4"
+    assert output(readme_command('python -c "import glob, json')).strip() == "1"  # the plain parts

@@ -10,12 +10,16 @@ from newscrawl.demo import serve_demo
 
 
 def summarise(stats: dict, outlet_dir: Path) -> list[str]:
+    from pipelines.parts import REJECTS, day_parts, read_records
+
     lines = []
-    for path in sorted(outlet_dir.glob("*.jsonl*")):
-        with path.open("rb") as fh:
-            count = sum(1 for _ in fh) if path.suffix == ".jsonl" else None
-        what = f"{count} records" if count is not None else f"{path.stat().st_size} bytes"
-        lines.append(f"  {path}: {what}")
+    for root in (outlet_dir, outlet_dir / REJECTS):
+        by_day: dict[Path, list[Path]] = {}
+        for path in day_parts(root):
+            by_day.setdefault(path.parent, []).append(path)
+        for day, parts in by_day.items():
+            count = sum(1 for path in parts for _ in read_records(path))
+            lines.append(f"  {day}/: {count} records in {len(parts)} part file{'' if len(parts) == 1 else 's'}")
     cruft = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("newscrawl/cruft/")}
     rejected = {k.split("/", 2)[-1]: v for k, v in stats.items() if k.startswith("newscrawl/rejected/")}
     lines.append(
@@ -30,7 +34,7 @@ def summarise(stats: dict, outlet_dir: Path) -> list[str]:
 
 
 def run_demo(output_dir: Path, quiet: bool = False) -> int:
-    from newscrawl.cli import project_settings, run_crawl
+    from newscrawl.project import project_settings, run_crawl
     from newscrawl.spiders.outlets import spider_class_for
 
     with serve_demo() as served, tempfile.TemporaryDirectory(prefix="newscrawl-demo-") as state_dir:

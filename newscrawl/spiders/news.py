@@ -1,7 +1,8 @@
 """The news spider: discovery, fetch and the article gate for one outlet.
 
-Discovery starts from robots.txt (its Sitemap: lines), the homepage (feed links and
-section links), and whatever the outlet record adds (sitemaps, feeds, section pages).
+Discovery starts from robots.txt (its Sitemap: lines, read from the parser Scrapy's
+robots middleware builds), the homepage (feed links and section links), and whatever
+the outlet record adds (sitemaps, feeds, section pages).
 Every article request carries how it was found. Pages that pass the article gate are
 handed to the item pipelines as RawArticle items; every other page is only followed
 for links, to the outlet's section depth.
@@ -10,10 +11,13 @@ for links, to the outlet's section depth.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import TextResponse
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler, load_object
 
 from newscrawl import discovery
 from newscrawl.guard import Refused, failure_kind
@@ -59,13 +63,22 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.start_url = url
         self._max_age: timedelta | None = None
-        self._options: dict | None = None
+        self._min_chars: int | None = None
         if type(self).outlet is None:
             if not url:
                 raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
             self.outlet = generic_outlet(url, name=outlet)
-        # OffsiteMiddleware matches host names; port-specific domains are checked by Outlet.owns.
-        self.allowed_domains = sorted({d.split(":")[0] for d in self.outlet.domains})
+        # The host whose robots.txt names the outlet's sitemaps, as requests spell it, and
+        # whether its Sitemap lines were followed (or, without any, the usual sitemap tried).
+        self._robots_netloc = urlsplit(canonicalize_url(self.outlet.homepage)).netloc
+        self._robots_done = False
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        return spider
 
     # --- helpers -----------------------------------------------------------------
     def _stat(self, key: str, count: int = 1) -> None:
@@ -109,16 +122,18 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"{family}/{kind}")
         self.logger.warning("fetch failed: %s %s", kind, request.url)
         if request.meta.get("robots"):
+            self._robots_done = True
             yield from self._guess_sitemaps()
 
     # --- start ---------------------------------------------------------------------
     async def start(self):
         o = self.outlet
-        robots = urljoin(o.homepage, "/robots.txt")
-        yield scrapy.Request(
-            robots, callback=self.parse_robots, errback=self.on_error, dont_filter=True,
-            meta={"robots": True}, priority=10,
-        )
+        if not self.settings.getbool("ROBOTSTXT_OBEY"):
+            # Scrapy's robots middleware is off: robots.txt is fetched for its sitemaps only.
+            yield scrapy.Request(
+                urljoin(o.homepage, "/robots.txt"), callback=self.parse_robots, errback=self.on_error,
+                dont_filter=True, meta={"robots": True}, priority=10,
+            )
         if self.start_url:
             request = self._follow(self.start_url, self.parse_any, via=discovery.VIA_START_URL,
                                    section_depth=0)
@@ -144,10 +159,31 @@ class NewsSpider(scrapy.Spider):
             if request := self._follow(url, self.parse_any, via=discovery.VIA_SITEMAP, nesting=0):
                 yield request
 
+    def robots_parsed(self, robotparser, request):
+        """Scrapy's robots middleware has fetched and parsed a host's robots.txt (once per
+        host); the homepage's names the sitemaps to follow."""
+        if not self._robots_done and urlparse_cached(request).netloc == self._robots_netloc:
+            robots = f"{urlparse_cached(request).scheme}://{self._robots_netloc}/robots.txt"
+            for sitemap in self._robots_sitemaps(robotparser, robots):
+                self.crawler.engine.crawl(sitemap)
+
+    def spider_idle(self):
+        """No robots.txt was read for the homepage's host (its download failed): the
+        usual sitemap is tried before the crawl ends."""
+        if not self._robots_done:
+            self._robots_done = True
+            for request in self._guess_sitemaps():
+                self.crawler.engine.crawl(request)  # a request waiting: the crawl goes on
+
     def parse_robots(self, response):
-        sitemaps = discovery.sitemaps_from_robots(response.text if isinstance(response, TextResponse)
-                                                  else response.body.decode("utf-8", "replace"),
-                                                  response.url)
+        """robots.txt fetched by the spider, where Scrapy's robots middleware is off."""
+        parser = build_from_crawler(load_object(self.settings["ROBOTSTXT_PARSER"]), self.crawler, response.body)
+        yield from self._robots_sitemaps(parser, response.url)
+
+    def _robots_sitemaps(self, robotparser, robots_url: str):
+        self._robots_done = True
+        # Another ROBOTSTXT_PARSER may not tell the sitemaps: the usual one is tried.
+        sitemaps = discovery.robots_sitemaps(getattr(robotparser, "sitemaps", None) or (), robots_url)
         self._stat("discovery/robots-sitemaps", len(sitemaps))
         for url in sitemaps:
             if request := self._follow(url, self.parse_any, via=discovery.VIA_ROBOTS_SITEMAP, nesting=0):
@@ -187,6 +223,7 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"discovery/sitemap-error/{exc.kind}")
             self.logger.warning("bad sitemap %s: %s", response.url, exc)
             return
+        self._count_unread(sitemap, "sitemap")
         nesting = response.meta.get("nesting", 0)
         if sitemap.kind == "index":
             self._stat("discovery/sitemap-indexes")
@@ -210,6 +247,14 @@ class NewsSpider(scrapy.Spider):
                                        hints={k: v for k, v in hints.items() if v}):
                 yield request
 
+    def _count_unread(self, parsed, what: str) -> None:
+        """What a sitemap or feed held that is lost: entries without a usable URL, and the
+        rest of a document that broke off (what came before it is followed)."""
+        if parsed.skipped:
+            self._stat(f"discovery/{what}-entries-skipped", parsed.skipped)
+        if parsed.recovered:
+            self._stat(f"discovery/{what}-recovered")
+
     def parse_feed(self, response):
         try:
             feed = discovery.parse_feed(response.body, response.url)
@@ -217,6 +262,7 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"discovery/feed-error/{exc.kind}")
             self.logger.warning("bad feed %s: %s", response.url, exc)
             return
+        self._count_unread(feed, "feed")
         via = discovery.VIA_FEED.get(feed.kind, discovery.VIA_FEED_RSS)
         self._stat("discovery/feed-urls", len(feed.entries))
         for entry in feed.entries:
@@ -227,27 +273,14 @@ class NewsSpider(scrapy.Spider):
                                        hints={k: v for k, v in hints.items() if v}):
                 yield request
 
-    def _page_options(self) -> dict:
-        """What every page's worker call is told from the settings (read once)."""
-        if self._options is None:
-            from pipelines.validate import DEFAULT_MIN_WORDS
-
-            settings = self.settings
-            self._options = {
-                "min_chars": settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400),
-                "min_words": settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS),
-                "audit": settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False),
-                "crash_marker": settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None,
-            }
-        return self._options
-
     async def parse_page(self, response):
-        """An HTML page goes to the worker pool once: the article gate, and either the
-        extract stage (an article) or the links to follow (a homepage or section page),
-        over one parse (pipelines.jobs.page_job). The reactor never parses a page."""
-        from pipelines.decruft import learned_boilerplate
-        from pipelines.jobs import page_job
-        from pipelines.pool import WorkerCrash, pool_for
+        """An HTML page goes to the worker pool for the article gate (newscrawl.page_job,
+        through pipelines/runner.py): an article is handed to the item pipelines as a
+        RawArticle; a homepage or section page gives the links to follow. The reactor
+        never parses a page."""
+        from newscrawl.page_job import page_job
+        from pipelines.drops import WorkerLost
+        from pipelines.runner import runner_for
 
         meta = response.meta
         depth = meta.get("section_depth")
@@ -265,16 +298,17 @@ class NewsSpider(scrapy.Spider):
             fetched_at=utc_now(),
             hints=meta.get("hints") or {},
         )
-        options = {**self._page_options(), "learned": learned_boilerplate(self.crawler, self.outlet.name),
-                   "feed_links": follow and depth == 0, "page_links": follow}
+        if self._min_chars is None:  # read once
+            self._min_chars = self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400)
+        options = {"min_chars": self._min_chars, "feed_links": follow and depth == 0, "page_links": follow}
         try:
-            result = await pool_for(self.crawler).run(page_job, page, self.outlet, options)
-        except WorkerCrash as exc:  # counted by the pool
+            result = await runner_for(self.crawler).run(page_job, page, self.outlet, options)
+        except WorkerLost as exc:  # counted by the pool
             self.logger.error("page lost: %s (%s)", response.url, exc)
             return
         if result["article"]:
             self._stat("gate/article")
-            yield RawArticle(**{**page, "html": None}, extracted=result["record"])
+            yield RawArticle(**page)
             return
         self._stat(f"gate/not-article/{result['reason'].split(':')[0]}")
         for url in result.get("feed_links", ()):
