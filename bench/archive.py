@@ -48,7 +48,7 @@ def crawl(origin: str, tmp: Path, name: str, archive: bool) -> dict:
         print(f"warning: {name} exited {result['returncode']}\n{result['log']}")
     return {"archive": archive, "pages": pages, "wall": result["wall"], "pps": pages / result["wall"],
             "cpu_ms": 1000 * result["cpu"] / max(pages, 1), "records": result["written"],
-            "output_per_record": folder_bytes(out, "[0-9]*.jsonl*") / max(result["written"], 1),
+            "output_per_record": folder_bytes(out, "part-*.jsonl*") / max(result["written"], 1),
             "archived": archived, "warc_per_article": warc / archived if archived else 0.0, "warc": warc}
 
 

