@@ -3,8 +3,9 @@
     <NEWSCRAWL_ARCHIVE_DIR>/<outlet>/<UTC run stamp>-<seq>.warc.gz
 
 Settings: NEWSCRAWL_ARCHIVE (on), NEWSCRAWL_ARCHIVE_DIR ("archive"), NEWSCRAWL_ARCHIVE_ALL
-(off: with it, every response handed to the spider is archived, robots.txt, sitemaps, feeds,
-homepage and section pages included), NEWSCRAWL_ARCHIVE_MAX_BYTES (10**9: a new file is
+(off: with it, every response handed to the spider is archived, sitemaps, feeds, homepage
+and section pages included, and the robots.txt responses Scrapy's robots middleware
+fetches), NEWSCRAWL_ARCHIVE_MAX_BYTES (10**9: a new file is
 started before a fetch's records would take a file past it; a larger fetch has a file of
 its own).
 
@@ -570,12 +571,15 @@ class Archive:
     def store(self, response, page: str):
         """Queues the fetch that gave `response`; a Deferred that fires with (file name,
         offset, length) once it is in the file and synced."""
+        captures = captures_for(response)
+        response.meta.pop(META_CAPTURES, None)
+        return self.store_captures(captures, page)
+
+    def store_captures(self, captures: list[Capture], page: str):
         from twisted.internet.defer import fail
 
         if self._writer is None:
             return fail(ArchiveUnavailable("the archive is not open"))
-        captures = captures_for(response)
-        response.meta.pop(META_CAPTURES, None)
         d = self._writer.submit(captures, page)
 
         def stored(result):
@@ -619,8 +623,16 @@ class ArchiveCapture:
         return cls(archive_for(crawler))
 
     def process_response(self, request, response):
+        from scrapy.http.request import NO_CALLBACK
+
         earlier = request.meta.get(META_CAPTURES) or ()
-        request.meta[META_CAPTURES] = (*(c for c in earlier if c.status in REDIRECTS), capture(request, response))
+        captures = (*(c for c in earlier if c.status in REDIRECTS), capture(request, response))
+        request.meta[META_CAPTURES] = captures
+        if (request.callback is NO_CALLBACK and response.status not in REDIRECTS and self.archive.archive_all
+                and self.archive.is_open):
+            # Fetched by Scrapy itself (robots.txt, for its robots middleware): the spider
+            # never gets it, so with NEWSCRAWL_ARCHIVE_ALL it is archived here.
+            self.archive.store_captures(list(captures), OTHER).addErrback(_unwaited)
         return response
 
 
