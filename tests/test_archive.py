@@ -427,19 +427,25 @@ def test_unwritable_archive_folder_exits_8_before_fetching(tmp_path):
 
 @pytest.mark.e2e
 def test_full_archive_folder_exits_8_and_the_next_run_archives_and_writes_each_article_once(tmp_path):
-    from tests.test_cron import assert_exactly_once, output_lines
-    from tests.test_faults import assert_fault, fill, newscrawl_crawl, tmpfs
+    from tests.crawling import ROOT, scrapy_env
+    from tests.test_cron import assert_exactly_once, output_lines, slow_articles, wait_for
+    from tests.test_faults import assert_fault, crawl_command, fill, newscrawl_crawl, tmpfs
 
     name = REGIONAL.name
     # Articles are written two at a time from the first (none held by the boilerplate warm-up).
     settings = {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2", "NEWSCRAWL_BOILERPLATE_WARMUP": "0"}
-    with tmpfs(tmp_path / "archive", "256k") as folder, serve_outlet(REGIONAL) as served:
-        filler = fill(folder, leave=48 * 1024)
-        proc = newscrawl_crawl(tmp_path, served.outlet, settings)
-        assert_fault(proc, exitcodes.STORAGE, f"newscrawl: {name}: archive folder {folder / name} full: "
-                                              f"No space left on device (ENOSPC) (exit 8)")
+    with tmpfs(tmp_path / "archive", "1m") as folder, serve_outlet(REGIONAL) as served:
+        slow_articles(served, 1.0)
+        proc = subprocess.Popen(crawl_command(tmp_path, served.outlet, settings), cwd=ROOT, env=scrapy_env(None),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: len(output_lines(tmp_path, name)) >= 2, proc)
+        filler = fill(folder)  # the archive folder is full from now on
+        out, err = proc.communicate(timeout=300)
+        assert_fault(subprocess.CompletedProcess(proc.args, proc.returncode, out, err), exitcodes.STORAGE,
+                     f"newscrawl: {name}: archive folder {folder / name} full: No space left on device (ENOSPC) "
+                     f"(exit 8)")
         partial = output_lines(tmp_path, name)
-        assert 0 < len(partial) < len(served.build.all_articles), len(partial)
+        assert 2 <= len(partial) < len(served.build.all_articles), len(partial)
         assert_articles_archived(tmp_path, served, partial)  # what was written was archived first
         filler.unlink()
         proc = newscrawl_crawl(tmp_path, served.outlet, settings)
