@@ -75,9 +75,10 @@ def variant(pieces: list[str], number: int) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def serve(port_queue, pages: int) -> None:
+def serve(port_queue, pages: int, encode: bool = False) -> None:
     """The benchmark site, in its own process: robots.txt, a sitemap, a homepage and the
-    article pages, over HTTP/1.1 with keep-alive."""
+    article pages, over HTTP/1.1 with keep-alive; with `encode`, article pages are sent
+    gzip-encoded to a client that accepts it, as most news sites send them."""
     bases = base_pages()
     sitemap = ['<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
 
@@ -96,7 +97,10 @@ def serve(port_queue, pages: int) -> None:
                 elif path.startswith("/news/") and path[6:].isdigit() and int(path[6:]) < pages:
                     number = int(path[6:])
                     body, ctype, status = variant(bases[number % len(bases)], number), "text/html; charset=utf-8", "200 OK"
-                writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+                encoding = ""
+                if encode and path.startswith("/news/") and b"gzip" in request.lower():
+                    body, encoding = gzip.compress(body, compresslevel=6), "Content-Encoding: gzip\r\n"
+                writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n{encoding}Content-Length: {len(body)}\r\n\r\n".encode() + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -224,7 +228,8 @@ def our_crawl(origin: str, out: Path, state: Path) -> tuple[list[str], dict]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"url={origin}/", "-a", "outlet=bench",
                *common_settings(), "-s", "NEWSCRAWL_ALLOWED_NETWORKS=127.0.0.1/32",
-               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={state}"]
+               "-s", f"NEWSCRAWL_OUTPUT_DIR={out}", "-s", f"NEWSCRAWL_STATE_DIR={state}",
+               "-s", f"NEWSCRAWL_ARCHIVE_DIR={state.with_name(state.name + '-archive')}"]
     return command, env
 
 
@@ -235,10 +240,10 @@ def crawl_ours(origin: str, tmp: Path, name: str = "ours", checkpoints=()) -> di
     return run_crawler(command, ROOT, env, out, checkpoints)
 
 
-def start_site(pages: int):
+def start_site(pages: int, encode: bool = False):
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    server = ctx.Process(target=serve, args=(queue, pages), daemon=True)
+    server = ctx.Process(target=serve, args=(queue, pages, encode), daemon=True)
     server.start()
     return server, f"http://127.0.0.1:{queue.get(timeout=120)}"
 

@@ -168,7 +168,9 @@ def cmd_check(args) -> int:
 
 def cmd_reset(args) -> int:
     """Forgets what an outlet's crawls emitted, so the next crawl fetches every article
-    as new. Run reports stay (they are the health check's history)."""
+    as new. Run reports stay (they are the health check's history), and so does the
+    archive unless --delete-archive says otherwise: it holds pages as they were when
+    fetched, which a new crawl cannot bring back, and no state is derived from it."""
     from newscrawl import exitcodes
     from newscrawl.ledger import OutletLedger, delete_output, forget_outlet_globally
     from newscrawl.lock import LockHeld, OutletLock
@@ -188,6 +190,11 @@ def cmd_reset(args) -> int:
             try:
                 if args.delete_output:
                     delete_output(output_dir, args.outlet)
+                if args.delete_archive:
+                    from newscrawl.archive import archive_files
+
+                    for path in archive_files(Path(settings.get("NEWSCRAWL_ARCHIVE_DIR") or "archive"), args.outlet):
+                        path.unlink()
                 if args.forget_boilerplate:
                     store.clear()
                 OutletLedger(store, args.outlet, output_dir).reset(keep_output=not args.delete_output)
@@ -201,8 +208,9 @@ def cmd_reset(args) -> int:
     except LockHeld as exc:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.LOCKED
+    deleted = [what for what, asked in (("output", args.delete_output), ("archive", args.delete_archive)) if asked]
     print(f"newscrawl reset: {args.outlet}: state cleared ({removed} shared dedupe entries removed"
-          f"{', output deleted' if args.delete_output else ''}); the next crawl fetches every article again")
+          f"{''.join(f', {what} deleted' for what in deleted)}); the next crawl fetches every article again")
     return exitcodes.OK
 
 
@@ -326,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset", help="forget an outlet's crawl state: the next crawl fetches everything")
     reset.add_argument("outlet", metavar="OUTLET")
     reset.add_argument("--delete-output", action="store_true", help="also delete its article and reject files")
+    reset.add_argument("--delete-archive", action="store_true",
+                       help="also delete its archive (WARC files), which --delete-output keeps")
     reset.add_argument("--forget-boilerplate", action="store_true", help="also forget its learned boilerplate")
     reset.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")

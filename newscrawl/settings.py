@@ -72,9 +72,13 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawl.incremental.ConditionalGet": 565,
     "newscrawl.guard.CharsetRepair": 585,  # responses pass these after decompression
     "newscrawl.guard.BinaryBodyGuard": 586,
+    # Keeps each response as it came off the connection (before decompression and charset
+    # repair; the redirects that led to it too) for the archive (newscrawl/archive.py).
+    "newscrawl.archive.ArchiveCapture": 650,
 }
 SPIDER_MIDDLEWARES = {
     "newscrawl.incremental.IncrementalSkip": 800,
+    "newscrawl.archive.ArchiveArticles": 850,  # an article's item goes on once its response is archived
 }
 
 # --- The hostile web (newscrawl.guard). Addresses a request may not reach, whatever
@@ -109,6 +113,16 @@ NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timest
 # outlet's end is said on stdout as a line for it to read.
 NEWSCRAWL_RUN_STAMP = ""
 NEWSCRAWL_FLEET_REPORT = False
+
+# --- The archive (newscrawl/archive.py): every response received for an article page, as
+# WARC 1.1 request and response records in NEWSCRAWL_ARCHIVE_DIR/<outlet>/<UTC run
+# stamp>-<seq>.warc.gz; with NEWSCRAWL_ARCHIVE_ALL, every response the spider gets
+# (robots.txt, sitemaps, feeds, section pages too). A new file is started before one would
+# grow past NEWSCRAWL_ARCHIVE_MAX_BYTES.
+NEWSCRAWL_ARCHIVE = True
+NEWSCRAWL_ARCHIVE_DIR = "archive"
+NEWSCRAWL_ARCHIVE_ALL = False
+NEWSCRAWL_ARCHIVE_MAX_BYTES = 1_000_000_000
 
 # --- Cron-grade runs (newscrawl/ledger.py, incremental.py, lock.py, runreport.py).
 NEWSCRAWL_INCREMENTAL = True  # skip articles already written (or dropped) unless they changed

@@ -90,7 +90,7 @@ def run_scrapy(args: list[str], tmp: Path, outlets_dir: Path | None = None, sett
                timeout: float = 180) -> CrawlRun:
     output_dir, state_dir = tmp / "output", tmp / "state"
     merged = {**FAST, "NEWSCRAWL_OUTPUT_DIR": str(output_dir), "NEWSCRAWL_STATE_DIR": str(state_dir),
-              **(settings or {})}
+              "NEWSCRAWL_ARCHIVE_DIR": str(tmp / "archive"), **(settings or {})}
     command = [sys.executable, "-m", "scrapy", *args]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]

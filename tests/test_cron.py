@@ -87,7 +87,7 @@ def assert_exactly_once(tmp: Path, served) -> list[dict]:
 def start_crawl(outlet: Outlet, tmp: Path, settings: dict | None = None) -> subprocess.Popen:
     outlets_dir = write_outlets(tmp / "outlets", [outlet])
     merged = {**FAST, "NEWSCRAWL_OUTPUT_DIR": str(tmp / "output"), "NEWSCRAWL_STATE_DIR": str(tmp / "state"),
-              **(settings or {})}
+              "NEWSCRAWL_ARCHIVE_DIR": str(tmp / "archive"), **(settings or {})}
     command = [sys.executable, "-m", "scrapy", "crawl", outlet.name]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
@@ -448,6 +448,7 @@ def test_crawl_all_runs_every_outlet_with_its_own_log_and_a_combined_code(tmp_pa
         outlets_dir = write_outlets(tmp_path / "records", [served.outlet, down])
         settings = [f"{k}={v}" for k, v in {**FAST, "RETRY_TIMES": "0", "NEWSCRAWL_OUTPUT_DIR": tmp_path / "output",
                                             "NEWSCRAWL_STATE_DIR": tmp_path / "state",
+                                            "NEWSCRAWL_ARCHIVE_DIR": tmp_path / "archive",
                                             "NEWSCRAWL_LOG_DIR": tmp_path / "logs"}.items()]
         proc = subprocess.run([sys.executable, "-m", "newscrawl.cli", "crawl", "--all", "--jobs", "2",
                                "--outlets-dir", str(outlets_dir), *sum((["-s", s] for s in settings), [])],

@@ -31,3 +31,5 @@ def test_newscrawl_demo_writes_valid_clean_records(tmp_path):
         for cruft in ("Download Newspin", "App Store", "Google Play", "Latest News", "Popular Videos"):
             assert cruft not in record["text"]
     assert list((tmp_path / "demo-journal" / "runs").glob("*.json"))
+    warcs = list((tmp_path / "archive" / "demo-journal").glob("*.warc.gz"))  # the archive, beside it
+    assert len(warcs) == 1 and f"{warcs[0].relative_to(tmp_path)}: " in proc.stdout and "25 article pages as fetched" in proc.stdout

@@ -31,7 +31,7 @@ REGIONAL, PAPER, URDU = fixture_web_spec()
 def crawl_command(tmp: Path, outlet, settings: dict | None = None) -> list[str]:
     outlets_dir = write_outlets(tmp / "outlets", [outlet])
     merged = {**FAST, "NEWSCRAWL_OUTPUT_DIR": tmp / "output", "NEWSCRAWL_STATE_DIR": tmp / "state",
-              "NEWSCRAWL_LOG_DIR": tmp / "logs", **(settings or {})}
+              "NEWSCRAWL_LOG_DIR": tmp / "logs", "NEWSCRAWL_ARCHIVE_DIR": tmp / "archive", **(settings or {})}
     command = [sys.executable, "-m", "newscrawl.cli", "crawl", outlet.name, "--outlets-dir", str(outlets_dir)]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
@@ -214,24 +214,27 @@ def test_full_output_folder_exits_8_and_the_next_run_writes_each_article_once(tm
             "an article written before the fault was fetched again"
 
 
+def crawl_with_read_only(tmp: Path, folder: Path) -> subprocess.CompletedProcess:
+    """`newscrawl crawl` of an outlet with `folder` on a read-only file system: it fetches
+    nothing."""
+    with tmpfs(folder, "64k"):
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        with serve_outlet(URDU) as served:
+            proc = newscrawl_crawl(tmp, served.outlet)
+            assert not served.site.requests
+    return proc
+
+
 def test_read_only_state_folder_exits_8_naming_it(tmp_path):
     state = tmp_path / "state"
-    with tmpfs(state, "64k"):
-        subprocess.run(["mount", "-o", "remount,ro", str(state)], check=True)
-        with serve_outlet(URDU) as served:
-            proc = newscrawl_crawl(tmp_path, served.outlet)
-            assert not served.site.requests
+    proc = crawl_with_read_only(tmp_path, state)
     assert_fault(proc, exitcodes.STORAGE,
                  f"newscrawl: {URDU.name}: state folder {state} unwritable: Read-only file system (EROFS) (exit 8)")
 
 
 def test_read_only_log_folder_exits_8_naming_it(tmp_path):
     logs = tmp_path / "logs"
-    with tmpfs(logs, "64k"):
-        subprocess.run(["mount", "-o", "remount,ro", str(logs)], check=True)
-        with serve_outlet(URDU) as served:
-            proc = newscrawl_crawl(tmp_path, served.outlet)
-            assert not served.site.requests
+    proc = crawl_with_read_only(tmp_path, logs)
     assert proc.returncode == exitcodes.STORAGE, proc.stdout + proc.stderr
     assert proc.stderr.startswith(f"newscrawl: {URDU.name}: log folder {logs / URDU.name} unwritable: ")
     assert proc.stderr.rstrip().endswith("(exit 8)") and "Traceback" not in proc.stderr

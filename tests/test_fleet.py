@@ -27,7 +27,7 @@ SPECS = fixture_web_spec()
 
 def fleet_command(tmp: Path, outlets_dir: Path, settings: dict | None = None, *args: str) -> list[str]:
     merged = {**FAST, "NEWSCRAWL_OUTPUT_DIR": tmp / "output", "NEWSCRAWL_STATE_DIR": tmp / "state",
-              "NEWSCRAWL_LOG_DIR": tmp / "logs", **(settings or {})}
+              "NEWSCRAWL_LOG_DIR": tmp / "logs", "NEWSCRAWL_ARCHIVE_DIR": tmp / "archive", **(settings or {})}
     command = [sys.executable, "-m", "newscrawl.cli", "crawl", "--all", "--outlets-dir", str(outlets_dir), *args]
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
@@ -150,5 +150,11 @@ def test_a_fleet_killed_mid_crawl_gives_every_article_of_every_outlet_once(tmp_p
                                capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert 0 < partial < sum(len(s.build.all_articles) for s in served)
+    from tests.test_archive import archive_files, assert_articles_archived, warcio_check_cli
+
     for s in served:
-        assert_exactly_once(tmp_path, s)
+        records = assert_exactly_once(tmp_path, s)
+        # Each outlet's archive holds its own article pages, every one written archived, whole.
+        archived = assert_articles_archived(tmp_path, s, records)
+        assert all(url.startswith(s.build.base_url + "/") for url in archived)
+        assert warcio_check_cli(archive_files(tmp_path, s.spec.name)).returncode == 0

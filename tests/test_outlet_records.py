@@ -247,7 +247,7 @@ def test_fleet_crawl_skips_invalid_records_crawls_the_valid_ones_and_exits_2(tmp
     with serve_outlet(URDU) as urdu, serve_outlet(paper) as served_paper:
         records = write_invalid_records(write_outlets(tmp_path / "records", [urdu.outlet, served_paper.outlet]))
         settings = {**FAST, "NEWSCRAWL_OUTPUT_DIR": tmp_path / "output", "NEWSCRAWL_STATE_DIR": tmp_path / "state",
-                    "NEWSCRAWL_LOG_DIR": tmp_path / "logs"}
+                    "NEWSCRAWL_LOG_DIR": tmp_path / "logs", "NEWSCRAWL_ARCHIVE_DIR": tmp_path / "archive"}
         proc = newscrawl("crawl", "--all", "--jobs", "2", "--outlets-dir", str(records),
                          *sum((["-s", f"{k}={v}"] for k, v in settings.items()), []))
         served = {URDU.name: urdu, paper.name: served_paper}

@@ -55,7 +55,8 @@ def held_fleet():
 
 def crawl_command(tmp: Path, outlets_dir: Path) -> list[str]:
     settings = {**FAST, "NEWSCRAWL_OUTPUT_DIR": tmp / "output", "NEWSCRAWL_STATE_DIR": tmp / "state",
-                "NEWSCRAWL_LOG_DIR": tmp / "logs", "NEWSCRAWL_OUTPUT_BATCH_RECORDS": 2}
+                "NEWSCRAWL_LOG_DIR": tmp / "logs", "NEWSCRAWL_ARCHIVE_DIR": tmp / "archive",
+                "NEWSCRAWL_OUTPUT_BATCH_RECORDS": 2}
     command = [sys.executable, "-m", "newscrawl.cli", "crawl", "--all", "--outlets-dir", str(outlets_dir)]
     for key, value in settings.items():
         command += ["-s", f"{key}={value}"]

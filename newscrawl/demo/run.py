@@ -40,9 +40,6 @@ def run_demo(output_dir: Path, quiet: bool = False) -> int:
     with serve_demo() as served, tempfile.TemporaryDirectory(prefix="newscrawl-demo-") as state_dir:
         outlet = served.outlet
         outlet_dir = output_dir / outlet.name
-        # The demo starts from nothing each time: a fresh state, and last demo's output gone,
-        # so its figures always describe this run.
-        shutil.rmtree(outlet_dir, ignore_errors=True)
         print(f"demo site: {served.site.url}/ ({len(served.build.all_articles)} articles, "
               f"{len(served.build.non_articles)} other pages)", flush=True)
         settings = project_settings({
@@ -56,8 +53,16 @@ def run_demo(output_dir: Path, quiet: bool = False) -> int:
             "NEWSCRAWL_ALLOWED_NETWORKS": ["127.0.0.1/32"],
             "LOG_LEVEL": "WARNING" if quiet else "INFO",
         })
+        archive_dir = Path(settings.get("NEWSCRAWL_ARCHIVE_DIR") or "archive") / outlet.name
+        # The demo starts from nothing each time: a fresh state, and last demo's output and
+        # archive gone, so its figures always describe this run.
+        shutil.rmtree(outlet_dir, ignore_errors=True)
+        shutil.rmtree(archive_dir, ignore_errors=True)
         stats = run_crawl(spider_class_for(outlet), settings)
     print(f"demo crawl finished: {stats.get('finish_reason')}")
     for line in summarise(stats, outlet_dir):
         print(line)
+    for path in sorted(archive_dir.glob("*.warc.gz")):
+        print(f"  {path}: {path.stat().st_size} bytes, {stats.get('newscrawl/archive/article', 0)} article pages "
+              f"as fetched (WARC)")
     return 0 if stats.get("finish_reason") == "finished" else 1
