@@ -25,6 +25,8 @@ from newscrawl.state import RedisStateStore
 from tests.crawling import FAST, ROOT, scrapy_env, write_outlets
 from tests.test_cron import article_requests, assert_exactly_once, free_port, output_lines, slow_articles
 
+pytestmark = pytest.mark.e2e  # real crawls, child processes and local servers
+
 REGIONAL, PAPER, URDU = fixture_web_spec()
 
 

@@ -242,6 +242,7 @@ def test_newscrawl_check_exit_codes_and_messages(tmp_path):
     assert proc.returncode == exitcodes.CONFIG and "no such folder" in proc.stderr
 
 
+@pytest.mark.e2e
 def test_fleet_crawl_skips_invalid_records_crawls_the_valid_ones_and_exits_2(tmp_path):
     paper = replace(PAPER, articles=PAPER.articles[:5])
     with serve_outlet(URDU) as urdu, serve_outlet(paper) as served_paper:

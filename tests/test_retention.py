@@ -4,6 +4,8 @@ compacted when its store closes."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import time
@@ -13,6 +15,8 @@ from newscrawl.retention import prune
 from newscrawl.state import SQLiteStateStore
 from tests.test_faults import URDU, newscrawl_crawl
 from newscrawl.demo import serve_outlet
+
+pytestmark = pytest.mark.e2e  # real crawls, child processes and local servers
 
 STAMP = "%Y%m%dT%H%M%SZ"
 

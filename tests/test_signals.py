@@ -29,6 +29,8 @@ from newscrawl.stop import stop_timeout
 from tests.crawling import FAST, ROOT, scrapy_env, write_outlets
 from tests.test_cron import article_paths, article_requests, assert_exactly_once, output_lines, reports, start_crawl
 
+pytestmark = pytest.mark.e2e  # real crawls, child processes and local servers
+
 SPECS = fixture_web_spec()  # three outlets, crawled side by side in one crawl process
 STOP_TIMEOUT = 10  # long enough for a graceful stop on a busy machine
 
