@@ -68,7 +68,6 @@ import io
 import logging
 import os
 import queue
-import re
 import threading
 import zlib
 from dataclasses import dataclass
@@ -80,6 +79,10 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from newscrawl.outlets import NAME_RE
+from newscrawl.retention import STAMP_FORMAT
+from pipelines.parts import compress_whole, fsync_folder
+
 logger = logging.getLogger(__name__)
 
 META_CAPTURES = "newscrawl_archive"  # request meta: the captures of a fetch, redirects first
@@ -88,12 +91,9 @@ ARTICLE, OTHER = "article", "other"
 SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
 DEFAULT_MAX_BYTES = 1_000_000_000
-GZIP_LEVEL = 6
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 LEFT_OUT_RESPONSE_HEADERS = frozenset({b"transfer-encoding"})
 LEFT_OUT_REQUEST_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
-_OUTLET_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
 # --------------------------------------------------------------------------- captures
@@ -179,8 +179,7 @@ def warc_date(when: datetime) -> str:
 def _member(writer_class, record) -> bytes:
     buffer = io.BytesIO()
     writer_class(buffer, gzip=False, warc_version="1.1").write_record(record)
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-    return compressor.compress(buffer.getvalue()) + compressor.flush()
+    return compress_whole(buffer.getvalue(), "gzip")  # one gzip member per record, as readers expect
 
 
 def fetch_records(captures: list[Capture], page: str) -> bytes:
@@ -237,14 +236,6 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _ends_fetch(head: bytes) -> bool:
@@ -310,7 +301,7 @@ def recover(folder: Path) -> list[Path]:
         os.replace(path, final)
         finished.append(final)
     if finished:
-        _sync_folder(folder)
+        fsync_folder(folder)
         logger.info("archive: finished %d file(s) a killed crawl left open in %s", len(finished), folder)
     return finished
 
@@ -358,7 +349,7 @@ class WarcFiles:
         self._fd, self.path, self.size = fd, path, 0
         try:
             self._append(warcinfo_record(path.name, self.info))
-            _sync_folder(self.folder)  # the new name survives a power cut before the first sync
+            fsync_folder(self.folder)  # the new name survives a power cut before the first sync
         except OSError:
             self._fd, self.path = -1, None
             os.close(fd)
@@ -398,7 +389,7 @@ class WarcFiles:
         finally:
             os.close(fd)
         os.replace(self.open_path, self.path)
-        _sync_folder(self.folder)
+        fsync_folder(self.folder)
         self.files.append(self.path)
         self.path = None
 
@@ -518,7 +509,7 @@ class Archive:
         self.stats = crawler.stats
         self.archive_all = settings.getbool("NEWSCRAWL_ARCHIVE_ALL", False)
         self.folder = Path(settings.get("NEWSCRAWL_ARCHIVE_DIR") or "archive") / outlet
-        stamp = settings.get("NEWSCRAWL_RUN_STAMP") or datetime.now(timezone.utc).strftime(_STAMP_FORMAT)
+        stamp = settings.get("NEWSCRAWL_RUN_STAMP") or datetime.now(timezone.utc).strftime(STAMP_FORMAT)
         info = {"software": f"newscrawl/{__version__} (warcio/{version('warcio')})",
                 "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
@@ -605,7 +596,7 @@ def archive_for(crawler) -> Archive:
     if not crawler.settings.getbool("NEWSCRAWL_ARCHIVE", True):
         raise NotConfigured("NEWSCRAWL_ARCHIVE is off")
     outlet = getattr(getattr(getattr(crawler, "spider", None), "outlet", None), "name", None)
-    if not outlet or not _OUTLET_RE.match(outlet):
+    if not outlet or not NAME_RE.match(outlet):
         raise NotConfigured("no outlet to archive for")
     crawler.newscrawl_archive = Archive(crawler, outlet)
     return crawler.newscrawl_archive

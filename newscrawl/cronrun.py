@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from newscrawl import exitcodes
+from newscrawl.retention import STAMP_FORMAT
 from newscrawl.stop import DEFAULT_STOP_TIMEOUT, REPEAT_GRACE, STOP_SIGNALS, clear_group, kill_crawl, signal_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,7 +283,7 @@ def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 1, settings:
     exit code is then INTERRUPTED."""
     out = out or sys.stdout
     tty = out.isatty()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)
     env = dict(os.environ)
     if outlets_dir:
         env["NEWSCRAWL_OUTLETS_DIR"] = str(Path(outlets_dir).resolve())

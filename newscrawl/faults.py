@@ -255,8 +255,6 @@ class FaultCheck:
     the spider is closed as soon as it opens, with the fault's reason."""
 
     def __init__(self, crawler):
-        from scrapy import signals
-
         self.crawler = crawler
         outlet = getattr(getattr(crawler.spider, "outlet", None), "name", None)
         if outlet is None or not crawler.settings.getbool("NEWSCRAWL_START_CHECKS", True):

@@ -43,7 +43,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from newscrawl.discovery import entry_datetime
-from newscrawl.state import StateStore, open_state
+from newscrawl.state import StateStore
 from pipelines.parts import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
                              merged_chunks, output_folder, part_key, part_name, publish, read_lines,
                              remove_stale_temporaries, run_tag)
@@ -89,6 +89,10 @@ class OutletLedger:
         # Facts about a fetch (request url, lastmod, validators), by record url, waiting
         # for the record to be written or dropped; committed with it, never before.
         self.pending: dict[str, dict] = {}
+        # Whether the compactions a crash interrupted were ended since this ledger opened:
+        # after that, an intent can only be one of this ledger's own compactions, which
+        # ends its own (`newscrawl compact` compacts day after day with one ledger).
+        self._interrupted_compactions_ended = False
 
     # -- storage helpers
 
@@ -272,7 +276,8 @@ class OutletLedger:
         `reset`), so no record is lost and none is left in two parts. The intent is a
         synced file, not a state entry, so that it holds whatever the store keeps after
         a crash (a lost state, a power cut before its last commit reached the disk)."""
-        self.finish_compactions()
+        if not self._interrupted_compactions_ended:
+            self.finish_compactions()
         folder = output_folder(self.output_dir, self.outlet, day)
         if not DAY_RE.match(day) or not folder.is_dir():
             return None, 0, 0
@@ -307,6 +312,7 @@ class OutletLedger:
     def finish_compactions(self) -> int:
         """Ends each compaction a crash interrupted: forward when its merged part was
         published (the parts it replaces go), back when it was not. Returns how many."""
+        self._interrupted_compactions_ended = True
         finished = 0
         for intent in sorted((self.output_dir / self.outlet).glob(f"*/{_INTENT_PREFIX}*.json")):
             folder = intent.parent

@@ -24,11 +24,15 @@ DAY = 86400
 STAMP_RE = re.compile(r"^(\d{8}T\d{6}Z)")
 
 
+# The UTC stamp in the names of log files, run reports and archive files.
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
 def file_time(path: Path) -> float:
     match = STAMP_RE.match(path.name)
     if match:
         try:
-            return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=timezone.utc).timestamp()
         except ValueError:
             pass
     return path.stat().st_mtime

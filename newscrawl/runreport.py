@@ -149,7 +149,9 @@ def load_history(output_dir: str | Path, outlet: str, window: int) -> list[dict]
 def write_report(folder: Path, report: dict, now: datetime) -> Path:
     """folder/<UTC timestamp>.json, written whole (temporary file, then rename)."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = now.strftime("%Y%m%dT%H%M%SZ")
+    from newscrawl.retention import STAMP_FORMAT
+
+    stem = now.strftime(STAMP_FORMAT)
     path, n = folder / f"{stem}.json", 1
     while path.exists():
         path, n = folder / f"{stem}-{n}.json", n + 1

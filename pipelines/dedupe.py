@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newscrawl.state import StateStore, open_state
+from newscrawl.state import StateStore
 from pipelines.drops import Duplicate
 from pipelines.minhash import NUM_PERM, NearDuplicateIndex, similarity
 from pipelines.minhash import signature as signature_of

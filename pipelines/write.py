@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pipelines.parts import SUFFIXES, WriterSet, part_key, publish, utc_day, writer_settings
+from pipelines.parts import SUFFIXES, WriterSet, part_key, utc_day, writer_settings
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +115,15 @@ class WritePipeline:
                              exc_info=(type(exc), exc, exc.__traceback__), close=close)
 
     def _flush_due(self) -> None:
+        from newscrawl.faults import Fault
+
         try:
             self.writers.flush_due()
         except OSError as exc:
             self._storage_fault(exc)
             self.writers.discard()
-        except Exception as exc:  # noqa: BLE001 - a store fault while recording (reported)
-            from newscrawl.faults import Fault
-
-            if not isinstance(exc, Fault):
-                raise
+        except Fault:
+            pass  # a store fault while recording: reported; reconciled at the next run
 
     def _announce(self, records: list[dict], replayed: bool) -> bool:
         """Tells RECORD_WRITTEN listeners (dedupe state, run report) about records now in
