@@ -116,21 +116,15 @@ _TYPES = {
 }
 
 
+# A value's kind, as a TOML writer would say it; bool before int, as True is an int.
+KIND_NAMES = ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+              (list, "a list"), (dict, "a table"))
+
+
 def _type_name(value) -> str:
     """The value's kind, as a TOML writer would say it."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return "a date or time"  # tomllib's datetime, date and time values
+    # Anything else is one of tomllib's datetime, date and time values.
+    return next((name for kind, name in KIND_NAMES if isinstance(value, kind)), "a date or time")
 
 
 def _show(value) -> str:
