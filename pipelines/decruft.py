@@ -943,13 +943,6 @@ def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | Non
     return None
 
 
-def dom_category(el, rules: Rules | None = None) -> str | None:
-    """`judge` for one element on its own (the page walk shares one pass instead)."""
-    rules = rules or load_rules()
-    info = dom_blocks(el, rules)
-    return judge(el, info[el], rules, info)
-
-
 def _first_text(el, info: dict | None = None) -> str:
     """The collapsed text of the first node under `el` (itself by its own text only) that
     has any; from the nodes' entries in `info` where they carry it."""
@@ -1627,15 +1620,6 @@ def apply_cleaning(item: dict, *, audit: bool = False) -> dict:
         cleaning["removed_text"] = removed_texts(item)
     del item[WORK]
     return item
-
-
-def learner_from_settings(store, outlet_name: str, settings) -> "BoilerplateLearner":
-    return BoilerplateLearner(
-        store, outlet_name,
-        min_pages=settings.getint("NEWSCRAWL_BOILERPLATE_MIN_PAGES", 3),
-        min_share=settings.getfloat("NEWSCRAWL_BOILERPLATE_MIN_SHARE", 0.3),
-        prune_after=settings.getint("NEWSCRAWL_BOILERPLATE_PRUNE_AFTER", 5000),
-    )
 
 
 class CruftAuditLog:

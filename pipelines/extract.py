@@ -1155,10 +1155,8 @@ def _headline_candidates(root, record: dict) -> list[str]:
     return [t for t in titles if t and t.strip()]
 
 
-def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None,
-                    root=None) -> dict:
-    """`root`: the page already parsed from `html` and not changed since."""
-    root = parse_html(html) if root is None else root
+def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None) -> dict:
+    root = parse_html(html)
     objects = jsonld_objects(root)  # read once for every metadata field and the body
     record = extract_metadata(root, url, hints, objects)
     titles = _headline_candidates(root, record)

@@ -108,10 +108,9 @@ class WorkerPool:
     """A process pool that pipeline stages await, with bounded work in flight and
     crashes counted rather than hung on."""
 
-    def __init__(self, workers: int, *, max_in_flight: int | None = None, stats=None):
+    def __init__(self, workers: int, *, max_in_flight: int | None = None):
         self.workers = workers
         self.max_in_flight = max(1, max_in_flight or 2 * max(workers, 1))
-        self.stats = stats
         self._executor: ProcessPoolExecutor | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._generation = 0
@@ -123,8 +122,9 @@ class WorkerPool:
     def inline(self) -> bool:
         return self.workers == 0
 
-    def _inc(self, key: str, stats=None) -> None:
-        stats = stats if stats is not None else self.stats
+    @staticmethod
+    def _inc(key: str, stats=None) -> None:
+        """Counts in `stats`: the calling crawler's (the pool serves several crawlers)."""
         if stats is not None:
             stats.inc_value(key)
 
@@ -150,7 +150,6 @@ class WorkerPool:
         if self.inline or self.closed:
             return
         executor = self._pool()
-        stats = stats if stats is not None else self.stats
         if stats is not None:
             stats.set_value("newscrawl/workers/started", self.workers)
         if self._started_generation == self._generation:
@@ -179,7 +178,7 @@ class WorkerPool:
 
     async def run(self, fn, *args, stats=None):
         """fn(*args) in a worker; inline when the pool has no workers. `stats`: where a
-        crash is counted (the calling crawler's), if not the pool's own."""
+        crash is counted (the calling crawler's)."""
         if self.inline:
             return fn(*args)
         if self._semaphore is None:
@@ -248,10 +247,10 @@ class WorkerPool:
             self._executor = None
 
 
-def pool_from_settings(settings, stats=None) -> WorkerPool:
+def pool_from_settings(settings) -> WorkerPool:
     workers = worker_count(settings)
     queue = settings.getint("NEWSCRAWL_WORKER_QUEUE", 0) or None
-    return WorkerPool(workers, max_in_flight=queue, stats=stats)
+    return WorkerPool(workers, max_in_flight=queue)
 
 
 class CrawlerPool:
@@ -260,14 +259,6 @@ class CrawlerPool:
     def __init__(self, pool: WorkerPool, stats):
         self.pool = pool
         self.stats = stats
-
-    @property
-    def inline(self) -> bool:
-        return self.pool.inline
-
-    @property
-    def workers(self) -> int:
-        return self.pool.workers
 
     async def run(self, fn, *args):
         return await self.pool.run(fn, *args, stats=self.stats)
