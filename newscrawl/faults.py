@@ -224,14 +224,34 @@ def ping_store(url: str, timeout: float = 5.0) -> None:
         client.close()
 
 
-def start_fault(settings, outlet: str) -> tuple[Fault, BaseException] | None:
-    """The first fault the start-up checks find: output folder, state folder, store."""
+def start_fault(settings, outlet: str, crawler=None) -> tuple[Fault, BaseException] | None:
+    """The first fault the start-up checks find: the outlet's output folder, then what
+    every outlet of the process shares (shared_start_fault). With a crawler, the shared
+    checks run once for all the crawlers of the process (newscrawl/shared.py): a fleet of
+    hundreds of outlets probes its state folder and pings its store once, not once per
+    outlet on the reactor's thread, and every outlet reports what was found."""
+    output = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output") / outlet
+    try:
+        probe_writable(output)
+    except OSError as exc:
+        return storage_fault("output folder", output, exc), exc
+    if crawler is None:
+        return shared_start_fault(settings)
+    from newscrawl.shared import SHARED
     from newscrawl.state import state_location
 
-    output = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output") / outlet
-    state_dir = Path(settings.get("NEWSCRAWL_STATE_DIR") or "state")  # locks live there even with Redis
-    where = state_location(settings, outlet)
-    folders = [("output folder", output), ("state folder", state_dir)]
+    key = ("start checks", settings.get("NEWSCRAWL_STATE_DIR") or "state", str(state_location(settings, "_global")))
+    return SHARED.acquire(crawler, key, lambda: shared_start_fault(settings))
+
+
+def shared_start_fault(settings) -> tuple[Fault, BaseException] | None:
+    """The start-up checks of what the outlets share: the state folder (where the locks
+    live, even with Redis), the folder of the SQLite state files, or the Redis store."""
+    from newscrawl.state import state_location
+
+    state_dir = Path(settings.get("NEWSCRAWL_STATE_DIR") or "state")
+    where = state_location(settings, "_global")  # every outlet's file is in the same folder
+    folders = [("state folder", state_dir)]
     if isinstance(where, Path) and where.parent != state_dir:
         folders.append(("state folder", where.parent))
     for what, folder in folders:
@@ -261,7 +281,7 @@ class FaultCheck:
             return
         if fault_of(crawler) is not None:
             return  # found by a component built before (the outlet's log file), which closes the spider
-        found = start_fault(crawler.settings, outlet)
+        found = start_fault(crawler.settings, outlet, crawler)
         if found is not None:
             fault, exc = found
             report(crawler, fault, exc_info=(type(exc), exc, exc.__traceback__), close=False)

@@ -15,6 +15,7 @@ storage fault (exit 8): the crawl does not start without its log.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from scrapy import signals
@@ -22,46 +23,75 @@ from scrapy.extensions.logcount import LogCount
 from scrapy.utils.log import LogCounterHandler
 
 
-def belongs_to(record: logging.LogRecord, crawler, outlet: str | None) -> bool | None:
-    """True for a line of this crawler's (it names its spider or its outlet), False for a
-    line of another crawler's, None for a line that names none (the process's own)."""
-    spider = getattr(record, "spider", None)
-    if spider is not None:
-        return spider is crawler.spider
-    named = getattr(record, "outlet", None)
-    if named is not None:
-        return named == outlet
-    return None
-
-
 def outlet_of(crawler) -> str | None:
     return getattr(getattr(crawler.spider, "outlet", None), "name", None)
 
 
-class SpiderLogHandler(logging.FileHandler):
-    """The lines of one crawler: those that name its spider (`extra={"spider": spider}`),
-    or its outlet (`extra={"outlet": name}`, where no spider is at hand)."""
+class CrawlerLogRouter(logging.Handler):
+    """One handler on the root logger for all the crawlers of the process (one per
+    outlet): each line goes to the handlers of the crawler it names, by its spider
+    (`extra={"spider": spider}`) or its outlet (`extra={"outlet": name}`, where no spider
+    is at hand); a line that names neither, the process's own, goes to the handlers that
+    asked for those too. A line costs one look-up whatever the number of outlets, where a
+    filtering handler per crawler on the root logger cost one filter per crawler."""
 
-    def __init__(self, path: Path, crawler, level):
-        super().__init__(path, encoding="utf-8")
-        self.crawler = crawler
-        self.outlet = outlet_of(crawler)
-        self.setLevel(level)
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+        # Replaced, never changed in place, so that emit() reads them without the lock.
+        self._by_spider: dict[int, tuple[logging.Handler, ...]] = {}
+        self._by_outlet: dict[str, tuple[logging.Handler, ...]] = {}
+        self._unnamed: tuple[logging.Handler, ...] = ()
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return bool(belongs_to(record, self.crawler, self.outlet)) and super().filter(record)
+    def add(self, crawler, handler: logging.Handler, *, unnamed: bool = False) -> None:
+        with self._lock:
+            if not (self._by_spider or self._unnamed):
+                logging.root.addHandler(self)
+            key, outlet = id(crawler.spider), outlet_of(crawler)
+            self._by_spider = {**self._by_spider, key: self._by_spider.get(key, ()) + (handler,)}
+            if outlet is not None:
+                self._by_outlet = {**self._by_outlet, outlet: self._by_outlet.get(outlet, ()) + (handler,)}
+            if unnamed:
+                self._unnamed += (handler,)
+
+    def remove(self, handler: logging.Handler) -> None:
+        with self._lock:
+            def without(table: dict) -> dict:
+                kept = {k: tuple(h for h in hs if h is not handler) for k, hs in table.items()}
+                return {k: hs for k, hs in kept.items() if hs}
+
+            self._by_spider, self._by_outlet = without(self._by_spider), without(self._by_outlet)
+            self._unnamed = tuple(h for h in self._unnamed if h is not handler)
+            if not (self._by_spider or self._unnamed):
+                logging.root.removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        spider = getattr(record, "spider", None)
+        if spider is not None:
+            targets = self._by_spider.get(id(spider), ())
+        elif (outlet := getattr(record, "outlet", None)) is not None:
+            targets = self._by_outlet.get(outlet, ())
+        else:
+            targets = self._unnamed
+        for handler in targets:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+
+
+ROUTER = CrawlerLogRouter()
 
 
 class OutletLogFile:
     def __init__(self, crawler, path: Path):
         from scrapy.utils.log import get_scrapy_root_handler
 
-        self.handler = SpiderLogHandler(path, crawler, crawler.settings.get("LOG_LEVEL") or "DEBUG")
+        self.handler = logging.FileHandler(path, encoding="utf-8")
+        self.handler.setLevel(crawler.settings.get("LOG_LEVEL") or "DEBUG")
         root = get_scrapy_root_handler()
         self.handler.setFormatter(root.formatter if root is not None and root.formatter is not None else
                                   logging.Formatter(crawler.settings.get("LOG_FORMAT"),
                                                     crawler.settings.get("LOG_DATEFORMAT")))
-        logging.root.addHandler(self.handler)
+        ROUTER.add(crawler, self.handler)
         crawler.signals.connect(self.close, signal=signals.engine_stopped)
 
     @classmethod
@@ -83,17 +113,8 @@ class OutletLogFile:
             raise NotConfigured from None
 
     def close(self):
-        logging.root.removeHandler(self.handler)
+        ROUTER.remove(self.handler)
         self.handler.close()
-
-
-class SpiderLogCounter(LogCounterHandler):
-    def __init__(self, crawler, *args, **kwargs):
-        super().__init__(crawler, *args, **kwargs)
-        self.outlet = outlet_of(crawler)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return belongs_to(record, self.crawler, self.outlet) is not False and super().filter(record)
 
 
 class SpiderLogCount(LogCount):
@@ -102,5 +123,10 @@ class SpiderLogCount(LogCount):
     counts every outlet's lines in every outlet's stats."""
 
     def spider_opened(self, spider) -> None:
-        self.handler = SpiderLogCounter(self.crawler, level=self.crawler.settings.get("LOG_LEVEL"))
-        logging.root.addHandler(self.handler)
+        self.handler = LogCounterHandler(self.crawler, level=self.crawler.settings.get("LOG_LEVEL"))
+        ROUTER.add(self.crawler, self.handler, unnamed=True)
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.handler:
+            ROUTER.remove(self.handler)
+            self.handler = None

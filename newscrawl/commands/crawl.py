@@ -127,7 +127,10 @@ def _say_outlet(name: str, code: int, summary: str, log: str | None) -> None:
 def _summary(crawler) -> str:
     from newscrawl.runreport import RunReport
 
-    report = crawler.get_extension(RunReport) if crawler.extensions is not None else None
+    try:
+        report = crawler.get_extension(RunReport)
+    except RuntimeError:  # the crawler failed before its extensions were built
+        return ""
     return report.summary if report is not None else ""
 
 
