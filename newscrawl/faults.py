@@ -177,6 +177,15 @@ def report(crawler, fault: Fault, *, exc_info=None, close: bool = True) -> Fault
     return fault
 
 
+def report_output_fault(crawler, exc: OSError, folder: Path, *, close: bool = True) -> Fault:
+    """A write to the output failed (the folder is full or read-only): reported, naming
+    the folder of the file that failed (else `folder`); the spider closed unless `close`
+    is False."""
+    where = Path(exc.filename).parent if getattr(exc, "filename", None) else folder
+    return report(crawler, storage_fault("output folder", where, exc), exc_info=(type(exc), exc, exc.__traceback__),
+                  close=close)
+
+
 def close_spider(crawler, reason: str) -> None:
     """Asks the engine to close the spider (it finishes the items in flight); a no-op
     when the spider is not open or already closing."""

@@ -195,9 +195,7 @@ class ValidatePipeline:
         try:
             self.rejects.close()
         except OSError as exc:
-            from newscrawl import faults
+            from newscrawl.faults import report_output_fault
 
-            folder = Path(exc.filename).parent if getattr(exc, "filename", None) else self.rejects.output_dir
-            faults.report(self.crawler, faults.storage_fault("output folder", folder, exc),
-                          exc_info=(type(exc), exc, exc.__traceback__), close=False)
+            report_output_fault(self.crawler, exc, Path(self.rejects.output_dir), close=False)
             self.rejects.discard()

@@ -107,12 +107,10 @@ class WritePipeline:
 
     def _storage_fault(self, exc: OSError, *, close: bool = True):
         """Reports the output folder's fault (full, read-only) and stops the crawl."""
-        from newscrawl import faults
+        from newscrawl.faults import report_output_fault
 
-        folder = Path(exc.filename).parent if getattr(exc, "filename", None) else \
-            Path(self.writers.output_dir) / self.crawler.spider.outlet.name
-        return faults.report(self.crawler, faults.storage_fault("output folder", folder, exc),
-                             exc_info=(type(exc), exc, exc.__traceback__), close=close)
+        return report_output_fault(self.crawler, exc, Path(self.writers.output_dir) / self.crawler.spider.outlet.name,
+                                   close=close)
 
     def _flush_due(self) -> None:
         from newscrawl.faults import Fault
