@@ -12,7 +12,6 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newscrawl.outlet_schema import RecordProblem, record_problems
 
@@ -67,6 +66,12 @@ class Outlet:
         problems = record_problems(data, source)
         if problems:
             raise OutletConfigError(problems)
+        return cls.from_valid(data)
+
+    @classmethod
+    def from_valid(cls, data: dict) -> "Outlet":
+        """The record from data that holds to the schema (which says everything a record
+        must be: name, URLs, time zone, regular expressions, depth)."""
         values = {}
         for f in fields(cls):
             if f.name not in data:
@@ -77,28 +82,7 @@ class Outlet:
             elif f.type == "int":
                 value = int(value)  # 2.0 is an integer to the schema
             values[f.name] = value
-        outlet = cls(**values)
-        outlet.check(source)
-        return outlet
-
-    def check(self, source: str = "<outlet>") -> None:
-        if not NAME_RE.match(self.name):
-            raise OutletConfigError(
-                f"{source}: name {self.name!r} must be lower-case letters, digits, '-' or '_'"
-            )
-        if urlsplit(self.homepage).scheme not in ("http", "https"):
-            raise OutletConfigError(f"{source}: homepage must be an http(s) URL")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise OutletConfigError(f"{source}: unknown time zone {self.timezone!r}") from exc
-        for pattern in self.allow + self.deny + self.drop_patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise OutletConfigError(f"{source}: bad regex {pattern!r}: {exc}") from exc
-        if not isinstance(self.section_depth, int) or not 0 <= self.section_depth <= 5:
-            raise OutletConfigError(f"{source}: section_depth must be an integer 0..5")
+        return cls(**values)
 
     def owns(self, url: str) -> bool:
         """True when the URL's host is one of the outlet's domains or a subdomain of one.
@@ -142,10 +126,7 @@ def read_record(path: Path) -> tuple[Outlet | None, list[RecordProblem]]:
                                                       f"give {path.stem!r} or rename the file to {name}.toml"))
     if problems:
         return None, problems
-    try:
-        return Outlet.from_dict(data, source=source), []
-    except OutletConfigError as exc:  # what the schema cannot say (none known): still one line
-        return None, exc.problems or [RecordProblem(source, "", str(exc))]
+    return Outlet.from_valid(data), []
 
 
 _TOML_PLACE = re.compile(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$|^(.*?)\s*\(at end of document\)$", re.S)
