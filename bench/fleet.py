@@ -158,10 +158,9 @@ def cycle(name: str, tmp: Path, outlets_dir: Path, conn, jobs: int, delay: float
 
 
 def run(outlets: int, jobs: int) -> list[dict]:
-    from scrapy.utils.project import get_project_settings
+    from newscrawl.project import project_settings
 
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
-    delay = get_project_settings().getfloat("DOWNLOAD_DELAY")
+    delay = project_settings().getfloat("DOWNLOAD_DELAY")
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(child, outlets), daemon=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 
+from newscrawl.project import project_settings
 from pipelines.parts import SUFFIXES, WriterSet, day_parts, writer_settings
 
 
@@ -29,19 +30,10 @@ def record(i: int) -> dict:
             "text": "A paragraph of an article about something that happened. " * 40, "n": i}
 
 
-class Defaults(dict):
-    """The project's defaults, as a crawl without -s settings reads them."""
-
-    def getint(self, key, default):
-        return default
-
-    getfloat = getint
-
-
 def measure(count: int, compression: str, folder: Path) -> dict:
     me = psutil.Process()
     before, start = me.io_counters(), time.perf_counter()
-    writers = WriterSet(folder, compression, **writer_settings(Defaults()))
+    writers = WriterSet(folder, compression, **writer_settings(project_settings()))  # as a crawl without -s reads them
     for i in range(count):
         writers.writer("bench", "2026-12-07").write(record(i))
     writers.close()
