@@ -45,7 +45,7 @@ from pathlib import Path
 from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore
 from pipelines.parts import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
-                             merged_chunks, output_folder, part_key, part_name, publish, read_lines,
+                             merged_chunks, output_folder, part_key, part_name, publish, read_records,
                              remove_stale_temporaries, run_tag)
 
 logger = logging.getLogger(__name__)
@@ -66,18 +66,6 @@ _INTENT_PREFIX = ".compact-"
 def output_files(output_dir: str | Path, outlet: str) -> list[Path]:
     """An outlet's article parts (not rejects, not run reports), oldest first."""
     return day_parts(Path(output_dir) / outlet)
-
-
-def read_part(path: Path) -> list[dict]:
-    """The records of a part; an unreadable line (of a file changed by hand) is skipped."""
-    records = []
-    for line in read_lines(path).splitlines():
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                logger.warning("%s: unreadable line skipped during reconcile", path)
-    return records
 
 
 class OutletLedger:
@@ -247,7 +235,7 @@ class OutletLedger:
                 # harmless (idempotent); leaving it out could lose its records.
                 logger.warning("%s changed since it was recorded (%s -> %d bytes): applying it again",
                                path, known[key], size)
-            records = read_part(path)
+            records = list(read_records(path, skip_unreadable=True))
             if records and on_records is not None:
                 on_records(records)
             self.commit(key, records, size)

@@ -170,12 +170,19 @@ def read_lines(path: Path) -> bytes:
     return complete_part(path.read_bytes(), compression_of(path))[0]
 
 
-def read_records(path: str | Path) -> Iterator[dict]:
+def read_records(path: str | Path, *, skip_unreadable: bool = False) -> Iterator[dict]:
     """Records of one output file, any of the three formats (a torn last line or member of
-    a file written some other way is left out)."""
+    a file written some other way is left out). `skip_unreadable`: a line that is not JSON
+    (a file changed by hand) is logged and skipped instead of raising."""
     for line in read_lines(Path(path)).splitlines():
-        if line.strip():
+        if not line.strip():
+            continue
+        try:
             yield json.loads(line)
+        except ValueError:
+            if not skip_unreadable:
+                raise
+            logger.warning("%s: unreadable line skipped", path)
 
 
 class _Compressor:
