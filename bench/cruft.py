@@ -50,7 +50,9 @@ sys.path.insert(0, str(ROOT))
 from bench.metrics import score_page, summarise  # noqa: E402
 from newscrawl.outlets import Outlet  # noqa: E402
 from newscrawl.state import SQLiteStateStore  # noqa: E402
-from pipelines.decruft import BoilerplateLearner, decruft_in_order, preclean_dom  # noqa: E402
+from pipelines.decruft import decruft_in_order  # noqa: E402
+from pipelines.dom_walker import preclean_dom  # noqa: E402
+from pipelines.learner import BoilerplateLearner  # noqa: E402
 from pipelines.extract import extract_article  # noqa: E402
 
 from bench.extraction import DEFAULT_FOLDER as DATA  # noqa: E402
@@ -501,7 +503,7 @@ def speed() -> None:
 
     from bench.extraction import load_pages
     from newscrawl.outlets import generic_outlet
-    from pipelines.decruft import clean_blocks, load_rules
+    from pipelines.cruft_rules import clean_blocks, load_rules
     from pipelines.extract import (_headline_candidates, _jsonld_article_body, extract_body, extract_metadata,
                                    parse_html)
 

@@ -75,7 +75,7 @@ def is_fundus(pages: list[Page]) -> bool:
 
 
 def extract_ours(html: str, url: str) -> dict:
-    from pipelines.decruft import blocks_to_text
+    from pipelines.cruft_rules import blocks_to_text
     from pipelines.extract import extract_article
     from pipelines.work import WORK
 

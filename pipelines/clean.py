@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from pipelines.decruft import LearnedLayer, decruft_rules, learner_from_settings
+from pipelines.decruft import LearnedLayer, decruft_rules
+from pipelines.learner import learner_from_settings
 from pipelines.extract import extract_raw
 from pipelines.normalise import normalise_stage
 from pipelines.pool import WorkerCrash, WorkerPool

@@ -1181,7 +1181,7 @@ PROVENANCE = ("outlet", "fetched_at", "discovered_via", "discovered_from", "http
 def extract_raw(raw: dict, outlet) -> dict:
     """The extract stage, as a pure function: a RawArticle (as a dict) to a record, whose
     body is in record[WORK].blocks for the decruft stage."""
-    from pipelines.decruft import preclean_dom
+    from pipelines.dom_walker import preclean_dom
 
     url = raw.get("final_url") or raw["url"]
     record = {"url": url, **{k: raw.get(k) for k in PROVENANCE}}

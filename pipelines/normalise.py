@@ -15,13 +15,13 @@ import warnings
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from newscrawl import __version__ as PIPELINE_VERSION
 from newscrawl.outlets import Outlet
 from newscrawl.urls import canonicalize_url
-from pipelines.words import tokens, word_count  # noqa: F401 (word_count: re-exported, the record's count)
+from pipelines.words import tokens
 from pipelines.work import WORK, Work
 
 # ftfy, dateutil and lingua are imported where they are used, not here: the crawl process

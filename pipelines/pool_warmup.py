@@ -21,9 +21,9 @@ signal.signal(signal.SIGTERM, signal.SIG_IGN)
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 from newscrawl import page_job  # noqa: E402, F401 (the spider's worker call: the article gate)
-from pipelines import decruft, extract, normalise, validate  # noqa: E402, F401
+from pipelines import cruft_rules, decruft, extract, normalise, validate  # noqa: E402, F401
 
-decruft.load_rules()
+cruft_rules.load_rules()
 extract.warm_up()
 normalise.warm_up()
 validate._validator()

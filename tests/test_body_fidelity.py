@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.decruft import blocks_to_text
+from pipelines.cruft_rules import blocks_to_text
 from pipelines.extract import extract_article
 from pipelines.work import WORK
 from tests.needs import missing

@@ -19,27 +19,11 @@ import pytest
 
 from newscrawl.outlets import Outlet, generic_outlet
 from newscrawl.state import SQLiteStateStore, StateStore
-from pipelines.decruft import (
-    CHARS,
-    CHARS_EXACT_UP_TO,
-    DOM_MAX_CHARS,
-    FIGURES,
-    TEXT,
-    BoilerplateLearner,
-    _category_of_attrs,
-    _needs_non_ascii,
-    clean_blocks,
-    decruft_in_order,
-    dom_blocks,
-    fold,
-    key_of,
-    load_rules,
-    page_entries,
-    pre_learning_clean,
-    preclean_dom,
-    split_learned,
-    text_category,
-)
+from pipelines.cruft_rules import _needs_non_ascii, clean_blocks, fold, load_rules, pre_learning_clean, text_category
+from pipelines.decruft import decruft_in_order
+from pipelines.dom_walker import (CHARS, CHARS_EXACT_UP_TO, DOM_MAX_CHARS, FIGURES, TEXT, _category_of_attrs, dom_blocks,
+                                  page_entries, preclean_dom)
+from pipelines.learner import BoilerplateLearner, key_of, split_learned
 from pipelines.extract import extract_article
 from pipelines.work import WORK
 from pipelines.parts import read_parts
@@ -961,7 +945,7 @@ STORY_LINES = [
 
 @pytest.mark.parametrize("text", STORY_LINES)
 def test_story_sentences_that_open_like_label_lines_stay(text):
-    from pipelines.decruft import is_byline
+    from pipelines.cruft_rules import is_byline
 
     assert text_category(text, load_rules()) is None
     assert not is_byline(text, ["Anna Sleegers"])
@@ -970,7 +954,7 @@ def test_story_sentences_that_open_like_label_lines_stay(text):
 
 
 def test_bylines_go_by_their_names_or_the_records_authors():
-    from pipelines.decruft import is_byline
+    from pipelines.cruft_rules import is_byline
 
     for line in ("Von Nina Magoley", "von Katja Belousova", "Von Anna Sleegers, Frankfurt", "By Jane Doe and John Roe",
                  "Par Jean Dupont", "Por Juan Pérez", "Av Kari Nordmann"):

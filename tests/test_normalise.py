@@ -4,16 +4,14 @@ from hypothesis import strategies as st
 
 from newscrawl.urls import canonicalize_url
 from pipelines.normalise import (
-
     choose_canonical_url,
     choose_language,
     clean_authors,
     normalise_record,
     normalise_text,
     parse_datetime,
-    tokens,
-    word_count,
 )
+from pipelines.words import tokens, word_count
 from tests import texts
 from tests.pipeline_run import make_crawler, outlet, raw_record, run
 from pipelines.normalise import NormalisePipeline
