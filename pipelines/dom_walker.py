@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import lxml.etree
 
-from pipelines.cruft_rules import (STORY_PARAGRAPH_CHARS, URL_ONLY, Rules, heading_category,
+from pipelines.cruft_rules import (LIST_CATEGORIES, STORY_PARAGRAPH_CHARS, URL_ONLY, Rules, heading_category,
                                    link_block_is_cruft, load_rules, majority_category, text_category,
                                    weak_match)
 
@@ -303,9 +303,10 @@ def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | Non
     page's entries) saves walking the subtree again for its first text."""
     chars, _, _, text, figures, _, _ = entry
     f = figures or NO_FIGURES
-    # A block holding several real paragraphs is a container of the story, not cruft.
+    # A block holding several real paragraphs is a container of the story, not cruft,
+    # unless it is an announced list of teaser cards (`_announced_card_list`).
     if f.paragraphs >= 2 or chars > DOM_MAX_CHARS:
-        return None
+        return _announced_card_list(el, chars, rules, info)
     # From here on the entry carries the block's text (short blocks keep theirs).
     if f.has_email_input:
         return "newsletter"
@@ -341,6 +342,26 @@ def judge(el, entry: tuple, rules: Rules, info: dict | None = None) -> str | Non
     if by_attr == "comment-prompt" and chars < 300:
         return by_attr
     return None
+
+
+# The share of an announced list's text that its links must hold.
+CARD_LIST_LINK_SHARE = 0.8
+
+
+def _announced_card_list(el, chars: int, rules: Rules, info: dict | None) -> str | None:
+    """A list announced by its first text ("You might also like", "Latest News") whose
+    text is nearly all link text: teaser cards, each a link holding a headline and a
+    paragraph or two. Such a list runs past DOM_MAX_CHARS and holds long "paragraphs",
+    which would otherwise protect it as a container of the story; but a story's own
+    paragraphs are not link text. Walked only for the rare block so announced."""
+    if el.tag in INLINE_BLOCK_TAGS:
+        return None
+    first = _first_text(el, info)
+    category = heading_category(first, rules) if first and len(first) <= DOM_MAX_CHARS else None
+    if category not in LIST_CATEGORIES:
+        return None
+    link_chars = sum(len(_collapse(a.text_content())) for a in el.iter("a"))
+    return category if link_chars + len(first) >= CARD_LIST_LINK_SHARE * chars else None
 
 
 def _first_text(el, info: dict | None = None) -> str:
@@ -442,7 +463,10 @@ def preclean_dom(tree, outlet) -> DomRemovals:
     # blocks after it are gone, which `_drop_weak_neighbours` then reads.
     dropped: list = []
     for el, entry, category in reversed(found):
-        text = entry[TEXT] if el.tag.lower() != "img" else _collapse(el.get("alt") or el.get("src") or "")
+        if el.tag.lower() == "img":
+            text = _collapse(el.get("alt") or el.get("src") or "")
+        else:  # a block past DOM_MAX_CHARS carries no text in its entry
+            text = entry[TEXT] if entry[TEXT] is not None else _collapse(el.text_content())[:AUDIT_MAX_CHARS]
         audit.append((entry[INDEX], category, text))
         dropped.append((el.getprevious(), el.getnext(), category))
         el.drop_tree()

@@ -984,3 +984,33 @@ def test_whole_block_labels_never_judge_a_heading_or_an_element_in_the_page():
     removed = preclean_dom(tree, OUTLET)
     assert "18.05.2026" in tree.text_content() and "Von Anna Sleegers" in tree.text_content()
     assert removed == Counter({"photo-credit": 1})
+
+
+def teaser_card(i: int) -> str:
+    """A teaser card as news sites list them: one link holding a headline, a date and a
+    long excerpt of another story."""
+    excerpt = (f"OTHER STORY {i}: An official said on Tuesday that the talks on the harbour project number {i} would "
+               "resume next month, after a pause that lasted most of the summer, and that both sides expected to "
+               "settle the remaining questions of cost, schedule and the share of work given to local firms before "
+               "the end of the year, although several members of the council said they remained doubtful about it")
+    return (f"<li><a href='/other/{i}'><div><h3>Harbour talks to resume, part {i}</h3><div>2024-10-14</div>"
+            f"<p>{excerpt}</p></div></a></li>")
+
+
+def test_an_announced_list_of_long_teaser_cards_goes_and_the_story_stays():
+    # Four cards: past the length up to which the DOM rules judge a block by its words,
+    # and holding long paragraphs of their own, as a story's container would.
+    cards = "".join(teaser_card(i) for i in range(4))
+    story = STORY + [f"{para} (Part {part}.)" for part in ("two", "three") for para in STORY]
+    html = page(story=story, tail=f"<div class='box'><h2>You might also like</h2><ul>{cards}</ul></div>")
+    text, removed = run(html)
+    assert_story_intact(text, story)
+    assert "OTHER STORY" not in text and "Harbour talks" not in text
+    assert removed["also-read"] >= 1
+
+
+def test_a_story_container_that_opens_with_an_announcement_is_not_taken_for_a_list():
+    # The story's own paragraphs are not link text: announced or not, its container stays.
+    html = page(story=["Related"] + STORY, tail="<p><a href='/other/1'>Another story entirely</a></p>")
+    text, _ = run(html)
+    assert_story_intact(text)
