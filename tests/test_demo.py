@@ -31,5 +31,10 @@ def test_newscrawl_demo_writes_valid_clean_records(tmp_path):
         for cruft in ("Download Newspin", "App Store", "Google Play", "Latest News", "Popular Videos"):
             assert cruft not in record["text"]
     assert list((tmp_path / "demo-journal" / "runs").glob("*.json"))
+    # The terminal shows a summary; the crawl's log is in the file it names.
+    logs = list((tmp_path / "logs" / "demo-journal").glob("*.log"))
+    assert len(logs) == 1 and f"(its log: {logs[0].relative_to(tmp_path)})" in proc.stdout
+    assert "Spider closed (finished)" in logs[0].read_text(encoding="utf-8")
+    assert "[scrapy" not in proc.stdout + proc.stderr and len(proc.stdout.splitlines()) < 12
     warcs = list((tmp_path / "archive" / "demo-journal").glob("*.warc.gz"))  # the archive, beside it
     assert len(warcs) == 1 and f"{warcs[0].relative_to(tmp_path)}: " in proc.stdout and "25 article pages as fetched" in proc.stdout
