@@ -27,7 +27,7 @@ from collections import Counter
 
 from pipelines.cruft_rules import REMOVED, blocks_to_text, pre_learning_clean
 from pipelines.dom_walker import audit_entry
-from pipelines.learner import BLOCK_KEY, BoilerplateLearner, block_key, learner_from_settings
+from pipelines.learner import BoilerplateLearner, learner_from_settings, mark_for_learning
 from pipelines.work import WORK, work_of
 
 logger = logging.getLogger(__name__)
@@ -41,12 +41,11 @@ def decruft_rules(record: dict, outlet) -> dict:
     """The decruft stage's rules, as a pure function (run in a worker): every rule that
     needs no learned state, over the extracted blocks (record[WORK].blocks): the repeated
     headline, then `clean_blocks`. Each removed block is marked with its category
-    (REMOVED); each kept one with its identity across pages (BLOCK_KEY), which the
-    learned layer looks up."""
+    (REMOVED); each kept one with what the learned layer reads of it (`mark_for_learning`)."""
     blocks = work_of(record).blocks
     kept, _ = pre_learning_clean(record, blocks, outlet)
     for block in kept:
-        block[BLOCK_KEY] = block_key(block["text"])
+        mark_for_learning(block)
     return record
 
 

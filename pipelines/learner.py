@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 
 BLOCK_KEY = "_key"  # a kept block's block_key, set by decruft_rules (pipelines/work.py)
+PROMOTIONAL = "_promotional"  # a kept block reads as promotion (`mark_for_learning`)
+WORDS = "_words"  # a kept block's word count (`mark_for_learning`)
 LEARNED = "learned-boilerplate"  # the category of what the learned layer removes
 
 
@@ -188,6 +190,16 @@ LEARNED_MAX_SHARE = 1 / 3
 
 
 
+def mark_for_learning(block: dict, rules: Rules | None = None) -> None:
+    """What the learned layer reads of a kept block, computed where the rules are (the
+    decruft stage's pure function, in a worker): its identity across pages (BLOCK_KEY),
+    whether it reads as promotion (PROMOTIONAL) and its words (WORDS). The layer itself
+    runs in the crawl process, which then matches no pattern and counts no word."""
+    block[BLOCK_KEY] = block_key(block["text"])
+    block[PROMOTIONAL] = _promotional(block, rules or load_rules())
+    block[WORDS] = word_count(block["text"])
+
+
 def _promotional(block: dict, rules: Rules) -> bool:
     if link_density(block) >= LEARNED_LINK_DENSITY:
         return True
@@ -201,9 +213,11 @@ def learned_rank(block: dict, index: int, count: int, rules: Rules | None = None
     """How template-like a recurring block is at position `index` of a body of `count`
     blocks: a sort key (lower is more template-like), or None when it is not (a story
     paragraph in the body: content, whatever recurs)."""
-    rules = rules or load_rules()
     chars = len(block.get("text", "").strip())
-    if _promotional(block, rules):
+    promotional = block.get(PROMOTIONAL)
+    if promotional is None:  # a block not marked by `mark_for_learning`
+        promotional = _promotional(block, rules or load_rules())
+    if promotional:
         return 0, chars
     at_edge = index < LEARNED_EDGE_BLOCKS or index >= count - LEARNED_EDGE_BLOCKS
     if chars <= STORY_PARAGRAPH_CHARS and at_edge:
@@ -229,7 +243,7 @@ def split_learned(blocks: list[dict], bad) -> tuple[list[dict], list[dict]]:
                 candidates.append((rank, i))
     if not candidates:
         return list(blocks), []
-    words = [word_count(b.get("text", "")) for b in blocks]
+    words = [b[WORDS] if WORDS in b else word_count(b.get("text", "")) for b in blocks]
     budget = LEARNED_MAX_SHARE * sum(words)
     gone_at: set[int] = set()
     spent = 0

@@ -25,7 +25,8 @@ class Work:
     blocks          extract -> decruft. The body in page order, each block a dict
                     {"kind", "text", "links", "link_chars"}. The decruft stage's rules mark
                     each block they remove with "_removed" (its category) and each block
-                    they keep with "_key" (its identity across pages, `learner.block_key`);
+                    they keep with what the learned layer reads of it: "_key" (its identity
+                    across pages), "_promotional" and "_words" (`learner.mark_for_learning`);
                     the learned layer marks what it removes, then sets `text` from the
                     blocks left and empties this list.
     dom_removed     extract -> decruft. What the DOM pre-clean removed before extraction,
