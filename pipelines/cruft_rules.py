@@ -38,8 +38,10 @@ LIST_CATEGORIES = {"also-read", "related-list", "latest-list"}
 # Weak phrasings ("download … app") only count in blocks this short: a promo line, not a
 # story paragraph that happens to sit beside the store links.
 WEAK_MAX_CHARS = 240
-# Own (non-link) characters below which a block of store or social links is just links.
+# Own (non-link) characters below which a block of store or social links is just links,
+# and up to which such a block that also reads like its links' category is cruft.
 LINK_ONLY_OWN_CHARS = 120
+LINK_BLOCK_OWN_CHARS = 400
 REMOVED = "_removed"  # a removed block's category, set by the layer that removed it
 # A paragraph this long counts as real story text; two of them protect their container.
 STORY_PARAGRAPH_CHARS = 120
@@ -641,6 +643,8 @@ def block_category(block: dict, patterns: list[re.Pattern], rules: Rules) -> str
 
 
 def weak_match(block: dict, category: str, rules: Rules) -> bool:
+    """A short block in one of the category's weak phrasings: the evidence a block gives
+    by its words when nothing else about it says the same."""
     cat = rules.text.get(category)
     if not cat or cat.weak_re is None:
         return False
@@ -651,10 +655,21 @@ def weak_match(block: dict, category: str, rules: Rules) -> bool:
 def link_block_is_cruft(text: str, own_chars: int, category: str, rules: Rules) -> bool:
     """A block whose links go mostly to stores or social profiles is cruft when it has
     next to no text of its own, or a little text that also reads like the category. A
-    story paragraph that links the App Store once has plenty of its own words."""
+    story paragraph that links the App Store once has plenty of its own words.
+
+    Its links already say what the block is, so a weak phrasing ("download", "app")
+    counts up to LINK_BLOCK_OWN_CHARS of its own text, not only in a block as short as
+    `weak_match` asks of words alone: a promotion that runs on into a line of other
+    boilerplate in the same paragraph (Amar Ujala's app links, then an SEO sentence)
+    is still a promotion."""
     if own_chars < LINK_ONLY_OWN_CHARS:
         return True
-    return own_chars < 400 and (weak_match({"text": text}, category, rules) or text_category(text, rules) == category)
+    if own_chars >= LINK_BLOCK_OWN_CHARS:
+        return False
+    cat = rules.text.get(category)
+    if cat is not None and cat.weak_re is not None and cat.weak_re.search(fold(text)):
+        return True
+    return text_category(text, rules) == category
 
 
 # A byline: a short paragraph that is a "by" word and one or more names, perhaps with a

@@ -20,6 +20,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from newscrawl import discovery
+from newscrawl.gate import url_verdict
 from newscrawl.guard import Refused, failure_kind
 from newscrawl.incremental import NotModified
 from newscrawl.items import RawArticle
@@ -84,14 +85,23 @@ class NewsSpider(scrapy.Spider):
     def _stat(self, key: str, count: int = 1) -> None:
         self.crawler.stats.inc_value(f"newscrawl/{key}", count)
 
-    def _follow(self, url: str, callback, **meta) -> scrapy.Request | None:
+    def _follow(self, url: str, callback, *, article_entry: bool = False, **meta) -> scrapy.Request | None:
         """A request for a URL of this outlet, canonicalised so that tracking-parameter
-        variants of one article are fetched once; None for anything off the outlet."""
+        variants of one article are fetched once; None for anything off the outlet.
+
+        `article_entry`: the URL is a sitemap or feed entry, fetched only to be an article
+        (its links are never followed), so a URL the article gate refuses by itself (the
+        outlet's allow and deny patterns, the built-in deny list) is not fetched at all.
+        The gate judges a page by the URL it ended at, so an entry that would redirect to
+        an article URL is lost; sites list their article URLs, not redirects, in both."""
         if not url or not is_fetchable_url(url):
             return None
         url = canonicalize_url(url)
         if not self.outlet.owns(url):
             self._stat("discovery/offsite")
+            return None
+        if article_entry and (verdict := url_verdict(url, self.outlet)) is not None:
+            self._stat(f"discovery/not-article/{verdict.reason.split(':')[0]}")
             return None
         hints = meta.get("hints") or {}
         priority = recency_priority(hints.get("published_at") or hints.get("lastmod"))
@@ -243,8 +253,8 @@ class NewsSpider(scrapy.Spider):
             if self._too_old(entry.news_published, entry.lastmod):
                 continue
             hints = {"title": entry.news_title, "published_at": entry.news_published, "lastmod": entry.lastmod}
-            if request := self._follow(entry.loc, self.parse_any, via=via, discovered_from=response.url,
-                                       hints={k: v for k, v in hints.items() if v}):
+            if request := self._follow(entry.loc, self.parse_any, article_entry=True, via=via,
+                                       discovered_from=response.url, hints={k: v for k, v in hints.items() if v}):
                 yield request
 
     def _count_unread(self, parsed, what: str) -> None:
@@ -269,8 +279,8 @@ class NewsSpider(scrapy.Spider):
             if self._too_old(entry.published):
                 continue
             hints = {"title": entry.title, "published_at": entry.published}
-            if request := self._follow(entry.link, self.parse_any, via=via, discovered_from=response.url,
-                                       hints={k: v for k, v in hints.items() if v}):
+            if request := self._follow(entry.link, self.parse_any, article_entry=True, via=via,
+                                       discovered_from=response.url, hints={k: v for k, v in hints.items() if v}):
                 yield request
 
     async def parse_page(self, response):
