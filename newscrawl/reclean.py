@@ -194,27 +194,21 @@ class Reclean(WarcJob):
         stages = CleaningStages(self.runner, reading_layers(self.settings, {outlet.name: store}),
                                 min_words=self.min_words)
         for batch in self.batches(entries):
-            pages = []
-            for file_no, offset in batch:
-                page = self.read(file_no, offset)
-                if page is None:
-                    continue
-                tally["pages"] += 1
-                known = current.get(page.url)
-                raw = self.raw_page(page, outlet, via=page.discovered_via or (known and known.discovered_via),
-                                    discovered_from=page.discovered_from or (known and known.discovered_from))
-                if raw is None:
-                    tally["rejected"] += 1
-                    self._say_rejected(session, page.url, ["the body is binary, not a page"])
-                    continue
-                pages.append(((file_no, offset), raw, outlet))
-            articles = self.articles(pages, tally)
-            tally["rejected"] += tally.pop("not-article", 0) + tally.pop("lost", 0)
-            taken = {tag for tag, _, _ in articles}
-            for tag, raw, _ in pages:
-                if tag not in taken:
-                    self._say_rejected(session, raw["final_url"], ["not an article page by today's article gate"])
-            done = stages.clean(articles)  # the learned layer only reads: no page waits
+            articles, others = self.extract([((file_no, offset), file_no, offset, outlet) for file_no, offset in batch],
+                                            tally)
+            tally["rejected"] += tally.pop("not-article", 0)
+            for _, _, found in others:
+                self._say_rejected(session, found["url"], [f"not an article page by today's article gate "
+                                                           f"({found.get('reason') or found.get('refused')})"])
+            records = []
+            for tag, _, found in articles:
+                record = found.get("record")
+                if record is not None and (known := current.get(record["url"])) is not None:
+                    # How the article was found, from its record where its WARC headers do not say.
+                    record["discovered_via"] = record["discovered_via"] or known.discovered_via
+                    record["discovered_from"] = record["discovered_from"] or known.discovered_from
+                records.append((tag, found.get("crash", record), outlet))
+            done = stages.learned(records)  # the learned layer only reads: no page waits
             if self.stopping:
                 return
             for cleaned in done:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import Counter
 
 from newscrawl.discovery import VIA_WARC_IMPORT
+from newscrawl.urls import canonicalize_url
 from newscrawl.warcjob import WarcJob, plural
 
 # The counts of an outlet's line, in the order said.
@@ -84,7 +85,7 @@ class WarcImport(WarcJob):
         from newscrawl.outlets import OutletsByHost
 
         owners = OutletsByHost(self.outlets.values())
-        entries: dict[str, list[tuple[float, int, int]]] = {}
+        entries: dict[str, list[tuple[float, int, int, str]]] = {}  # (fetched, file, offset, URL)
         chosen: dict[str, object] = {}
         for file_no, found in self.found():
             self.seen["responses"] += 1
@@ -97,13 +98,13 @@ class WarcImport(WarcJob):
                 continue
             chosen[outlet.name] = outlet
             entries.setdefault(outlet.name, []).append(
-                (found.date.timestamp() if found.date else 0.0, file_no, found.offset))
+                (found.date.timestamp() if found.date else 0.0, file_no, found.offset, found.url))
         if entries and not self.stopping:
             self.over_outlets(sorted(entries), lambda name, dedup: self._import_outlet(
                 chosen[name], sorted(entries[name]), dedup), dedupe=True)
         self._summary(chosen)
 
-    def _import_outlet(self, outlet, entries: list[tuple[float, int, int]], dedup) -> None:
+    def _import_outlet(self, outlet, entries: list[tuple[float, int, int, str]], dedup) -> None:
         tally: Counter = Counter()
         with self.outlet_session(outlet, len(entries), dedup, "imported") as session:
             if session is not None:
@@ -126,24 +127,27 @@ class WarcImport(WarcJob):
         facts: dict[object, tuple] = {}  # a page's URL and fetch facts, for the ledger, until it is settled
         try:
             for batch in self.batches(entries):
-                pages = []
-                for fetched, file_no, offset in batch:
-                    page = self.read(file_no, offset)
-                    if page is None:
-                        continue
-                    tally["pages"] += 1
-                    if self._known(session, page.url, fetched):
+                calls = []
+                for fetched, file_no, offset, url in batch:
+                    if self._known(session, url, fetched):
+                        tally["pages"] += 1
                         tally["known"] += 1
+                    else:
+                        calls.append(((file_no, offset), file_no, offset, outlet))
+                        facts[(file_no, offset)] = (url, {"req": canonicalize_url(url), "c": int(fetched)})
+                articles, others = self.extract(calls, tally)
+                for tag, _, _ in others:
+                    facts.pop(tag)
+                records = []
+                for tag, _, found in articles:
+                    if "crash" in found:
+                        records.append((tag, found["crash"], outlet))
                         continue
-                    raw = self.raw_page(page, outlet, via=VIA_WARC_IMPORT)
-                    if raw is None:
-                        tally["not-article"] += 1
-                        continue
-                    tag = (file_no, offset)
-                    facts[tag] = (page.url, {"req": raw["url"], "c": int(fetched), "e": page.headers.get("ETag"),
-                                             "l": page.headers.get("Last-Modified")})
-                    pages.append((tag, raw, outlet))
-                done = stages.clean(self.articles(pages, tally))
+                    record = found["record"]
+                    record["discovered_via"], record["discovered_from"] = VIA_WARC_IMPORT, None
+                    facts[tag][1].update(e=found["headers"].get("ETag"), l=found["headers"].get("Last-Modified"))
+                    records.append((tag, record, outlet))
+                done = stages.learned(records)
                 if self.stopping:  # a signal while the batch was cleaned: it is left for the next run
                     return
                 self._settle(session, done, facts, dedup, tally)
@@ -157,8 +161,6 @@ class WarcImport(WarcJob):
     def _known(session, url: str, fetched: float) -> bool:
         """Settled in the ledger by a fetch at least as late as this one (a page without a
         date is not newer than any)."""
-        from newscrawl.urls import canonicalize_url
-
         for candidate in dict.fromkeys((canonicalize_url(url), url)):
             _, entry = session.ledger.lookup(candidate)
             if entry is not None:

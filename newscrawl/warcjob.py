@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from newscrawl import exitcodes
-from newscrawl.warcread import Found, Page, Problem, UnreadableRecord, read_page, scan
+from newscrawl.warcread import Found, Problem, UnreadableRecord, read_page, scan
 
 # Pages cleaned per batch, per worker: enough to keep every worker busy through a batch.
 PAGES_PER_WORKER = 8
@@ -42,6 +42,42 @@ def utc_iso(when: datetime | None) -> str:
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def page_from_warc(path: str, offset: int, max_bytes: int, outlet, options: dict) -> dict:
+    """One worker call per page (through the stage runner): the response at `offset` read
+    whole (newscrawl/warcread.py), made the page the spider hands on (its body decoded by
+    the crawl's charset rules, newscrawl.charset), judged by the article gate
+    (newscrawl/page_job.py) and, for an article, through the extract stage and the decruft
+    stage's rules (pipelines.clean.extracted). Reading and decoding here keep the HTML out
+    of the command's process, which does the stages that hold state.
+
+    {"problem": Problem} for a record that cannot be read; else what the page is: "url",
+    "date", "headers" (the spider's few), and "record" (an article's, its provenance from
+    newscrawl's own WARC headers when there are any), or "refused" (a binary body, as the
+    crawl refuses one) or "reason" (why the gate did not take it)."""
+    from newscrawl.charset import decode_html
+    from newscrawl.guard import looks_binary
+    from newscrawl.page_job import page_job
+    from newscrawl.urls import canonicalize_url
+    from pipelines.clean import extracted
+
+    try:
+        with open(path, "rb") as fh:
+            page = read_page(fh, Path(path), offset, max_bytes)
+    except UnreadableRecord as exc:
+        return {"problem": exc.problem}
+    found = {"url": page.url, "date": page.date, "headers": page.headers}
+    if looks_binary(page.body):
+        return {**found, "refused": "a binary body"}
+    raw = {"url": canonicalize_url(page.url), "final_url": page.url, "http_status": page.status,
+           "headers": page.headers, "html": decode_html(page.body, page.headers.get("Content-Type")),
+           "outlet": outlet.name, "discovered_via": page.discovered_via, "discovered_from": page.discovered_from,
+           "fetched_at": utc_iso(page.date), "hints": dict(page.hints)}
+    verdict = page_job(raw, outlet, options)
+    if not verdict["article"]:
+        return {**found, "reason": verdict["reason"]}
+    return {**found, "record": extracted(raw, outlet)}
 
 
 class WarcJob:
@@ -61,7 +97,6 @@ class WarcJob:
         self.codes: list[int] = []
         self.locked = 0  # pages of outlets whose lock a crawl held
         self.stopping = False
-        self._files: dict[int, object] = {}
         self._pool = None
         self.runner = None
 
@@ -91,32 +126,6 @@ class WarcJob:
             if self.stopping:
                 return
 
-    def read(self, file_no: int, offset: int) -> Page | None:
-        """The response at `offset` of file `file_no`, read whole; None (a problem said
-        and counted) when it cannot be read."""
-        fh = self._files.get(file_no)
-        if fh is None:
-            fh = self._files[file_no] = open(self.paths[file_no], "rb")  # noqa: SIM115 - closed by close()
-        try:
-            return read_page(fh, self.paths[file_no], offset, self.max_bytes)
-        except UnreadableRecord as exc:
-            self.report(exc.problem)
-            return None
-
-    def raw_page(self, page: Page, outlet, *, via: str | None, discovered_from: str | None = None) -> dict | None:
-        """The page as the spider hands it on (a RawArticle's fields); None for a body no
-        text format would have, which the crawl refuses (newscrawl.guard.BinaryBodyGuard)."""
-        from newscrawl.charset import decode_html
-        from newscrawl.guard import looks_binary
-        from newscrawl.urls import canonicalize_url
-
-        if looks_binary(page.body):
-            return None
-        return {"url": canonicalize_url(page.url), "final_url": page.url, "http_status": page.status,
-                "headers": page.headers, "html": decode_html(page.body, page.headers.get("Content-Type")),
-                "outlet": outlet.name, "discovered_via": via, "discovered_from": discovered_from,
-                "fetched_at": utc_iso(page.date), "hints": dict(page.hints)}
-
     # -- stages
 
     def start_pool(self) -> None:
@@ -127,23 +136,32 @@ class WarcJob:
         self.runner = StageRunner(self._pool, self.settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None)
         self.batch_size = max(2 * PAGES_PER_WORKER, PAGES_PER_WORKER * worker_count(self.settings))
 
-    def articles(self, pages: list[tuple[object, dict, object]], tally: Counter) -> list[tuple[object, dict, object]]:
-        """The pages the article gate takes (newscrawl.page_job, in the worker pool); the
-        others counted as `not-article`, a page whose worker died twice as `lost`."""
-        from newscrawl.page_job import page_job
+    def extract(self, calls: list[tuple[object, int, int, object]], tally: Counter) -> tuple[list, list]:
+        """(tag, file number, offset, outlet) for each page -> (articles, others), each a
+        list of (tag, outlet, what `page_from_warc` found), in order: the articles with
+        their extracted records, and a call whose worker died twice as {"crash":
+        WorkerCrash} (the crawl settles such a page as rejected); the others, pages the
+        gate did not take, counted as `not-article`. An unreadable record is said and
+        counted as a problem, not a page."""
         from pipelines.pool import WorkerCrash
 
         options = {"min_chars": self.min_chars}
-        verdicts = self.runner.map(page_job, [(raw, outlet, options) for _, raw, outlet in pages])
-        taken = []
-        for page, verdict in zip(pages, verdicts):
-            if isinstance(verdict, WorkerCrash):
-                tally["lost"] += 1
-            elif verdict["article"]:
-                taken.append(page)
+        results = self.runner.map(page_from_warc, [(str(self.paths[file_no]), offset, self.max_bytes, outlet, options)
+                                                   for _, file_no, offset, outlet in calls])
+        articles, others = [], []
+        for (tag, _, _, outlet), result in zip(calls, results):
+            if isinstance(result, WorkerCrash):
+                result = {"crash": result}
+            elif "problem" in result:
+                self.report(result["problem"])
+                continue
+            tally["pages"] += 1
+            if "record" in result or "crash" in result:
+                articles.append((tag, outlet, result))
             else:
                 tally["not-article"] += 1
-        return taken
+                others.append((tag, outlet, result))
+        return articles, others
 
     def over_outlets(self, names: list[str], each, *, dedupe: bool) -> None:
         """each(name, dedup) for each outlet in turn, with the worker pool started and,
@@ -243,8 +261,6 @@ class WarcJob:
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
-            for fh in self._files.values():
-                fh.close()
             if self._pool is not None:
                 self._pool.close()
         if sum(self.problems.values()):

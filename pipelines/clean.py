@@ -2,12 +2,12 @@
 
 `newscrawl clean` (saved pages), `newscrawl reclean` (an archive's pages) and `newscrawl
 import-warc` (any WARC's pages) use it, so that what they make of a page is exactly what
-the crawl makes of it: the same stage functions, in the crawl's order. Each pure one runs
+the crawl makes of it: the same stage functions, in the crawl's order. The pure ones run
 over a batch of pages through the stage runner (pipelines/runner.py), in the worker pool,
-as in a crawl: the extract stage (`extract_raw`), the decruft stage's rules
-(`decruft_rules`), its learned layer here, in arrival order (`LearnedOrder`: with a
-learning layer, the first pages of an outlet wait for its warm-up, as in a crawl), the
-normalise stage (`normalise_stage`) and, when asked, the validate stage (`check_record`).
+as in a crawl, two calls a page: the extract stage and the decruft stage's rules
+(`extracted`), then the normalise stage and, when asked, the validate stage (`finished`).
+Between them, here, the decruft stage's learned layer, in arrival order (`LearnedOrder`:
+with a learning layer, an outlet's first pages wait for its warm-up, as in a crawl).
 """
 
 from __future__ import annotations
@@ -49,9 +49,22 @@ class Cleaned:
     crash: WorkerCrash | None = None
 
 
+def extracted(raw: dict, outlet) -> dict:
+    """The extract stage, then the decruft stage's rules, on one page: one worker call."""
+    return decruft_rules(extract_raw(raw, outlet), outlet)
+
+
+def finished(record: dict, outlet, min_words: int | None) -> tuple[dict, list[str], list[tuple[str, str]]]:
+    """The normalise stage, then, with `min_words`, the validate stage, on one record: one
+    worker call. (record, normalisation warnings, validation problems)."""
+    record, warnings = normalise_stage(record, outlet)
+    return record, warnings, check_record(public_fields(record), min_words) if min_words is not None else []
+
+
 class CleaningStages:
-    """The stages over pages, batch after batch. `layer_for(outlet_name)` gives the
-    learned layer of an outlet (built once); `min_words`: validate the records too (with
+    """The stages over pages, batch after batch, two worker calls a page (`extracted`,
+    then `finished`) around the learned layer. `layer_for(outlet_name)` gives the learned
+    layer of an outlet (built once); `min_words`: validate the records too (with
     NEWSCRAWL_MIN_WORDS), or None not to."""
 
     def __init__(self, runner: StageRunner, layer_for: Callable[[str], LearnedLayer], *,
@@ -69,49 +82,35 @@ class CleaningStages:
     def clean(self, pages: list[tuple[object, dict, object]]) -> list[Cleaned]:
         """(tag, raw page, outlet) for each page -> what is done: each page not waiting for
         its outlet's warm-up, and those it released. Not in the pages' order: by tag."""
-        records = self.runner.map(extract_raw, [(raw, outlet) for _, raw, outlet in pages])
-        records = self._each(decruft_rules, records, [(outlet,) for _, _, outlet in pages])
+        records = self.runner.map(extracted, [(raw, outlet) for _, raw, outlet in pages])
+        return self.learned([(tag, record, outlet) for (tag, _, outlet), record in zip(pages, records)])
+
+    def learned(self, records: list[tuple[object, dict, object]]) -> list[Cleaned]:
+        """The rest of `clean`, for records `extracted` made: (tag, record or the
+        WorkerCrash of its call, outlet) for each."""
         done: list[Cleaned] = []
-        finished: list[tuple[object, dict]] = []
-        for (tag, raw, outlet), record in zip(pages, records):
+        ready: list[tuple[object, dict]] = []
+        for tag, record, outlet in records:
             if isinstance(record, WorkerCrash):
                 done.append(Cleaned(tag, outlet, None, crash=record))
-                continue
-            finished += self._order(outlet.name).push(record, (tag, outlet), raw.get("final_url") or raw["url"])
-        return done + self._finish(finished)
+            else:
+                ready += self._order(outlet.name).push(record, (tag, outlet), record.get("url") or "")
+        return done + self._finish(ready)
 
     def release(self, outlet_name: str | None = None) -> list[Cleaned]:
         """Every page still waiting for the warm-up (of that outlet, or of all), done."""
         names = [outlet_name] if outlet_name is not None else list(self._orders)
         return self._finish([pair for name in names if name in self._orders for pair in self._orders[name].drain()])
 
-    def _finish(self, finished: list[tuple[object, dict]]) -> list[Cleaned]:
-        tags = [tag for tag, _ in finished]
-        outlets = [(outlet,) for _, outlet in tags]
-        normalised = self._each(normalise_stage, [record for _, record in finished], outlets)
+    def _finish(self, ready: list[tuple[object, dict]]) -> list[Cleaned]:
+        results = self.runner.map(finished, [(record, outlet, self.min_words) for (_, outlet), record in ready])
         out = []
-        for (tag, outlet), result in zip(tags, normalised):
+        for ((tag, outlet), _), result in zip(ready, results):
             if isinstance(result, WorkerCrash):
                 out.append(Cleaned(tag, outlet, None, crash=result))
             else:
-                out.append(Cleaned(tag, outlet, result[0], warnings=result[1]))
-        if self.min_words is not None:
-            valid = [c for c in out if c.record is not None]
-            checks = self.runner.map(check_record, [(public_fields(c.record), self.min_words) for c in valid])
-            for cleaned, problems in zip(valid, checks):
-                if isinstance(problems, WorkerCrash):
-                    cleaned.record, cleaned.crash = None, problems
-                else:
-                    cleaned.problems = problems
-        return out
-
-    def _each(self, fn, results: list, extra: list[tuple]) -> list:
-        """fn(result, *extra[i]) over every result that is not a WorkerCrash, through the
-        runner; the crashes stay in their places."""
-        todo = [i for i, r in enumerate(results) if not isinstance(r, WorkerCrash)]
-        out = list(results)
-        for i, result in zip(todo, self.runner.map(fn, [(results[i], *extra[i]) for i in todo])):
-            out[i] = result
+                record, warnings, problems = result
+                out.append(Cleaned(tag, outlet, record, warnings=warnings, problems=problems))
         return out
 
 
