@@ -290,6 +290,7 @@ def test_an_import_stopped_part_way_loses_nothing_and_writes_nothing_twice(tmp_p
         time.sleep(0.02)
     if how == signal.SIGKILL:
         kill(proc)
+        proc.communicate()  # its pipes, closed
     else:
         proc.send_signal(how)
         out, err = proc.communicate(timeout=120)
