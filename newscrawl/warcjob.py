@@ -99,6 +99,7 @@ class WarcJob:
         self.stopping = False
         self._pool = None
         self.runner = None
+        self.batch_size = 0  # pages per batch, once the pool is started
 
     # -- lines
 
@@ -258,6 +259,9 @@ class WarcJob:
         handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             self.work()
+        except KeyboardInterrupt:  # a second signal: stopped at once, as safe as a kill
+            self.say("stopped at once: what was published is kept and recorded by the next run")
+            self.codes.append(exitcodes.INTERRUPTED)
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
