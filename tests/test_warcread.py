@@ -209,3 +209,23 @@ def test_offsets_found_are_where_the_records_start(tmp_path):
     path = write_warc(tmp_path / "cc.warc.gz", fetches(6))
     offsets = response_offsets(path)
     assert {f.url: f.offset for f in scan(path, pytest.fail)} == {u: o for u, (o, _) in offsets.items()}
+
+
+def test_the_outlet_that_owns_a_url_is_found_by_its_host():
+    from newscrawl.outlets import Outlet, OutletsByHost
+
+    def outlet(name, *domains):
+        return Outlet(name=name, display_name=name, domains=domains, homepage=f"https://{domains[0]}/")
+
+    paper, sport, local = outlet("paper", "paper.example"), outlet("sport", "sport.paper.example"), \
+        outlet("local", "127.0.0.1:8080", "local.example")
+    owners = OutletsByHost([paper, sport, local])
+    cases = {"https://www.paper.example/a": paper, "https://paper.example/a": paper,
+             "https://live.sport.paper.example/b": sport,  # the most specific domain wins
+             "http://127.0.0.1:8080/c": local, "http://127.0.0.1:9090/c": None,  # a port is matched
+             "https://LOCAL.example./d": local, "https://otherpaper.example/": None, "dns:paper.example": None,
+             "http://[::1/": None}
+    for url, owner in cases.items():
+        assert owners.owner(url) is owner, url
+        assert owners.owner(url) is owner, url  # the answer kept for the host is the same
+        assert owner is None or owner.owns(url)
