@@ -11,7 +11,9 @@ which must not come back as the article's latest revision (they are counted).
 
 Second pass, outlet by outlet, in the order the pages were archived: the page as the
 crawl handed it on (its decoded body, how it was found and its sitemap or feed hints,
-from the WARC headers the archive writes), then the article gate and the cleaning stages
+from the WARC headers the archive writes; without them, from an older archive, the
+article's record says how it was found, and its publication date stands in for the
+sitemap's), then the article gate and the cleaning stages
 as in the crawl and `newscrawl clean` (pipelines/clean.py: the outlet's learned boilerplate
 read, not updated), and the validate stage. The record is compared with the article's
 latest revision in the output (`Current`), on what cleaning makes: every field but the
@@ -67,6 +69,7 @@ class Current:
     fetched_at: str
     discovered_via: str | None
     discovered_from: str | None
+    published_at: str | None
     modified_at: str | None
     duplicate_of: str | None
     content_hash: str
@@ -84,7 +87,8 @@ def current_records(output_dir: Path, outlet: str) -> dict[str, Current]:
             known = current.get(url)
             if url and (known is None or revision >= known.revision):
                 current[url] = Current(revision, record.get("fetched_at") or "", record.get("discovered_via"),
-                                       record.get("discovered_from"), record.get("modified_at"),
+                                       record.get("discovered_from"), record.get("published_at"),
+                                       record.get("modified_at"),
                                        record.get("duplicate_of"), record.get("content_hash") or "",
                                        cleaning_digest(record))
     return current
@@ -160,12 +164,12 @@ class Reclean(WarcJob):
         self.many = len(newest) > 1
 
         def each(name: str, dedup) -> None:
-            self._outlet(chosen[name], sorted((file_no, offset) for _, file_no, offset in newest[name].values()),
-                         dedup)
+            self._outlet(chosen[name], sorted((file_no, offset, url) for url, (_, file_no, offset)
+                                              in newest[name].items()), dedup)
 
         self.over_outlets(sorted(newest), each, dedupe=not self.to_stdout)
 
-    def _outlet(self, outlet, entries: list[tuple[int, int]], dedup) -> None:
+    def _outlet(self, outlet, entries: list[tuple[int, int, str]], dedup) -> None:
         from newscrawl.state import open_state, state_exists
 
         tally: Counter = Counter()
@@ -194,8 +198,11 @@ class Reclean(WarcJob):
         stages = CleaningStages(self.runner, reading_layers(self.settings, {outlet.name: store}),
                                 min_words=self.min_words)
         for batch in self.batches(entries):
-            articles, others = self.extract([((file_no, offset), file_no, offset, outlet) for file_no, offset in batch],
-                                            tally)
+            # An archive written before newscrawl kept the sitemap's hints: the article's
+            # publication date stands in for them (the page's own still wins).
+            calls = [((file_no, offset), file_no, offset, outlet, self._hints(current.get(url)))
+                     for file_no, offset, url in batch]
+            articles, others = self.extract(calls, tally)
             tally["rejected"] += tally.pop("not-article", 0)
             for _, _, found in others:
                 self._say_rejected(session, found["url"], [f"not an article page by today's article gate "
@@ -214,6 +221,10 @@ class Reclean(WarcJob):
             for cleaned in done:
                 known = current.get(cleaned.record["url"]) if cleaned.record is not None else None
                 self._judge(cleaned, known, session, dedup, tally)
+
+    @staticmethod
+    def _hints(known: "Current | None") -> dict | None:
+        return {"published_at": known.published_at} if known is not None and known.published_at else None
 
     def _say_rejected(self, session, url: str, reasons: list[str]) -> None:
         """With --stdout, a rejected page's reasons on stderr (else they go to the rejects

@@ -44,13 +44,17 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
-def page_from_warc(path: str, offset: int, max_bytes: int, outlet, options: dict) -> dict:
+def page_from_warc(path: str, offset: int, max_bytes: int, outlet, options: dict,
+                   hints: dict | None = None) -> dict:
     """One worker call per page (through the stage runner): the response at `offset` read
     whole (newscrawl/warcread.py), made the page the spider hands on (its body decoded by
     the crawl's charset rules, newscrawl.charset), judged by the article gate
     (newscrawl/page_job.py) and, for an article, through the extract stage and the decruft
     stage's rules (pipelines.clean.extracted). Reading and decoding here keep the HTML out
     of the command's process, which does the stages that hold state.
+
+    `hints`: the sitemap or feed hints to use when the record has none of its own (an
+    archive written before newscrawl kept them).
 
     {"problem": Problem} for a record that cannot be read; else what the page is: "url",
     "date", "headers" (the spider's few), and "record" (an article's, its provenance from
@@ -73,7 +77,7 @@ def page_from_warc(path: str, offset: int, max_bytes: int, outlet, options: dict
     raw = {"url": canonicalize_url(page.url), "final_url": page.url, "http_status": page.status,
            "headers": page.headers, "html": decode_html(page.body, page.headers.get("Content-Type")),
            "outlet": outlet.name, "discovered_via": page.discovered_via, "discovered_from": page.discovered_from,
-           "fetched_at": utc_iso(page.date), "hints": dict(page.hints)}
+           "fetched_at": utc_iso(page.date), "hints": dict(page.hints or hints or {})}
     verdict = page_job(raw, outlet, options)
     if not verdict["article"]:
         return {**found, "reason": verdict["reason"]}
@@ -137,8 +141,9 @@ class WarcJob:
         self.runner = StageRunner(self._pool, self.settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None)
         self.batch_size = max(2 * PAGES_PER_WORKER, PAGES_PER_WORKER * worker_count(self.settings))
 
-    def extract(self, calls: list[tuple[object, int, int, object]], tally: Counter) -> tuple[list, list]:
-        """(tag, file number, offset, outlet) for each page -> (articles, others), each a
+    def extract(self, calls: list[tuple], tally: Counter) -> tuple[list, list]:
+        """(tag, file number, offset, outlet[, hints]) for each page (`hints`: see
+        `page_from_warc`) -> (articles, others), each a
         list of (tag, outlet, what `page_from_warc` found), in order: the articles with
         their extracted records, and a call whose worker died twice as {"crash":
         WorkerCrash} (the crawl settles such a page as rejected); the others, pages the
@@ -147,10 +152,10 @@ class WarcJob:
         from pipelines.pool import WorkerCrash
 
         options = {"min_chars": self.min_chars}
-        results = self.runner.map(page_from_warc, [(str(self.paths[file_no]), offset, self.max_bytes, outlet, options)
-                                                   for _, file_no, offset, outlet in calls])
+        results = self.runner.map(page_from_warc, [(str(self.paths[file_no]), offset, self.max_bytes, outlet, options,
+                                                    *hints) for _, file_no, offset, outlet, *hints in calls])
         articles, others = [], []
-        for (tag, _, _, outlet), result in zip(calls, results):
+        for (tag, _, _, outlet, *_), result in zip(calls, results):
             if isinstance(result, WorkerCrash):
                 result = {"crash": result}
             elif "problem" in result:

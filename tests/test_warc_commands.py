@@ -18,15 +18,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from scrapy.settings import Settings
 
 from newscrawl import exitcodes
 from newscrawl.demo import demo_spec, fixture_web_spec, serve_outlet
 from newscrawl.ledger import NS_ARTICLES
 from newscrawl.lock import OutletLock
 from newscrawl.state import SQLiteStateStore
+from pipelines.clean import clean_page
 from pipelines.parts import day_parts, read_parts
 from tests.crawling import FAST, ROOT, crawl, scrapy_env, write_outlets
-from tests.test_cron import article_paths, article_requests, assert_exactly_once
+from tests.test_cron import article_paths, article_requests, assert_exactly_once, strip_dates
 from tests.warcs import Fetch, cut_file, cut_member, interleave, site, spoil_payload, write_warc
 
 pytestmark = pytest.mark.e2e  # the commands run in child processes, some after real crawls
@@ -96,6 +98,22 @@ def test_reclean_gives_the_crawls_own_records_and_a_changed_cleaner_new_revision
     assert written.stdout.strip() == (f"newscrawl reclean: {n} pages, 0 changed, {n} unchanged, 0 rejected; "
                                       "1 older fetch of the same URLs not recleaned")
     assert day_parts(tmp_path / "output" / name) == parts
+
+    # An archive written before newscrawl kept a page's sitemap hints (no Newscrawl-Hints
+    # header), of a page that gives no date of its own: the article's publication date
+    # stands in for the sitemap's, as the page's own would win over it.
+    strip_dates(served)
+    undated = {url: bytes(served.site.routes[url[len(served.build.base_url):]].body) for url in crawled}
+    undated = {url: body for url, body in undated.items()
+               if clean_page(body.decode(), url, outlet, settings=Settings())[0]["published_at"] is None}
+    assert undated
+    legacy = write_warc(tmp_path / "legacy.warc.gz", [Fetch(url, body, date=datetime.now(timezone.utc),
+                                                            extra={"Newscrawl-Page": "article"})
+                                                      for url, body in undated.items()])
+    printed = newscrawl(tmp_path, "reclean", "--stdout", *outlets, str(legacy))
+    assert printed.returncode == 0, printed.stderr
+    dates = {r["url"]: r["published_at"] for r in map(json.loads, printed.stdout.splitlines())}
+    assert dates == {url: crawled[url]["published_at"] for url in undated} and None not in dates.values()
 
     # The cleaner changes (the outlet's rules drop paragraphs that open with "But "): the
     # articles that had one get a revision 2 without it; the others stay as they are.
