@@ -172,8 +172,8 @@ def count_lines(folder: Path) -> int:
 
 
 def run_crawler(command: list[str], cwd: Path, env: dict, output: Path, checkpoints=()) -> dict:
-    """Runs a crawler to the end; wall and CPU seconds, peak memory, memory at checkpoints
-    (numbers of records written)."""
+    """Runs a crawler to the end; wall and CPU seconds (of its whole process tree, and of
+    its own process), peak memory, memory at checkpoints (numbers of records written)."""
     log = open(output.parent / f"{output.name}.log", "w")
     start = time.monotonic()
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -195,7 +195,8 @@ def run_crawler(command: list[str], cwd: Path, env: dict, output: Path, checkpoi
     for mark in pending:  # fewer records than pages (rejects, duplicates): the end of the crawl
         at[mark] = (monitor.last_rss, monitor.last_pss)
     written = count_lines(output)
-    return {"returncode": proc.returncode, "wall": wall, "cpu": monitor.cpu_seconds, "peak_rss": monitor.peak_rss,
+    return {"returncode": proc.returncode, "wall": wall, "cpu": monitor.cpu_seconds,
+            "own_cpu": monitor.cpu.get(proc.pid, 0.0), "peak_rss": monitor.peak_rss,
             "peak_pss": monitor.peak_pss, "written": written, "at": at, "log": log_text[-3000:],
             "processed": stat(log_text, "item_scraped_count") + stat(log_text, "item_dropped_count") or written}
 

@@ -15,7 +15,11 @@ WARC-Date: when the response came in, WARC-IP-Address, WARC-Payload-Digest and
 WARC-Block-Digest, WARC-Concurrent-To from the request to its response), preceded by the
 same pair for each redirect (3xx) that led to it. The last response record of each fetch
 says what the page was: `Newscrawl-Page: article` (it passed the article gate) or `other`
-(NEWSCRAWL_ARCHIVE_ALL). Each record is its own gzip member, written with warcio.
+(NEWSCRAWL_ARCHIVE_ALL); an article's also says how it was found
+(`Newscrawl-Discovered-Via`, `Newscrawl-Discovered-From`) and what its sitemap or feed
+said of it (`Newscrawl-Hints`, JSON), which the extract stage reads besides the page, so
+that `newscrawl reclean` cleans the page as the crawl did. Each record is its own gzip
+member, written with warcio.
 
 The HTTP message is stored as received: the status line (protocol, status, and the
 standard reason phrase, which Scrapy does not keep), the response headers as they came
@@ -87,6 +91,7 @@ logger = logging.getLogger(__name__)
 
 META_CAPTURES = "newscrawl_archive"  # request meta: the captures of a fetch, redirects first
 PAGE_HEADER = "Newscrawl-Page"
+VIA_HEADER, FROM_HEADER, HINTS_HEADER = "Newscrawl-Discovered-Via", "Newscrawl-Discovered-From", "Newscrawl-Hints"
 ARTICLE, OTHER = "article", "other"
 SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
@@ -182,9 +187,32 @@ def _member(writer_class, record) -> bytes:
     return compress_whole(buffer.getvalue(), "gzip")  # one gzip member per record, as readers expect
 
 
-def fetch_records(captures: list[Capture], page: str) -> bytes:
+def article_headers(item) -> dict[str, str]:
+    """What the spider knew of an article page besides its response, for the WARC headers
+    of its last response record: how it was found and the sitemap or feed's hints (its
+    title, dates), which `newscrawl reclean` hands the extract stage as the crawl did.
+    Values on one line: the hints as JSON, in ASCII."""
+    import json
+
+    headers = {}
+    if item.get("discovered_via"):
+        headers[VIA_HEADER] = _one_line(str(item["discovered_via"]))
+    if item.get("discovered_from"):
+        headers[FROM_HEADER] = _one_line(str(item["discovered_from"]))
+    hints = {k: v for k, v in (item.get("hints") or {}).items() if isinstance(v, str) and v}
+    if hints:
+        headers[HINTS_HEADER] = json.dumps(hints, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return headers
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def fetch_records(captures: list[Capture], page: str, extra: dict[str, str] | None = None) -> bytes:
     """The gzip members of one fetch: for each exchange a request record then its
-    response record; the last response record says what the page was (`page`)."""
+    response record; the last response record says what the page was (`page`), with the
+    `extra` WARC headers (`article_headers`)."""
     from warcio.recordbuilder import RecordBuilder
     from warcio.statusandheaders import StatusAndHeadersParser
     from warcio.warcwriter import WARCWriter
@@ -199,6 +227,7 @@ def fetch_records(captures: list[Capture], page: str) -> bytes:
             warc["WARC-IP-Address"] = cap.ip
         if i == len(captures) - 1:
             warc[PAGE_HEADER] = page
+            warc.update(extra or {})
         try:
             reason = HTTPStatus(cap.status).phrase
         except ValueError:
@@ -423,11 +452,11 @@ class _Writer:
         self._thread = threading.Thread(target=self._run, name=f"newscrawl-archive-{name}", daemon=True)
         self._thread.start()
 
-    def submit(self, captures: list[Capture], page: str):
+    def submit(self, captures: list[Capture], page: str, extra: dict[str, str] | None = None):
         from twisted.internet.defer import Deferred
 
         d = Deferred()
-        self._queue.put((captures, page, d))
+        self._queue.put((captures, (page, extra), d))
         return d
 
     def close(self):
@@ -457,7 +486,7 @@ class _Writer:
                 except queue.Empty:
                     break
             written, closing = [], None
-            for captures, page, d in jobs:
+            for captures, what, d in jobs:  # what: (page, extra headers)
                 if captures is self._CLOSE:
                     closing = d
                     continue
@@ -465,7 +494,7 @@ class _Writer:
                     self._fire(d, self.failed)
                     continue
                 try:
-                    data = fetch_records(captures, page)
+                    data = fetch_records(captures, *what)
                     name, offset = self.files.write(data)
                 except OSError as exc:
                     self.failed = exc
@@ -559,19 +588,19 @@ class Archive:
         faults.report(self.crawler, faults.storage_fault("archive folder", self.folder, exc),
                       exc_info=(type(exc), exc, exc.__traceback__))
 
-    def store(self, response, page: str):
+    def store(self, response, page: str, extra: dict[str, str] | None = None):
         """Queues the fetch that gave `response`; a Deferred that fires with (file name,
         offset, length) once it is in the file and synced."""
         captures = captures_for(response)
         response.meta.pop(META_CAPTURES, None)
-        return self.store_captures(captures, page)
+        return self.store_captures(captures, page, extra)
 
-    def store_captures(self, captures: list[Capture], page: str):
+    def store_captures(self, captures: list[Capture], page: str, extra: dict[str, str] | None = None):
         from twisted.internet.defer import fail
 
         if self._writer is None:
             return fail(ArchiveUnavailable("the archive is not open"))
-        d = self._writer.submit(captures, page)
+        d = self._writer.submit(captures, page, extra)
 
         def stored(result):
             self.stats.inc_value("newscrawl/archive/fetches")
@@ -650,7 +679,7 @@ class ArchiveArticles:
                 if isinstance(item, RawArticle) and not archived:
                     archived = True
                     try:
-                        await maybe_deferred_to_future(self.archive.store(response, ARTICLE))
+                        await maybe_deferred_to_future(self.archive.store(response, ARTICLE, article_headers(item)))
                     except OSError:
                         # Not archived, so not passed on: never written nor settled, it
                         # is fetched again by the next run. The fault stops the crawl.

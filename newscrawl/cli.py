@@ -1,4 +1,4 @@
-"""The `newscrawl` command: demo, clean, crawl, check, reset, compact."""
+"""The `newscrawl` command: demo, clean, crawl, check, reset, compact, reclean, import-warc."""
 
 from __future__ import annotations
 
@@ -290,10 +290,77 @@ def _is_date(text: str) -> bool:
     return True
 
 
+def _warc_command(args, command: str, make_job) -> int:
+    """What `reclean` and `import-warc` share: the settings and outlet records (an invalid
+    record is skipped with a line), the WARC files (one that cannot be opened is a line,
+    and exit 2 once the others are done), then the job (newscrawl/warcjob.py)."""
+    from newscrawl import exitcodes
+    from newscrawl.outlet_session import output_compression
+    from newscrawl.warcread import open_archives
+
+    settings = project_settings(_settings_from(args))
+    try:
+        output_compression(settings)
+    except ValueError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG
+    if args.outlets_dir and not Path(args.outlets_dir).is_dir():
+        print(f"{command}: {args.outlets_dir}: no such folder", file=sys.stderr)
+        return exitcodes.CONFIG
+    scan = _scan(args)
+    for problem in scan.problems:
+        print(f"{command}: invalid record skipped: {problem}", file=sys.stderr)
+    paths, unreadable = open_archives(args.files)
+    for line in unreadable:
+        print(f"{command}: {line}", file=sys.stderr)
+    if not paths:
+        return exitcodes.CONFIG
+    job = make_job(paths, settings, scan.outlets)
+    if job is None:
+        return exitcodes.CONFIG
+    code = job.run()
+    return exitcodes.combined([code, exitcodes.CONFIG if unreadable else exitcodes.OK])
+
+
+def cmd_reclean(args) -> int:
+    """Today's cleaning over archived article pages: a new revision for each article whose
+    text or metadata changed, or the records on stdout (newscrawl/reclean.py)."""
+    from newscrawl.reclean import Reclean
+
+    def make_job(paths, settings, outlets):
+        if args.outlet and args.outlet not in outlets:
+            print(f"newscrawl reclean: no outlet record named {args.outlet!r}", file=sys.stderr)
+            return None
+        return Reclean(paths, settings, outlets, outlet=outlets.get(args.outlet), to_stdout=args.stdout)
+
+    return _warc_command(args, "newscrawl reclean", make_job)
+
+
+def cmd_import_warc(args) -> int:
+    """The HTML pages of WARC or ARC files into the outlets' output, as a crawl would take
+    them (newscrawl/warcimport.py)."""
+    from newscrawl.warcimport import WarcImport
+
+    return _warc_command(args, "newscrawl import-warc",
+                         lambda paths, settings, outlets: WarcImport(paths, settings, outlets,
+                                                                     all_hosts=args.all_hosts))
+
+
 def cmd_demo(args) -> int:
     from newscrawl.demo.run import run_demo
 
     return run_demo(output_dir=Path(args.output), quiet=args.quiet)
+
+
+def _warc_parser(sub, name: str, func, help_text: str) -> argparse.ArgumentParser:
+    """A command over WARC files: the files, --outlets-dir and -s."""
+    parser = sub.add_parser(name, help=help_text)
+    parser.add_argument("files", nargs="+", metavar="WARC", help="WARC or ARC files (.warc, .warc.gz, .arc, .arc.gz)")
+    parser.add_argument("--outlets-dir", help="use only the outlet records in this folder")
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_OUTPUT_DIR=output)")
+    parser.set_defaults(func=func)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -340,6 +407,19 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_STATE_DIR=state)")
     reset.set_defaults(func=cmd_reset)
+
+    reclean = _warc_parser(sub, "reclean", cmd_reclean, "run today's cleaning over archived article pages "
+                                                        "(WARC files): a new revision for each article it changes")
+    reclean.add_argument("--outlet", help="the outlet whose pages these are (default: the outlet each file's "
+                                          "warcinfo record names, else the record that owns the page's host)")
+    reclean.add_argument("--stdout", action="store_true",
+                         help="print the records instead of writing revisions (nothing is written)")
+
+    import_warc = _warc_parser(sub, "import-warc", cmd_import_warc, "take the HTML pages of WARC or ARC files "
+                                                                    "(CC-NEWS, another crawler's archive) into "
+                                                                    "the outlets' output")
+    import_warc.add_argument("--all-hosts", action="store_true",
+                             help="also the pages of hosts no outlet record owns, each host an outlet named from it")
 
     compact = sub.add_parser("compact", help="merge each day's output parts of outlets into one file per day")
     compact.add_argument("outlets", nargs="*", metavar="OUTLET", help="outlets (default: every outlet with output)")

@@ -32,6 +32,7 @@ VIA_FEED_RDF = "feed-rdf"
 VIA_HOMEPAGE = "homepage"
 VIA_SECTION = "section"
 VIA_START_URL = "start-url"
+VIA_WARC_IMPORT = "warc-import"  # taken from a WARC or ARC file by `newscrawl import-warc`
 
 VIA_FEED = {"rss": VIA_FEED_RSS, "atom": VIA_FEED_ATOM, "rdf": VIA_FEED_RDF}
 

@@ -97,23 +97,36 @@ class LearnedLayer:
         return apply_cleaning(record, audit=self.audit)
 
 
+class LearnedOrder:
+    """The learned layer over one outlet's records as they come, one at a time or in
+    batches, as a crawl would see them: a record that arrives before the warm-up is
+    complete waits until it is (`push` gives it back, finished, with the record that
+    completes it), or until `drain`. Each record travels with a tag of the caller's."""
+
+    def __init__(self, layer: LearnedLayer):
+        self.layer = layer
+        self.held: list[tuple[object, dict]] = []
+
+    def push(self, record: dict, tag: object = None, fallback_id: str = "") -> list[tuple[object, dict]]:
+        """(tag, finished record) for each record now done, in arrival order: none while
+        this one waits, else the ones held and this one."""
+        if self.layer.arrive(record, fallback_id or f"#{id(record)}"):
+            self.held.append((tag, record))
+            return []
+        return self.drain() + [(tag, self.layer.finish(record))]
+
+    def drain(self) -> list[tuple[object, dict]]:
+        """(tag, finished record) for each record held."""
+        held, self.held = self.held, []
+        return [(tag, self.layer.finish(record)) for tag, record in held]
+
+
 def learned_in_order(records: list[dict], layer: LearnedLayer) -> list[dict]:
     """The learned layer over a batch of one outlet's records (through `decruft_rules`), as
-    a crawl would see them: records that arrive before the warm-up is complete wait until
-    it is, or until the batch ends."""
-    out: list[dict | None] = [None] * len(records)
-    held: list[int] = []
-    for i, record in enumerate(records):
-        if layer.arrive(record, f"#{i}"):
-            held.append(i)
-            continue
-        for j in held:
-            out[j] = layer.finish(records[j])
-        held = []
-        out[i] = layer.finish(record)
-    for j in held:
-        out[j] = layer.finish(records[j])
-    return out
+    a crawl would see them (`LearnedOrder`), in the batch's order."""
+    order = LearnedOrder(layer)
+    done = [pair for i, record in enumerate(records) for pair in order.push(record, i, f"#{i}")]
+    return [record for _, record in sorted(done + order.drain(), key=lambda pair: pair[0])]
 
 
 def decruft_in_order(items: list[dict], outlet, learner: "BoilerplateLearner", *, warmup: int = 12,

@@ -218,6 +218,22 @@ def deduplicator_from_settings(settings, store: StateStore, defer: bool = False,
     )
 
 
+def dedupe_record(dedup: Deduplicator, record: dict) -> Verdict:
+    """The dedupe stage on one record (its internal fields go): the verdict, whose record
+    is the one to write when kept."""
+    # The shingles were hashed by the normalise stage's worker; applying the
+    # permutations here is cheap (numpy), and keeps numpy out of the workers.
+    work = record.pop(WORK, None)
+    hashes = work.shingle_hashes if work is not None else None
+    signature = signature_of(hashes, dedup.num_perm) if hashes is not None else None
+    verdict = dedup.check(record, signature)
+    if verdict.keep and verdict.record.get("revision", 1) > 1:
+        # A revision is a change we saw; when the page gives no modified date, the
+        # fetch time is the latest it can have changed.
+        verdict.record["modified_at"] = verdict.record.get("modified_at") or verdict.record.get("fetched_at")
+    return verdict
+
+
 class DedupePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
@@ -264,20 +280,11 @@ class DedupePipeline:
             self.dedup.remember(record)
 
     def process_item(self, item):
-        record = dict(item)
-        # The shingles were hashed by the normalise stage's worker; applying the
-        # permutations here is cheap (numpy), and keeps numpy out of the workers.
-        work = record.pop(WORK, None)
-        hashes = work.shingle_hashes if work is not None else None
-        signature = signature_of(hashes, self.dedup.num_perm) if hashes is not None else None
-        verdict = self.dedup.check(record, signature)
+        verdict = dedupe_record(self.dedup, dict(item))
         if verdict.reason:
             self.stats.inc_value(f"newscrawl/duplicates/{verdict.reason}")
         if verdict.record.get("revision", 1) > 1 and verdict.keep:
             self.stats.inc_value("newscrawl/revisions")
-            # A revision is a change we saw; when the page gives no modified date, the
-            # fetch time is the latest it can have changed.
-            verdict.record["modified_at"] = verdict.record.get("modified_at") or verdict.record.get("fetched_at")
         if not verdict.keep:
             # A duplicate is routine (a revisit, a second path to the same story): counted
             # in the stats, logged at INFO rather than as a warning.

@@ -216,6 +216,36 @@ def load_registry() -> dict[str, Outlet]:
     return scan.outlets
 
 
+class OutletsByHost:
+    """Which outlet record owns a URL (`Outlet.owns`), found by the URL's host: a lookup
+    per label of the host (news.example.co.uk, example.co.uk, co.uk, uk) rather than a
+    question to every record, for an archive of a million pages from thousands of hosts.
+    Where records overlap, the most specific domain wins. Answers are kept per host."""
+
+    def __init__(self, outlets):
+        self._by_name: dict[str, list[Outlet]] = {}
+        for outlet in outlets:
+            for domain in outlet.domains:
+                self._by_name.setdefault(domain.lower().partition(":")[0].rstrip("."), []).append(outlet)
+        self._known: dict[str, Outlet | None] = {}
+
+    def owner(self, url: str) -> Outlet | None:
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower().rstrip(".")
+            key = f"{parts.scheme}://{host}:{parts.port}"
+        except ValueError:
+            return None
+        if key in self._known:
+            return self._known[key]
+        labels = host.split(".")
+        owner = next((outlet for i in range(len(labels)) for outlet in self._by_name.get(".".join(labels[i:]), ())
+                      if outlet.owns(url)), None)
+        if len(self._known) < 100_000:
+            self._known[key] = owner
+        return owner
+
+
 def outlet_name_for_host(host: str) -> str:
     """A safe outlet name derived from a host: www.Example.co.uk -> example-co-uk."""
     host = (host or "").lower().rstrip(".")
