@@ -4,6 +4,10 @@
 process ends however it ends (kill -9 included), so a crashed crawl never leaves a stale
 lock behind for cron to trip over. The file holds the owner's pid for the message.
 Different outlets lock different files and run side by side.
+
+Crawls on several machines (`newscrawl worker`, newscrawl/cluster.py) also take the
+outlet's lease in Redis when NEWSCRAWL_CLUSTER_LOCK_URL is set (newscrawl/lease.py): the
+flock first, then the lease; a crawl that holds either refuses the other crawls.
 """
 
 from __future__ import annotations
@@ -88,11 +92,14 @@ class OutletLockExtension:
         self.refusal: LockHeld | None = None
         from newscrawl.faults import fault_of
 
+        self.lease = None
         if fault_of(crawler) is None:  # a start-up fault (newscrawl.faults): touch nothing
             try:
                 self.lock.acquire()
             except LockHeld as exc:
                 self.refusal = exc
+            else:
+                self._take_lease(outlet)
         crawler.newscrawl_lock = self
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
@@ -101,6 +108,46 @@ class OutletLockExtension:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def _take_lease(self, outlet: str) -> None:
+        """The outlet's lease across machines, when the crawl runs under a cluster worker
+        (NEWSCRAWL_CLUSTER_LOCK_URL); refused like a held lock, and the flock released."""
+        settings = self.crawler.settings
+        url = settings.get("NEWSCRAWL_CLUSTER_LOCK_URL")
+        if not url:
+            return
+        from newscrawl.lease import RENEWER, Lease, LeaseHeld, redis_client
+
+        try:
+            lease = Lease(redis_client(url), settings.get("NEWSCRAWL_REDIS_PREFIX") or "newscrawl", outlet,
+                          settings.getfloat("NEWSCRAWL_CLUSTER_LOCK_TTL", 60),
+                          worker=settings.get("NEWSCRAWL_CLUSTER_WORKER") or "",
+                          task=settings.get("NEWSCRAWL_CLUSTER_TASK") or "").acquire()
+        except LeaseHeld as exc:
+            self.lock.release()
+            self.refusal = exc
+            return
+        except Exception as exc:  # noqa: BLE001 - every reason the store does not answer
+            self.lock.release()
+            self._store_fault(url, "unreachable", exc, at_open=True)
+            return
+        self.lease = lease
+        RENEWER.add(lease, lambda exc: self._lease_lost(url, exc))
+
+    def _store_fault(self, url: str, what: str, exc: BaseException, at_open: bool = False) -> None:
+        from newscrawl.faults import FaultCheck, StoreFault, report, safe_url, store_cause
+
+        fault = StoreFault(f"cluster lock {safe_url(url)} {what}: {store_cause(exc)}")
+        report(self.crawler, fault, exc_info=(type(exc), exc, exc.__traceback__), close=not at_open)
+        if at_open:
+            FaultCheck.close_at_open(self.crawler)
+
+    def _lease_lost(self, url: str, exc: BaseException) -> None:
+        """From the renewal thread: another crawl may take the outlet from now on, so this
+        one stops, as on a lost store (exit 7)."""
+        from twisted.internet import reactor
+
+        reactor.callFromThread(self._store_fault, url, "lost mid-crawl", exc)
+
     def spider_opened(self, spider):
         if self.refusal is not None:
             logger.error("newscrawl: %s; exiting", self.refusal, extra={"spider": spider})
@@ -108,4 +155,13 @@ class OutletLockExtension:
             raise CloseSpider(LOCKED_REASON)
 
     def engine_stopped(self):
+        if self.lease is not None:
+            from newscrawl.lease import RENEWER
+
+            RENEWER.remove(self.lease)
+            try:
+                self.lease.release()
+            except Exception:  # noqa: BLE001 - the store is gone: the lease expires by itself
+                logger.warning("newscrawl: could not release the cluster lock of %s; it expires in %gs",
+                               self.lease.outlet, self.lease.ttl, exc_info=True)
         self.lock.release()

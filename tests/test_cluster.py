@@ -1,0 +1,381 @@
+"""Workers on several machines (newscrawl/cluster.py): real `newscrawl worker` processes
+against the real Redis on 127.0.0.1:6379 (and RabbitMQ on 127.0.0.1:5672), each worker in
+a folder of its own (its state folder, logs, archive) as on a machine of its own, sharing
+the output folder and the state in Redis.
+
+The workers of a test use Redis database CLUSTER_DB, a key prefix and a queue of their
+own (NEWSCRAWL_REDIS_PREFIX, NEWSCRAWL_QUEUE), so tests running at once never share a
+key; the test deletes its keys at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from newscrawl import exitcodes
+from newscrawl.demo import fixture_web_spec, serve_outlet
+from newscrawl.ledger import OutletLedger
+from newscrawl.state import RedisStateStore
+from tests.crawling import FAST, ROOT, scrapy_env, write_outlets
+from tests.needs import needs, rabbitmq_answers, redis_answers
+from tests.test_cron import output_lines, slow_articles
+
+REDIS = needs("redis", redis_answers(), "no Redis answering on 127.0.0.1:6379")
+RABBITMQ = needs("rabbitmq", rabbitmq_answers(), "no RabbitMQ answering on 127.0.0.1:5672")
+CLUSTER_DB = 11
+REDIS_URL = f"redis://127.0.0.1:6379/{CLUSTER_DB}"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def redis_client():
+    import redis
+
+    return redis.Redis.from_url(REDIS_URL, decode_responses=True)
+
+
+def delete_keys(prefix: str) -> None:
+    client = redis_client()
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def newscrawl(*args: str, settings: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "newscrawl.cli", *args]
+    for key, value in (settings or {}).items():
+        command += ["-s", f"{key}={value}"]
+    return subprocess.run(command, cwd=ROOT, env=scrapy_env(None), capture_output=True, text=True, timeout=timeout)
+
+
+@dataclass
+class Worker:
+    name: str
+    folder: Path
+    proc: subprocess.Popen
+
+    @property
+    def log(self) -> str:
+        return (self.folder / "worker.log").read_text(encoding="utf-8", errors="replace")
+
+    def tree(self) -> list[psutil.Process]:
+        try:
+            return [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def kill_all(self) -> None:
+        """SIGKILL to every process of the worker at once (its crawls and their pools
+        included, which run in sessions of their own): the machine is gone."""
+        procs = self.tree()
+        for proc in procs:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(procs, timeout=20)
+        self.proc.wait(timeout=20)
+
+    def crawled(self, outlet: str) -> list[Path]:
+        """The worker's crawl logs of the outlet (one per crawl, a refused one included)."""
+        return sorted((self.folder / "logs" / outlet).glob("*.log"))
+
+
+@dataclass
+class Cluster:
+    tmp: Path
+    broker: str = REDIS_URL
+    prefix: str = field(default_factory=lambda: f"newscrawl-test-{uuid.uuid4().hex[:12]}")
+    workers: list[Worker] = field(default_factory=list)
+
+    @property
+    def common(self) -> dict:
+        """What every command of the cluster is given: where the broker and the state are."""
+        return {"NEWSCRAWL_BROKER_URL": self.broker, "NEWSCRAWL_STATE_URL": REDIS_URL,
+                "NEWSCRAWL_REDIS_PREFIX": self.prefix, "NEWSCRAWL_QUEUE": self.prefix}
+
+    def start_worker(self, name: str, outlets_dir: Path, settings: dict | None = None) -> Worker:
+        folder = self.tmp / name
+        folder.mkdir(parents=True)
+        merged = {**FAST, "NEWSCRAWL_WORKERS": "1", **self.common, "NEWSCRAWL_OUTPUT_DIR": self.tmp / "output",
+                  "NEWSCRAWL_STATE_DIR": folder / "state", "NEWSCRAWL_LOG_DIR": folder / "logs",
+                  "NEWSCRAWL_ARCHIVE_DIR": folder / "archive",
+                  # The sites tell the workers' requests apart by their User-Agent.
+                  "NEWSCRAWL_CONTACT": f"mailto:{name}@example.org", **(settings or {})}
+        command = [sys.executable, "-m", "newscrawl.cli", "worker", "--outlets-dir", str(outlets_dir)]
+        for key, value in merged.items():
+            command += ["-s", f"{key}={value}"]
+        with open(folder / "worker.log", "wb") as log:
+            proc = subprocess.Popen(command, cwd=folder, env=scrapy_env(None), stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        worker = Worker(name, folder, proc)
+        self.workers.append(worker)
+        wait_until(lambda: " ready." in worker.log, f"worker {name} ready", proc=proc)
+        return worker
+
+    def enqueue(self, *args: str, settings: dict | None = None) -> list[str]:
+        done = newscrawl("enqueue", *args, settings={**self.common, **(settings or {})})
+        assert done.returncode == 0, done.stdout + done.stderr
+        return [line.split()[3].rstrip(":") for line in done.stdout.splitlines() if line.split()[2] == "task"]
+
+    def status(self) -> str:
+        done = newscrawl("status", settings=self.common)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def last_results(self) -> dict[str, dict]:
+        client = redis_client()
+        try:
+            return {k: json.loads(v) for k, v in client.hgetall(f"{self.prefix}:status:last").items()}
+        finally:
+            client.close()
+
+    def leases(self) -> dict[str, dict]:
+        from newscrawl.lease import holders
+
+        client = redis_client()
+        try:
+            return holders(client, self.prefix)
+        finally:
+            client.close()
+
+    def idle(self) -> bool:
+        """No task waiting or unacknowledged, no lease held."""
+        client = redis_client()
+        try:
+            broker = f"{self.prefix}:broker:"
+            if self.broker.startswith("redis") and (client.llen(f"{broker}{self.prefix}")
+                                                    or client.hlen(f"{broker}unacked")):
+                return False
+        finally:
+            client.close()
+        return not self.leases()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.proc.poll() is None:
+                worker.kill_all()
+        delete_keys(self.prefix)
+
+
+@contextmanager
+def cluster(tmp: Path, **kwargs):
+    made = Cluster(tmp, **kwargs)
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+def wait_until(condition, what: str, timeout: float = 300, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc is None or proc.poll() is None, f"the process ended before: {what}"
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.2)
+
+
+def fleet_specs(count: int):
+    """`count` outlets, copies of the fixture web's three under names of their own."""
+    specs = fixture_web_spec()
+    return [replace(specs[i % len(specs)], name=f"{specs[i % len(specs)].name}-{i}") for i in range(count)]
+
+
+def assert_exactly_once_in_shared_state(tmp: Path, prefix: str, served) -> None:
+    """Every article of the outlet is in the shared output once (or among its rejects),
+    and the ledger in Redis agrees with the output."""
+    name = served.spec.name
+    records = output_lines(tmp, name)
+    versions = [(r["url"], r.get("revision", 1)) for r in records]
+    assert len(versions) == len(set(versions)), f"{name}: an article was written twice"
+    rejected = {json.loads(line)["url"] for p in (tmp / "output" / name / "rejects").glob("*/*.jsonl")
+                for line in p.read_text().splitlines()}
+    assert {u for u, _ in versions} | rejected == served.build.all_articles, name
+    store = RedisStateStore(REDIS_URL, f"{prefix}:{name}")
+    try:
+        ledger = {u: e["r"] for u, e in OutletLedger(store, name, tmp / "output").written().items()}
+    finally:
+        store.close()
+    assert ledger == dict(versions), name
+
+
+def crawl_runs(served) -> int:
+    """How many runs of requests by one worker the outlet's site saw: two crawls at once
+    by two workers would interleave their requests, giving many more runs than crawls."""
+    agents = [headers.get("User-Agent", "") for _, _, headers in served.site.requests]
+    return sum(1 for i, agent in enumerate(agents) if i == 0 or agent != agents[i - 1])
+
+
+# --------------------------------------------------------------------------- the lease
+
+
+@REDIS
+def test_a_lease_is_held_by_one_crawl_renewed_while_it_lives_and_lost_when_it_stops():
+    from newscrawl.lease import Lease, LeaseHeld, LeaseLost
+
+    prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
+    client = redis_client()
+    try:
+        first = Lease(client, prefix, "dawn", ttl=1.5, worker="a@host", task="t1").acquire()
+        with pytest.raises(LeaseHeld) as refused:
+            Lease(client, prefix, "dawn", ttl=1.5, worker="b@host").acquire()
+        assert "a@host" in str(refused.value)
+        Lease(client, prefix, "daily-jang", ttl=1.5).acquire()  # another outlet: its own lease
+        for _ in range(3):  # renewed, it outlives its TTL
+            time.sleep(0.75)
+            first.renew()
+        assert first.current()["task"] == "t1"
+        time.sleep(2)  # not renewed: gone, and another crawl takes it
+        second = Lease(client, prefix, "dawn", ttl=5, worker="b@host").acquire()
+        with pytest.raises(LeaseLost):
+            first.renew()
+        first.release()  # the former holder's release leaves the new holder's lease alone
+        assert second.current()["worker"] == "b@host"
+        second.release()
+        assert second.current() is None
+    finally:
+        client.close()
+        delete_keys(prefix)
+
+
+# --------------------------------------------------------------------------- atomic state in Redis
+
+
+_BATCH_THEN_WAIT = """
+import sys, time
+from newscrawl.state import RedisStateStore
+store = RedisStateStore(sys.argv[1], sys.argv[2])
+with store.batch():
+    for i in range(500):
+        store.put("articles", f"url-{i}", "x")
+    store.put("checkpoint", "part-1", "10")
+    print("queued", flush=True)
+    time.sleep(600)
+"""
+
+
+@REDIS
+def test_a_redis_batch_is_one_transaction_a_kill_midway_applies_none_of_it():
+    prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
+    store = RedisStateStore(REDIS_URL, prefix)
+    try:
+        with store.batch():  # a batch reads its own writes
+            store.put("articles", "a", "1")
+            assert store.get("articles", "a") == "1" and store.incr("n", "pages") == 1
+            store.delete("articles", "a")
+            assert store.get("articles", "a") is None
+            store.put("articles", "b", "2")
+            assert store.put_if_absent("hash", "h", "first") and not store.put_if_absent("hash", "h", "second")
+            assert dict(store.items("articles")) == {"b": "2"}
+        assert dict(store.items("articles")) == {"b": "2"} and store.get("hash", "h") == "first"
+        with pytest.raises(RuntimeError), store.batch():  # an error inside: nothing applied
+            store.put("articles", "c", "3")
+            raise RuntimeError("midway")
+        assert store.get("articles", "c") is None
+        # A process killed in the middle of its batch leaves nothing of it.
+        child = subprocess.Popen([sys.executable, "-c", _BATCH_THEN_WAIT, REDIS_URL, prefix], cwd=ROOT,
+                                 env=scrapy_env(None), stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "queued"
+        child.kill()
+        child.communicate(timeout=20)
+        assert store.get("checkpoint", "part-1") is None and store.count("articles") == 1
+    finally:
+        store.clear()
+        store.close()
+
+
+# --------------------------------------------------------------------------- what a task may carry
+
+
+def test_a_task_names_outlets_and_harmless_settings_only():
+    from newscrawl.cluster import payload_problems
+
+    assert payload_problems(["dawn", "daily-jang"], {"DOWNLOAD_DELAY": "2", "NEWSCRAWL_MAX_AGE_DAYS": "7"}) == []
+    problems = payload_problems(["../etc", 3], {"NEWSCRAWL_OUTPUT_DIR": "/", "ITEM_PIPELINES": "{}",
+                                                "NEWSCRAWL_ALLOWED_NETWORKS": "0.0.0.0/0",
+                                                "DOWNLOAD_DELAY": "1\n2"})
+    assert len(problems) == 6, problems
+    assert payload_problems([], {}) and payload_problems("dawn", []) != []
+
+
+def local_outlets(tmp: Path, *names: str) -> Path:
+    """Records of outlets on 127.0.0.2, which no test crawls."""
+    from newscrawl.outlets import Outlet
+
+    return write_outlets(tmp / "outlets", [Outlet(name=n, display_name=n, domains=("127.0.0.2",),
+                                                  homepage="http://127.0.0.2/") for n in names])
+
+
+def test_enqueue_refuses_a_setting_a_task_may_not_carry_before_it_sends_anything(tmp_path):
+    outlets_dir = local_outlets(tmp_path, "paper")
+    # A broker that nothing answers: refused before any connection is tried.
+    done = newscrawl("enqueue", "--all", "--outlets-dir", str(outlets_dir),
+                     settings={"NEWSCRAWL_BROKER_URL": "redis://127.0.0.3:9/0", "NEWSCRAWL_OUTPUT_DIR": "/tmp/x"})
+    assert done.returncode == exitcodes.CONFIG, done.stdout + done.stderr
+    assert "setting NEWSCRAWL_OUTPUT_DIR cannot be given with a task" in done.stderr
+    unknown = newscrawl("enqueue", "no-such-outlet", "--outlets-dir", str(outlets_dir))
+    assert unknown.returncode == exitcodes.CONFIG and "no outlet record named no-such-outlet" in unknown.stderr
+
+
+def test_an_unreachable_broker_is_one_line_and_exit_7(tmp_path):
+    from tests.test_cron import free_port
+
+    outlets_dir = local_outlets(tmp_path, "paper")
+    port = free_port()  # nothing listens there
+    done = newscrawl("enqueue", "paper", "--outlets-dir", str(outlets_dir),
+                     settings={"NEWSCRAWL_BROKER_URL": f"redis://:secret@127.0.0.1:{port}/0"})
+    assert done.returncode == exitcodes.STORE, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"newscrawl: broker redis://127.0.0.1:{port}/0 unreachable: Connection refused (exit 7)")
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def test_schedules_come_from_the_records_and_default_to_hourly_at_a_minute_of_their_own():
+    from celery.schedules import crontab
+
+    from newscrawl.cluster import ClusterConfig, beat_schedule, default_minute
+    from newscrawl.outlet_schema import record_problems
+    from newscrawl.outlets import Outlet
+
+    config = ClusterConfig("redis://127.0.0.1:6379/0", "q", "newscrawl", 3600, 60, 2, None)
+    outlets = [Outlet(name=n, display_name=n, domains=("127.0.0.2",), homepage="http://127.0.0.2/", schedule=s)
+               for n, s in (("a", "*/15 * * * *"), ("b", "*/15 * * * *"), ("c", "*/15 * * * *"), ("d", None),
+                            ("e", "15 6-22 * * mon-fri"))]
+    entries = beat_schedule(outlets, config)
+    groups = sorted(entry["args"][0] for entry in entries.values())
+    assert groups == [["a", "b"], ["c"], ["d"], ["e"]]  # two outlets per task at most
+    every_quarter = next(e for e in entries.values() if e["args"][0] == ["a", "b"])
+    assert every_quarter["schedule"] == crontab(minute="*/15")
+    assert every_quarter["options"] == {"queue": "q"}
+    hourly = next(e for e in entries.values() if e["args"][0] == ["d"])
+    assert hourly["schedule"] == crontab(minute=str(default_minute("d")))
+    assert len({default_minute(f"outlet-{i}") for i in range(100)}) > 30  # spread over the hour
+    weekdays = next(e for e in entries.values() if e["args"][0] == ["e"])
+    assert weekdays["schedule"] == crontab(minute="15", hour="6-22", day_of_week="mon-fri")
+
+    def problems(schedule):
+        record = {"name": "x", "display_name": "x", "domains": ["x.com"], "homepage": "http://x.com/",
+                  "schedule": schedule}
+        return [p.message for p in record_problems(record, "x.toml")]
+
+    assert problems("0 */2 1,15 jan-jun sun") == []
+    assert "6 fields" in problems("0 0 * * * *")[0]
+    assert "minute '60': not from 0 to 59" in problems("60 * * * *")[0]
+    assert "day of week 'funday'" in problems("0 0 * * funday")[0]
+    assert "a step is 1 or more" in problems("*/0 * * * *")[0]
