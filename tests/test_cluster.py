@@ -379,3 +379,136 @@ def test_schedules_come_from_the_records_and_default_to_hourly_at_a_minute_of_th
     assert "minute '60': not from 0 to 59" in problems("60 * * * *")[0]
     assert "day of week 'funday'" in problems("0 0 * * funday")[0]
     assert "a step is 1 or more" in problems("*/0 * * * *")[0]
+
+
+# --------------------------------------------------------------------------- real workers
+
+
+def outlets_of_worker(cluster: Cluster, worker: Worker) -> set[str]:
+    return {outlet for outlet, holder in cluster.leases().items() if holder.get("worker", "").startswith(
+        f"newscrawl-{worker.proc.pid}@")}
+
+
+@REDIS
+@pytest.mark.e2e
+def test_two_workers_crawl_a_fleet_every_article_once_and_a_dead_workers_task_runs_again(tmp_path):
+    """Eight outlets sent as four tasks to two workers, each in its own folder, sharing
+    the output folder and the state in Redis. One worker is SIGKILLed (every process of
+    it, its crawls included: the machine is gone) while it crawls; its task is run again
+    by the other worker once the 20-second visibility timeout has passed. Every article
+    of every outlet is then in the output exactly once, the ledgers in Redis agree, and
+    no outlet was crawled by the two workers at once."""
+    settings = {"NEWSCRAWL_TASK_VISIBILITY_TIMEOUT": "20", "NEWSCRAWL_CLUSTER_LOCK_TTL": "10",
+                "NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2"}
+    with ExitStack() as stack:
+        served = [stack.enter_context(serve_outlet(spec)) for spec in fleet_specs(8)]
+        for s in served:
+            slow_articles(s, 0.4)
+        outlets_dir = write_outlets(tmp_path / "outlets", [s.outlet for s in served])
+        made = stack.enter_context(cluster(tmp_path))
+        doomed = made.start_worker("a", outlets_dir, settings)
+        survivor = made.start_worker("b", outlets_dir, settings)
+        tasks = made.enqueue("--all", "--outlets-dir", str(outlets_dir),
+                             settings={"NEWSCRAWL_OUTLETS_PER_TASK": "2"})
+        assert len(tasks) == 4
+        # The doomed worker is part way through an outlet: it holds the lease, and some
+        # of the outlet's articles are written.
+        crawling: set[str] = set()
+
+        def mid_crawl() -> bool:
+            crawling.clear()
+            crawling.update(o for o in outlets_of_worker(made, doomed) if output_lines(tmp_path, o))
+            return bool(crawling)
+
+        wait_until(mid_crawl, "worker a writing an outlet", proc=doomed.proc)
+        doomed.kill_all()
+        everything = {s.spec.name for s in served}
+        wait_until(lambda: made.idle() and set(made.last_results()) == everything
+                   and all(r["exit"] == 0 for r in made.last_results().values()),
+                   "every outlet crawled to the end", timeout=300, proc=survivor.proc)
+        status = made.status()
+        results = made.last_results()
+        for s in served:  # while the state in Redis is there
+            assert_exactly_once_in_shared_state(tmp_path, made.prefix, s)
+    assert "0 tasks waiting" in status and "running: 0 crawls" in status, status
+    for outlet in crawling:  # the outlets cut short were crawled again, by the survivor
+        assert results[outlet]["worker"].startswith(f"newscrawl-{survivor.proc.pid}@"), results[outlet]
+    again = [t for t in tasks if f"crawl_outlets[{t}] received" in doomed.log and
+             f"crawl_outlets[{t}] received" in survivor.log]
+    assert len(again) == 1, (tasks, doomed.log[-3000:], survivor.log[-3000:])
+    assert any(f"{outlet} exit=0" in survivor.log for outlet in crawling)
+    for s in served:
+        crawls = len(doomed.crawled(s.spec.name)) + len(survivor.crawled(s.spec.name))
+        assert 1 <= crawl_runs(s) <= crawls, (s.spec.name, crawl_runs(s), crawls)
+
+
+class Planted:
+    """Unpickled, it would create a file: the proof that a worker ran what a message said."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def publish_pickled(made: Cluster, marker: Path) -> str:
+    """A task message in pickle, as anyone who can write to the broker could send."""
+    from kombu import Connection, Exchange, Producer
+
+    from newscrawl.cluster import ClusterConfig, TASK_NAME
+
+    task_id = str(uuid.uuid4())
+    body = pickle.dumps(((Planted(str(marker)),), {}, {"callbacks": None, "errbacks": None, "chain": None,
+                                                          "chord": None}))
+    config = ClusterConfig(made.broker, made.prefix, made.prefix, 60, 10, 1, REDIS_URL)
+    options = {"global_keyprefix": config.broker_keyprefix} if made.broker.startswith("redis") else {}
+    with Connection(made.broker, transport_options=options) as connection:
+        Producer(connection).publish(body, exchange=Exchange(made.prefix, type="direct"), routing_key=made.prefix,
+                                     serializer=None, content_type="application/x-python-serialize",
+                                     content_encoding="binary",
+                                     headers={"lang": "py", "task": TASK_NAME, "id": task_id, "root_id": task_id,
+                                              "argsrepr": "", "kwargsrepr": ""})
+    return task_id
+
+
+@REDIS
+@pytest.mark.e2e
+def test_an_outlet_sent_twice_is_never_crawled_twice_at_once_and_a_long_crawl_is_not_sent_again(tmp_path):
+    """An outlet's crawl, sent to two workers, then sent again while the first crawl runs:
+    the second crawl, on the other worker, ends LOCKED (3) without a request. The first
+    crawl takes several times the 4-second visibility timeout, and its task is not handed
+    to the idle worker meanwhile (its worker keeps it). A task in pickle, which would
+    create a file when unpickled, is refused by the workers."""
+    settings = {"NEWSCRAWL_TASK_VISIBILITY_TIMEOUT": "4", "NEWSCRAWL_CLUSTER_LOCK_TTL": "10"}
+    spec = fleet_specs(2)[1]
+    marker = tmp_path / "unpickled"
+    with ExitStack() as stack:
+        served = stack.enter_context(serve_outlet(spec))
+        slow_articles(served, 1.0)
+        outlets_dir = write_outlets(tmp_path / "outlets", [served.outlet])
+        made = stack.enter_context(cluster(tmp_path))
+        workers = [made.start_worker(name, outlets_dir, settings) for name in ("a", "b")]
+        [first_task] = made.enqueue(spec.name, "--outlets-dir", str(outlets_dir))
+        wait_until(lambda: spec.name in made.leases(), "the first crawl under way")
+        holder = made.leases()[spec.name]
+        assert holder["task"] == first_task
+        running = next(w for w in workers if holder["worker"].startswith(f"newscrawl-{w.proc.pid}@"))
+        idle = next(w for w in workers if w is not running)
+        [second_task] = made.enqueue(spec.name, "--outlets-dir", str(outlets_dir))
+        wait_until(lambda: f"{spec.name} exit=3" in idle.log, "the second crawl refused", proc=idle.proc)
+        assert made.last_results()[spec.name]["exit"] == exitcodes.LOCKED
+        status = made.status()
+        assert f"running: 1 crawl\n  {spec.name}  worker={holder['worker']}" in status, status
+        assert [line for line in status.splitlines() if line.split()[:2] == [spec.name, "exit=3"]], status
+        pickled = publish_pickled(made, marker)
+        wait_until(lambda: made.idle() and made.last_results()[spec.name]["exit"] == 0, "the first crawl ended",
+                   proc=running.proc)
+        assert_exactly_once_in_shared_state(tmp_path, made.prefix, served)
+    logs = running.log + idle.log
+    assert logs.count(f"crawl_outlets[{first_task}] received") == 1, logs[-4000:]
+    assert logs.count(f"crawl_outlets[{second_task}] received") == 1
+    assert crawl_runs(served) == 1  # the refused crawl sent no request
+    assert len(running.crawled(spec.name)) == 1 and len(idle.crawled(spec.name)) == 1
+    assert not marker.exists()
+    assert "ContentDisallowed" in logs or "Refusing to deserialize" in logs, logs[-4000:]
