@@ -111,7 +111,9 @@ class Cluster:
     def start_worker(self, name: str, outlets_dir: Path, settings: dict | None = None) -> Worker:
         folder = self.tmp / name
         folder.mkdir(parents=True)
-        merged = {**FAST, "NEWSCRAWL_WORKERS": "1", **self.common, "NEWSCRAWL_OUTPUT_DIR": self.tmp / "output",
+        # No boilerplate warm-up: an outlet's first articles are written as they come,
+        # not held to the crawl's end, so a kill can fall between written articles.
+        merged = {**FAST, "NEWSCRAWL_WORKERS": "1", "NEWSCRAWL_BOILERPLATE_WARMUP": "0", **self.common, "NEWSCRAWL_OUTPUT_DIR": self.tmp / "output",
                   "NEWSCRAWL_STATE_DIR": folder / "state", "NEWSCRAWL_LOG_DIR": folder / "logs",
                   "NEWSCRAWL_ARCHIVE_DIR": folder / "archive",
                   # The sites tell the workers' requests apart by their User-Agent.
@@ -512,3 +514,60 @@ def test_an_outlet_sent_twice_is_never_crawled_twice_at_once_and_a_long_crawl_is
     assert len(running.crawled(spec.name)) == 1 and len(idle.crawled(spec.name)) == 1
     assert not marker.exists()
     assert "ContentDisallowed" in logs or "Refusing to deserialize" in logs, logs[-4000:]
+
+
+@REDIS
+@RABBITMQ
+@pytest.mark.e2e
+def test_with_rabbitmq_a_dead_workers_task_goes_to_the_other_at_once_and_waits_for_its_lease(tmp_path):
+    """RabbitMQ delivers a dead worker's unacknowledged task again as soon as its
+    connection drops: the other worker takes it at once, waits until the dead crawl's
+    lease has expired (NEWSCRAWL_CLUSTER_LOCK_TTL), then crawls; every article once."""
+    settings = {"NEWSCRAWL_CLUSTER_LOCK_TTL": "8", "NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2"}
+    spec = fleet_specs(2)[1]
+    with ExitStack() as stack:
+        served = stack.enter_context(serve_outlet(spec))
+        slow_articles(served, 0.5)
+        outlets_dir = write_outlets(tmp_path / "outlets", [served.outlet])
+        made = stack.enter_context(cluster(tmp_path, broker=AMQP_URL))
+        doomed = made.start_worker("a", outlets_dir, settings)
+        [task] = made.enqueue(spec.name, "--outlets-dir", str(outlets_dir))
+        wait_until(lambda: spec.name in made.leases() and output_lines(tmp_path, spec.name), "a crawl under way",
+                   proc=doomed.proc)
+        survivor = made.start_worker("b", outlets_dir, settings)
+        doomed.kill_all()
+        wait_until(lambda: f"crawl_outlets[{task}] received" in survivor.log, "the task delivered again",
+                   proc=survivor.proc)
+        wait_until(lambda: made.idle() and made.last_results().get(spec.name, {}).get("exit") == 0,
+                   "the crawl done again", proc=survivor.proc)
+        assert "0 tasks waiting" in made.status()
+        assert_exactly_once_in_shared_state(tmp_path, made.prefix, served)
+    assert "was delivered again while its earlier delivery holds" in survivor.log
+    assert crawl_runs(served) == 2 and len(survivor.crawled(spec.name)) == 1
+
+
+@REDIS
+@pytest.mark.e2e
+def test_a_worker_stopped_by_sigterm_stops_its_crawl_and_hands_its_task_back(tmp_path):
+    """SIGTERM to a worker mid-crawl: its crawl stops gracefully (exit 9), the task goes
+    back to the queue at once, and the other worker finishes the outlet; every article once."""
+    settings = {"NEWSCRAWL_OUTPUT_BATCH_RECORDS": "2"}
+    spec = fleet_specs(2)[1]
+    with ExitStack() as stack:
+        served = stack.enter_context(serve_outlet(spec))
+        slow_articles(served, 0.5)
+        outlets_dir = write_outlets(tmp_path / "outlets", [served.outlet])
+        made = stack.enter_context(cluster(tmp_path))
+        stopped = made.start_worker("a", outlets_dir, settings)
+        [task] = made.enqueue(spec.name, "--outlets-dir", str(outlets_dir))
+        wait_until(lambda: spec.name in made.leases() and output_lines(tmp_path, spec.name), "a crawl under way",
+                   proc=stopped.proc)
+        stopped.proc.send_signal(signal.SIGTERM)
+        assert stopped.proc.wait(timeout=120) == 0, stopped.log[-3000:]
+        assert made.last_results()[spec.name]["exit"] == exitcodes.INTERRUPTED
+        taker = made.start_worker("b", outlets_dir, settings)
+        wait_until(lambda: made.idle() and made.last_results()[spec.name]["exit"] == 0, "the crawl finished",
+                   proc=taker.proc)
+        assert_exactly_once_in_shared_state(tmp_path, made.prefix, served)
+    assert f"crawl_outlets[{task}] received" in taker.log
+    assert not [p for p in stopped.tree() if p.is_running()]
