@@ -344,9 +344,11 @@ def crawl_task(task, outlets, settings=None):
     status = ClusterStatus(config.redis(), config.prefix)
     results: dict[str, int] = {}
 
-    def done(outlet: str, code: int, summary: str, log: str | None = None) -> None:
+    def done(outlet: str, code: int, summary: str, log: str | None = None, fault: str = "") -> None:
         results[outlet] = code
-        logger.info("newscrawl worker: %s exit=%d %s", outlet, code, _without_code(summary, code))
+        logger.info("newscrawl worker: %s %s", outlet, _with_code(summary, code))
+        if fault:  # the machine's fault, in its one line (newscrawl.faults): a person must act
+            logger.error("%s", fault)
         try:
             status.record(outlet, code, summary, worker, task_id, log)
         except Exception:  # noqa: BLE001 - the status is for people; the crawl's result stands
@@ -375,6 +377,8 @@ def crawl_task(task, outlets, settings=None):
     client = config.redis()
     try:
         _wait_for_earlier_delivery(client, config.prefix, names, task_id, config.lock_ttl)
+    except Exception:  # noqa: BLE001 - Redis away: the crawl finds it so too, and ends with exit 7
+        logger.warning("newscrawl worker: the cluster's Redis did not answer", exc_info=True)
     finally:
         client.close()
     crawl_settings = {**merged, "NEWSCRAWL_CLUSTER_LOCK_URL": config.need_redis(),
@@ -385,7 +389,7 @@ def crawl_task(task, outlets, settings=None):
     log_dir = Path(project.get("NEWSCRAWL_LOG_DIR") or "logs")
     with MessageKeeper(config, task_id):
         run_shard(names, stamp, log_dir, crawl_settings, crawl_env(WORKER.outlets_dir), fleet,
-                  lambda run: done(run.outlet, run.code, run.summary, str(run.log) if run.log else None),
+                  lambda run: done(run.outlet, run.code, run.summary, str(run.log) if run.log else None, run.fault),
                   shard=os.getpid())
     if exitcodes.INTERRUPTED in results.values():
         # Stopped by the worker's shutdown: the task goes back to the queue for another
@@ -602,9 +606,10 @@ def queue_depth(config: ClusterConfig) -> int:
         app.close()
 
 
-def _without_code(summary: str, code: int) -> str:
-    """A run's summary without the exit code it starts with (said before it)."""
-    return (summary or "").removeprefix(f"exit={code} ({exitcodes.NAMES.get(code, code)}) ")
+def _with_code(summary: str, code: int) -> str:
+    """A run's summary with its exit code first, as a run report's summary says it."""
+    summary = summary or ""
+    return summary if summary.startswith(f"exit={code} ") else f"exit={code} ({exitcodes.NAMES.get(code, code)}) {summary}"
 
 
 def _age(since: str) -> str:
@@ -648,7 +653,7 @@ def show_status(overrides: dict, out=None) -> int:
                   f"  since={holder.get('since')} ({_age(holder.get('since', ''))})  task={holder.get('task')}\n")
     out.write(f"last results: {len(last)} outlet{'' if len(last) == 1 else 's'}\n")
     for name, result in last.items():
-        out.write(f"  {name:<{width}}  exit={result.get('exit')} ({result.get('result')})  at={result.get('finished')}"
-                  f"  worker={result.get('worker')}  {_without_code(result.get('summary'), result.get('exit'))}\n")
+        out.write(f"  {name:<{width}}  at={result.get('finished')}  worker={result.get('worker')}"
+                  f"  {_with_code(result.get('summary'), result.get('exit'))}\n")
     out.flush()
     return exitcodes.OK
