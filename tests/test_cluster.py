@@ -619,3 +619,50 @@ def test_redis_lost_mid_crawl_fails_the_crawl_clearly_and_the_next_one_loses_not
     assert 0 < partial < len(served.build.all_articles)
     assert f"newscrawl: {spec.name}: state store {url} lost mid-crawl: " in worker.log
     assert f"{spec.name} exit=0 (ok)" in retry.log
+
+
+@REDIS
+@pytest.mark.e2e
+def test_the_scheduler_sends_each_outlet_when_its_record_says_and_runs_once_per_cluster(tmp_path):
+    """`newscrawl schedule` with a record scheduled every minute: its task is in the
+    queue within the minute; a second scheduler exits 3 while the first runs."""
+    from newscrawl.outlets import Outlet
+
+    outlets_dir = write_outlets(tmp_path / "outlets", [
+        Outlet(name="every-minute", display_name="x", domains=("127.0.0.2",), homepage="http://127.0.0.2/",
+               schedule="* * * * *"),
+        Outlet(name="hourly", display_name="x", domains=("127.0.0.2",), homepage="http://127.0.0.2/")])
+    made = Cluster(tmp_path)
+    settings = {**made.common, "NEWSCRAWL_STATE_DIR": tmp_path / "state"}
+    command = [sys.executable, "-m", "newscrawl.cli", "schedule", "--outlets-dir", str(outlets_dir)]
+    for key, value in settings.items():
+        command += ["-s", f"{key}={value}"]
+    log_path = tmp_path / "schedule.log"
+    with open(log_path, "wb") as log:
+        scheduler = subprocess.Popen(command, cwd=ROOT, env=scrapy_env(None), stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+    try:
+        wait_until(lambda: "_schedule" in made.leases(), "the scheduler started", proc=scheduler)
+        second = newscrawl("schedule", "--outlets-dir", str(outlets_dir), settings=settings)
+        assert second.returncode == exitcodes.LOCKED, second.stdout + second.stderr
+        assert "another scheduler runs: newscrawl-schedule-" in second.stderr
+        wait_until(lambda: "1 task waiting" in made.status(), "the task sent", timeout=150, proc=scheduler)
+        client = redis_client()
+        try:
+            [message] = client.lrange(f"{made.prefix}:broker:{made.prefix}", 0, -1)
+        finally:
+            client.close()
+        sent = json.loads(message)
+        assert sent["headers"]["task"] == "newscrawl.crawl_outlets"
+        assert sent["content-type"] == "application/json"
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=60) == 0
+        assert "_schedule" not in made.leases()
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()
+        delete_keys(made.prefix)
+    printed = log_path.read_text()
+    assert "newscrawl schedule: 2 outlets in 2 entries" in printed
+    assert "newscrawl schedule: * * * * * [1] every-minute" in printed
