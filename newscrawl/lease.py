@@ -120,7 +120,8 @@ class Lease:
         """Extends the lease by a TTL from now; LeaseLost when it is no longer ours."""
         if not self._renew(keys=[self.key], args=[self.token, self.ttl_ms]):
             self.held = False
-            raise LeaseLost(f"lease of {self.outlet!r} expired or taken by another: now {self.current()}")
+            holder = self.current()
+            raise LeaseLost(f"its lease was taken by {describe(holder)}" if holder else "its lease expired")
 
     def release(self) -> None:
         if self.held:

@@ -666,3 +666,46 @@ def test_the_scheduler_sends_each_outlet_when_its_record_says_and_runs_once_per_
     printed = log_path.read_text()
     assert "newscrawl schedule: 2 outlets in 2 entries" in printed
     assert "newscrawl schedule: * * * * * [1] every-minute" in printed
+
+
+@REDIS
+@pytest.mark.e2e
+def test_a_crawl_refuses_an_outlet_whose_lease_another_holds_and_stops_when_it_loses_its_own(tmp_path):
+    """The crawl process's side of the lease (newscrawl/lock.py), as a worker's crawls run
+    it: a lease held by another crawl refuses the outlet (exit 3, naming the holder); a
+    lease taken from a running crawl stops it (exit 7, its line)."""
+    from tests.test_faults import assert_fault, crawl_command, newscrawl_crawl
+
+    prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
+    settings = {"NEWSCRAWL_CLUSTER_LOCK_URL": REDIS_URL, "NEWSCRAWL_REDIS_PREFIX": prefix,
+                "NEWSCRAWL_CLUSTER_LOCK_TTL": "3", "NEWSCRAWL_CLUSTER_WORKER": "here@host",
+                "NEWSCRAWL_BOILERPLATE_WARMUP": "0", "NEWSCRAWL_OUTPUT_BATCH_RECORDS": "1"}
+    spec = fleet_specs(2)[1]
+    key = f"{prefix}:lease:{spec.name}"
+    client = redis_client()
+    try:
+        with serve_outlet(spec) as served:
+            slow_articles(served, 0.5)
+            client.set(key, json.dumps({"token": "theirs", "worker": "there@host", "pid": 7, "since": "then"}))
+            refused = newscrawl_crawl(tmp_path, served.outlet, settings)
+            assert refused.returncode == exitcodes.LOCKED, refused.stdout + refused.stderr
+            assert "already being crawled by there@host (pid 7, since then)" in last_log(tmp_path, spec.name)
+            assert not served.site.requests
+            client.delete(key)
+            proc = subprocess.Popen(crawl_command(tmp_path, served.outlet, settings), cwd=ROOT, env=scrapy_env(None),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            wait_until(lambda: (json.loads(client.get(key) or "{}").get("worker") == "here@host"
+                                and output_lines(tmp_path, spec.name)), "the crawl holds its lease", proc=proc)
+            client.set(key, json.dumps({"token": "theirs", "worker": "there@host"}))  # taken from it
+            out, err = proc.communicate(timeout=120)
+        lost = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        assert_fault(lost, exitcodes.STORE, f"newscrawl: {spec.name}: cluster lock {REDIS_URL} lost mid-crawl: "
+                                            "its lease was taken by there@host (pid ?, since ?) (exit 7)")
+        assert json.loads(client.get(key))["worker"] == "there@host"  # the other's lease left alone
+    finally:
+        client.close()
+        delete_keys(prefix)
+
+
+def last_log(tmp: Path, outlet: str) -> str:
+    return sorted((tmp / "logs" / outlet).glob("*.log"))[-1].read_text()
