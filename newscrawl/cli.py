@@ -226,8 +226,9 @@ def cmd_reset(args) -> int:
     archive unless --delete-archive says otherwise: it holds pages as they were when
     fetched, which a new crawl cannot bring back, and no state is derived from it."""
     from newscrawl import exitcodes
+    from newscrawl.faults import Fault
     from newscrawl.ledger import OutletLedger, delete_output, forget_outlet_globally
-    from newscrawl.lock import LockHeld, OutletLock
+    from newscrawl.lock import LockHeld, outlet_locked
     from newscrawl.state import open_state
     from pipelines.parts import OutputPathError, output_folder
 
@@ -239,7 +240,7 @@ def cmd_reset(args) -> int:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
     try:
-        with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", args.outlet):
+        with outlet_locked(settings, args.outlet):
             store = open_state(settings, args.outlet)
             try:
                 if args.delete_output:
@@ -262,6 +263,9 @@ def cmd_reset(args) -> int:
     except LockHeld as exc:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.LOCKED
+    except Fault as exc:  # the cluster's Redis does not answer
+        print(f"newscrawl reset: {exc.message}", file=sys.stderr)
+        return exc.code
     deleted = [what for what, asked in (("output", args.delete_output), ("archive", args.delete_archive)) if asked]
     print(f"newscrawl reset: {args.outlet}: state cleared ({removed} shared dedupe entries removed"
           f"{''.join(f', {what} deleted' for what in deleted)}); the next crawl fetches every article again")
@@ -273,8 +277,9 @@ def cmd_compact(args) -> int:
     every day before today (UTC), or the --day given. Refuses (exit LOCKED) an outlet
     whose crawl runs: the crawl writes that folder and records its parts meanwhile."""
     from newscrawl import exitcodes
+    from newscrawl.faults import Fault
     from newscrawl.ledger import OutletLedger
-    from newscrawl.lock import LockHeld, OutletLock
+    from newscrawl.lock import LockHeld, outlet_locked
     from newscrawl.state import open_state
     from pipelines.parts import DAY_RE, OutputPathError, output_folder
 
@@ -298,7 +303,7 @@ def cmd_compact(args) -> int:
             p.name for p in folder.glob("*") if DAY_RE.match(p.name) and _is_date(p.name)
             and date.fromisoformat(p.name) < today)
         try:
-            with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", name):
+            with outlet_locked(settings, name):
                 store = open_state(settings, name)
                 try:
                     ledger = OutletLedger(store, name, output_dir)
@@ -318,6 +323,9 @@ def cmd_compact(args) -> int:
         except LockHeld as exc:
             print(f"newscrawl compact: {exc}", file=sys.stderr)
             codes.append(exitcodes.LOCKED)
+        except Fault as exc:  # the cluster's Redis does not answer
+            print(f"newscrawl compact: {name}: {exc.message}", file=sys.stderr)
+            codes.append(exc.code)
         except OSError as exc:
             from newscrawl.faults import storage_fault
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from scrapy import signals
@@ -26,9 +27,12 @@ LOCKED_REASON = "outlet_locked"
 
 
 class LockHeld(Exception):
-    def __init__(self, outlet: str, path: Path, owner: str):
+    """`owner`: the pid in the lock file, or (`lease`) who holds the outlet's lease."""
+
+    def __init__(self, outlet: str, path: Path, owner: str, lease: bool = False):
         self.outlet, self.path, self.owner = outlet, path, owner
-        super().__init__(f"outlet {outlet!r} is already being crawled (pid {owner or '?'}, lock {path})")
+        super().__init__(f"outlet {outlet!r} is already being crawled by {owner} (lease {path})" if lease else
+                         f"outlet {outlet!r} is already being crawled (pid {owner or '?'}, lock {path})")
 
 
 def lock_path(state_dir: str | Path, outlet: str) -> Path:
@@ -70,6 +74,37 @@ class OutletLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+@contextmanager
+def outlet_locked(settings, outlet: str):
+    """The outlet's locks for a command that changes its files or state while no crawl
+    may (`newscrawl reset`, `newscrawl compact`): its flock and, with
+    NEWSCRAWL_CLUSTER_LOCK_URL set, its lease across machines, renewed while the command
+    runs. LockHeld when a crawl holds either."""
+    with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", outlet) as lock:
+        url = settings.get("NEWSCRAWL_CLUSTER_LOCK_URL")
+        if not url:
+            yield lock
+            return
+        from newscrawl.lease import RENEWER, Lease, LeaseHeld, redis_client
+
+        lease = Lease(redis_client(url), settings.get("NEWSCRAWL_REDIS_PREFIX") or "newscrawl", outlet,
+                      float(settings.get("NEWSCRAWL_CLUSTER_LOCK_TTL") or 60))
+        try:
+            lease.acquire()
+        except LeaseHeld as exc:
+            raise LockHeld(outlet, lease.key, exc.owner, lease=True) from None
+        except Exception as exc:  # noqa: BLE001 - every reason the store does not answer
+            from newscrawl.faults import StoreFault, safe_url, store_cause
+
+            raise StoreFault(f"cluster lock {safe_url(url)} unreachable: {store_cause(exc)}") from exc
+        RENEWER.add(lease, lambda exc: logger.error("newscrawl: the lease of %s was lost: %s", outlet, exc))
+        try:
+            yield lock
+        finally:
+            RENEWER.remove(lease)
+            lease.release()
 
 
 def crawl_lock_held(crawler) -> bool:

@@ -709,3 +709,38 @@ def test_a_crawl_refuses_an_outlet_whose_lease_another_holds_and_stops_when_it_l
 
 def last_log(tmp: Path, outlet: str) -> str:
     return sorted((tmp / "logs" / outlet).glob("*.log"))[-1].read_text()
+
+
+@REDIS
+@pytest.mark.e2e
+def test_reset_and_compact_take_the_outlets_lease_beside_workers(tmp_path):
+    """With NEWSCRAWL_CLUSTER_LOCK_URL, `newscrawl reset` and `newscrawl compact` refuse an
+    outlet a crawl on another machine holds (exit 3), and take and release its lease
+    themselves; an unreachable Redis is one line and exit 7."""
+    from tests.test_cron import free_port
+
+    prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
+    settings = {"NEWSCRAWL_CLUSTER_LOCK_URL": REDIS_URL, "NEWSCRAWL_REDIS_PREFIX": prefix,
+                "NEWSCRAWL_STATE_DIR": tmp_path / "state", "NEWSCRAWL_OUTPUT_DIR": tmp_path / "output"}
+    key = f"{prefix}:lease:paper"
+    client = redis_client()
+    try:
+        client.set(key, json.dumps({"token": "theirs", "worker": "there@host", "pid": 7, "since": "then"}))
+        for command in (("reset", "paper"), ("compact", "paper")):
+            refused = newscrawl(*command, settings=settings)
+            assert refused.returncode == exitcodes.LOCKED, refused.stdout + refused.stderr
+            assert (f"outlet 'paper' is already being crawled by there@host (pid 7, since then) (lease {key})"
+                    in refused.stderr), refused.stderr
+        client.delete(key)
+        done = newscrawl("reset", "paper", settings=settings)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert client.get(key) is None  # released
+        port = free_port()
+        away = newscrawl("reset", "paper", settings={**settings, "NEWSCRAWL_CLUSTER_LOCK_URL":
+                                                     f"redis://127.0.0.1:{port}/0"})
+        assert away.returncode == exitcodes.STORE
+        assert away.stderr.splitlines() == [
+            f"newscrawl reset: cluster lock redis://127.0.0.1:{port}/0 unreachable: Connection refused"]
+    finally:
+        client.close()
+        delete_keys(prefix)
