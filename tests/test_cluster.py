@@ -233,16 +233,16 @@ def test_a_lease_is_held_by_one_crawl_renewed_while_it_lives_and_lost_when_it_st
     prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
     client = redis_client()
     try:
-        first = Lease(client, prefix, "dawn", ttl=1.5, worker="a@host", task="t1").acquire()
+        first = Lease(client, prefix, "dawn", ttl=4, worker="a@host", task="t1").acquire()
         with pytest.raises(LeaseHeld) as refused:
-            Lease(client, prefix, "dawn", ttl=1.5, worker="b@host").acquire()
+            Lease(client, prefix, "dawn", ttl=4, worker="b@host").acquire()
         assert "a@host" in str(refused.value)
-        Lease(client, prefix, "daily-jang", ttl=1.5).acquire()  # another outlet: its own lease
+        Lease(client, prefix, "daily-jang", ttl=4).acquire()  # another outlet: its own lease
         for _ in range(3):  # renewed, it outlives its TTL
-            time.sleep(0.75)
+            time.sleep(2)
             first.renew()
         assert first.current()["task"] == "t1"
-        time.sleep(2)  # not renewed: gone, and another crawl takes it
+        time.sleep(4.5)  # not renewed: gone, and another crawl takes it
         second = Lease(client, prefix, "dawn", ttl=5, worker="b@host").acquire()
         with pytest.raises(LeaseLost):
             first.renew()
