@@ -227,6 +227,7 @@ def crawl_runs(served) -> int:
 
 
 @REDIS
+@pytest.mark.slow
 def test_a_lease_is_held_by_one_crawl_renewed_while_it_lives_and_lost_when_it_stops():
     from newscrawl.lease import Lease, LeaseHeld, LeaseLost
 
@@ -272,6 +273,7 @@ with store.batch():
 
 
 @REDIS
+@pytest.mark.e2e
 def test_a_redis_batch_is_one_transaction_a_kill_midway_applies_none_of_it():
     prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
     store = RedisStateStore(REDIS_URL, prefix)
@@ -323,6 +325,7 @@ def local_outlets(tmp: Path, *names: str) -> Path:
                                                   homepage="http://127.0.0.2/") for n in names])
 
 
+@pytest.mark.e2e
 def test_enqueue_refuses_a_setting_a_task_may_not_carry_before_it_sends_anything(tmp_path):
     outlets_dir = local_outlets(tmp_path, "paper")
     # A broker that nothing answers: refused before any connection is tried.
@@ -334,6 +337,7 @@ def test_enqueue_refuses_a_setting_a_task_may_not_carry_before_it_sends_anything
     assert unknown.returncode == exitcodes.CONFIG and "no outlet record named no-such-outlet" in unknown.stderr
 
 
+@pytest.mark.e2e
 def test_an_unreachable_broker_is_one_line_and_exit_7(tmp_path):
     from tests.test_cron import free_port
 
@@ -674,7 +678,7 @@ def test_a_crawl_refuses_an_outlet_whose_lease_another_holds_and_stops_when_it_l
     """The crawl process's side of the lease (newscrawl/lock.py), as a worker's crawls run
     it: a lease held by another crawl refuses the outlet (exit 3, naming the holder); a
     lease taken from a running crawl stops it (exit 7, its line)."""
-    from tests.test_faults import assert_fault, crawl_command, newscrawl_crawl
+    from tests.test_faults import assert_fault, crawl_command, last_log, newscrawl_crawl
 
     prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
     settings = {"NEWSCRAWL_CLUSTER_LOCK_URL": REDIS_URL, "NEWSCRAWL_REDIS_PREFIX": prefix,
@@ -705,10 +709,6 @@ def test_a_crawl_refuses_an_outlet_whose_lease_another_holds_and_stops_when_it_l
     finally:
         client.close()
         delete_keys(prefix)
-
-
-def last_log(tmp: Path, outlet: str) -> str:
-    return sorted((tmp / "logs" / outlet).glob("*.log"))[-1].read_text()
 
 
 @REDIS
