@@ -173,6 +173,13 @@ class Cluster:
             if worker.proc.poll() is None:
                 worker.kill_all()
         delete_keys(self.prefix, self.redis)
+        if self.broker.startswith("amqp"):  # RabbitMQ keeps a durable queue and its exchange
+            from kombu import Connection
+
+            with Connection(self.broker) as connection:
+                channel = connection.channel()
+                channel.queue_delete(self.prefix)
+                channel.exchange_delete(self.prefix)
 
 
 @contextmanager
