@@ -1,4 +1,5 @@
-"""The `newscrawl` command: demo, clean, crawl, check, reset, compact, reclean, import-warc."""
+"""The `newscrawl` command: demo, clean, crawl, worker, enqueue, schedule, status, check, reset, compact,
+reclean, import-warc."""
 
 from __future__ import annotations
 
@@ -96,15 +97,10 @@ def cmd_crawl(args) -> int:
     from newscrawl.cronrun import crawl_outlets
     from newscrawl.stop import stop_timeout
 
-    if bool(args.all) == bool(args.outlets):
-        print("newscrawl crawl: give outlet names or --all", file=sys.stderr)
-        return exitcodes.CONFIG
-    scan = _scan(args)
-    wanted = sorted(set(scan.outlets) | set(scan.invalid)) if args.all else list(dict.fromkeys(args.outlets))
-    unknown = [n for n in wanted if n not in scan.outlets and n not in scan.invalid]
-    if unknown or not wanted:
-        print(f"newscrawl crawl: no outlet record named {', '.join(unknown) or '(none found)'}", file=sys.stderr)
-        return exitcodes.CONFIG
+    found = _wanted(args, "crawl")
+    if isinstance(found, int):
+        return found
+    scan, wanted = found
     if args.shard:
         from newscrawl.cronrun import shard_of
 
@@ -119,14 +115,9 @@ def cmd_crawl(args) -> int:
         if not wanted:
             print(f"newscrawl: 0 outlets in shard {k}/{n}; exit={exitcodes.OK}")
             return exitcodes.OK
-    skipped = [n for n in wanted if n in scan.invalid]
-    for name in skipped:
-        for problem in scan.invalid[name]:
-            print(f"newscrawl crawl: invalid record skipped: {problem}", file=sys.stderr)
-    sys.stderr.flush()
-    names = [n for n in wanted if n in scan.outlets]
+    names, skipped = _skip_invalid(scan, wanted, "crawl")
     if not names:
-        print(f"newscrawl: 0 outlets; {_invalid_records(len(skipped))} skipped; exit={exitcodes.CONFIG}")
+        print(f"newscrawl: 0 outlets; {_invalid_records(skipped)} skipped; exit={exitcodes.CONFIG}")
         return exitcodes.CONFIG
     settings = project_settings(_settings_from(args))
     try:
@@ -135,12 +126,76 @@ def cmd_crawl(args) -> int:
         print(f"newscrawl crawl: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
     return crawl_outlets(names, log_dir=Path(settings.get("NEWSCRAWL_LOG_DIR") or "logs"), jobs=args.jobs,
-                         settings=_settings_from(args), outlets_dir=args.outlets_dir, skipped=len(skipped),
+                         settings=_settings_from(args), outlets_dir=args.outlets_dir, skipped=skipped,
                          stop_timeout=timeout)
 
 
 def _invalid_records(count: int) -> str:
     return f"{count} invalid record{'' if count == 1 else 's'}"
+
+
+def _wanted(args, command: str):
+    """(the records scanned, the outlet names `--all` or the names given stand for), or
+    the exit code CONFIG, said on stderr, when there are none or a name is unknown."""
+    from newscrawl import exitcodes
+
+    if bool(args.all) == bool(args.outlets):
+        print(f"newscrawl {command}: give outlet names or --all", file=sys.stderr)
+        return exitcodes.CONFIG
+    scan = _scan(args)
+    wanted = sorted(set(scan.outlets) | set(scan.invalid)) if args.all else list(dict.fromkeys(args.outlets))
+    unknown = [n for n in wanted if n not in scan.outlets and n not in scan.invalid]
+    if unknown or not wanted:
+        print(f"newscrawl {command}: no outlet record named {', '.join(unknown) or '(none found)'}", file=sys.stderr)
+        return exitcodes.CONFIG
+    return scan, wanted
+
+
+def _skip_invalid(scan, wanted: list[str], command: str) -> tuple[list[str], int]:
+    """The valid outlets among `wanted`, and how many invalid records were skipped, each
+    problem said in one line on stderr."""
+    skipped = [n for n in wanted if n in scan.invalid]
+    for name in skipped:
+        for problem in scan.invalid[name]:
+            print(f"newscrawl {command}: invalid record skipped: {problem}", file=sys.stderr)
+    sys.stderr.flush()
+    return [n for n in wanted if n in scan.outlets], len(skipped)
+
+
+def cmd_worker(args) -> int:
+    """A Celery worker whose tasks are fleet crawls (newscrawl/cluster.py)."""
+    from newscrawl.cluster import run_worker
+
+    return run_worker(_settings_from(args), args.concurrency, args.outlets_dir)
+
+
+def cmd_enqueue(args) -> int:
+    """Sends the outlets' crawls to the workers, in tasks of NEWSCRAWL_OUTLETS_PER_TASK
+    outlets; exits CONFIG (2) after sending when an invalid record was skipped."""
+    from newscrawl import exitcodes
+    from newscrawl.cluster import enqueue
+
+    found = _wanted(args, "enqueue")
+    if isinstance(found, int):
+        return found
+    names, skipped = _skip_invalid(*found, "enqueue")
+    if not names:
+        print(f"newscrawl enqueue: 0 outlets; {_invalid_records(skipped)} skipped", file=sys.stderr)
+        return exitcodes.CONFIG
+    code = enqueue(names, _settings_from(args))
+    return exitcodes.combined([code] + ([exitcodes.CONFIG] if skipped else []))
+
+
+def cmd_schedule(args) -> int:
+    from newscrawl.cluster import run_schedule
+
+    return run_schedule(_settings_from(args), args.outlets_dir)
+
+
+def cmd_status(args) -> int:
+    from newscrawl.cluster import show_status
+
+    return show_status(_settings_from(args))
 
 
 def cmd_check(args) -> int:
@@ -172,8 +227,9 @@ def cmd_reset(args) -> int:
     archive unless --delete-archive says otherwise: it holds pages as they were when
     fetched, which a new crawl cannot bring back, and no state is derived from it."""
     from newscrawl import exitcodes
+    from newscrawl.faults import Fault
     from newscrawl.ledger import OutletLedger, delete_output, forget_outlet_globally
-    from newscrawl.lock import LockHeld, OutletLock
+    from newscrawl.lock import LockHeld, outlet_locked
     from newscrawl.state import open_state
     from pipelines.parts import OutputPathError, output_folder
 
@@ -185,7 +241,7 @@ def cmd_reset(args) -> int:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
     try:
-        with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", args.outlet):
+        with outlet_locked(settings, args.outlet):
             store = open_state(settings, args.outlet)
             try:
                 if args.delete_output:
@@ -208,6 +264,9 @@ def cmd_reset(args) -> int:
     except LockHeld as exc:
         print(f"newscrawl reset: {exc}", file=sys.stderr)
         return exitcodes.LOCKED
+    except Fault as exc:  # the cluster's Redis does not answer
+        print(f"newscrawl reset: {exc.message}", file=sys.stderr)
+        return exc.code
     deleted = [what for what, asked in (("output", args.delete_output), ("archive", args.delete_archive)) if asked]
     print(f"newscrawl reset: {args.outlet}: state cleared ({removed} shared dedupe entries removed"
           f"{''.join(f', {what} deleted' for what in deleted)}); the next crawl fetches every article again")
@@ -219,8 +278,9 @@ def cmd_compact(args) -> int:
     every day before today (UTC), or the --day given. Refuses (exit LOCKED) an outlet
     whose crawl runs: the crawl writes that folder and records its parts meanwhile."""
     from newscrawl import exitcodes
+    from newscrawl.faults import Fault
     from newscrawl.ledger import OutletLedger
-    from newscrawl.lock import LockHeld, OutletLock
+    from newscrawl.lock import LockHeld, outlet_locked
     from newscrawl.state import open_state
     from pipelines.parts import DAY_RE, OutputPathError, output_folder
 
@@ -244,7 +304,7 @@ def cmd_compact(args) -> int:
             p.name for p in folder.glob("*") if DAY_RE.match(p.name) and _is_date(p.name)
             and date.fromisoformat(p.name) < today)
         try:
-            with OutletLock(settings.get("NEWSCRAWL_STATE_DIR") or "state", name):
+            with outlet_locked(settings, name):
                 store = open_state(settings, name)
                 try:
                     ledger = OutletLedger(store, name, output_dir)
@@ -264,6 +324,9 @@ def cmd_compact(args) -> int:
         except LockHeld as exc:
             print(f"newscrawl compact: {exc}", file=sys.stderr)
             codes.append(exitcodes.LOCKED)
+        except Fault as exc:  # the cluster's Redis does not answer
+            print(f"newscrawl compact: {name}: {exc.message}", file=sys.stderr)
+            codes.append(exc.code)
         except OSError as exc:
             from newscrawl.faults import storage_fault
 
@@ -352,13 +415,24 @@ def cmd_demo(args) -> int:
     return run_demo(output_dir=Path(args.output), quiet=args.quiet)
 
 
+def _outlet_arguments(parser: argparse.ArgumentParser, set_help: str) -> None:
+    """OUTLET... or --all, --outlets-dir and -s, as `crawl` and `enqueue` take them."""
+    parser.add_argument("outlets", nargs="*", metavar="OUTLET")
+    parser.add_argument("--all", action="store_true", help="every outlet record")
+    parser.add_argument("--outlets-dir", help="use only the outlet records in this folder")
+    _set_option(parser, set_help)
+
+
+def _set_option(parser: argparse.ArgumentParser, set_help: str) -> None:
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help=set_help)
+
+
 def _warc_parser(sub, name: str, func, help_text: str) -> argparse.ArgumentParser:
     """A command over WARC files: the files, --outlets-dir and -s."""
     parser = sub.add_parser(name, help=help_text)
     parser.add_argument("files", nargs="+", metavar="WARC", help="WARC or ARC files (.warc, .warc.gz, .arc, .arc.gz)")
     parser.add_argument("--outlets-dir", help="use only the outlet records in this folder")
-    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a setting, as with scrapy -s (e.g. NEWSCRAWL_OUTPUT_DIR=output)")
+    _set_option(parser, "a setting, as with scrapy -s (e.g. NEWSCRAWL_OUTPUT_DIR=output)")
     parser.set_defaults(func=func)
     return parser
 
@@ -381,16 +455,35 @@ def build_parser() -> argparse.ArgumentParser:
     clean.set_defaults(func=cmd_clean)
 
     crawl = sub.add_parser("crawl", help="crawl outlets (or --all) from cron: locks, logs, exit codes")
-    crawl.add_argument("outlets", nargs="*", metavar="OUTLET")
-    crawl.add_argument("--all", action="store_true", help="every outlet record")
+    _outlet_arguments(crawl, "a setting passed to every crawl, as with scrapy -s")
     crawl.add_argument("--jobs", type=int, default=1,
                        help="crawl processes, each crawling a share of the outlets side by side (default 1)")
     crawl.add_argument("--shard", metavar="K/N", help="crawl only the K-th of N disjoint sets of the outlets "
                                                       "(K from 1 to N; an outlet stays in its set)")
-    crawl.add_argument("--outlets-dir", help="use only the outlet records in this folder")
-    crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
-                       help="a setting passed to every crawl, as with scrapy -s")
     crawl.set_defaults(func=cmd_crawl)
+
+    cluster_commands = (
+        ("worker", "a worker that runs the crawls sent to the cluster's queue (Celery)", cmd_worker,
+         "a setting passed to every crawl, as with scrapy -s"),
+        ("enqueue", "send outlets' crawls (or --all) to the cluster's workers", cmd_enqueue,
+         "a setting for these crawls (politeness, budgets, batching), or the broker's"),
+        ("schedule", "send each outlet's crawl when its record's schedule says (Celery beat)", cmd_schedule,
+         "a setting, as with scrapy -s (e.g. NEWSCRAWL_BROKER_URL=...)"),
+        ("status", "the cluster's queue, running crawls and each outlet's last result", cmd_status,
+         "a setting, as with scrapy -s (e.g. NEWSCRAWL_BROKER_URL=...)"),
+    )
+    for name, what, func, set_help in cluster_commands:
+        command = sub.add_parser(name, help=what)
+        if name == "enqueue":
+            _outlet_arguments(command, set_help)
+        else:
+            if name != "status":
+                command.add_argument("--outlets-dir", help="use only the outlet records in this folder")
+            _set_option(command, set_help)
+        if name == "worker":
+            command.add_argument("--concurrency", type=int, default=1, help="crawl processes at once, each "
+                                 "crawling one task's outlets side by side (default 1)")
+        command.set_defaults(func=func)
 
     check = sub.add_parser("check", help="validate outlet records against their schema (for a pre-commit hook or CI)")
     check.add_argument("files", nargs="*", metavar="FILE", help="record files to check (default: every record)")

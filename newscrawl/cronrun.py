@@ -274,6 +274,17 @@ def shard_of(outlet: str, shards: int) -> int:
     return zlib.crc32(outlet.encode("utf-8")) % shards + 1
 
 
+def crawl_env(outlets_dir: str | None = None) -> dict:
+    """The environment of a `scrapy crawl` child: this one, with the outlet records of
+    `outlets_dir` added, and this package importable."""
+    env = dict(os.environ)
+    if outlets_dir:
+        env["NEWSCRAWL_OUTLETS_DIR"] = str(Path(outlets_dir).resolve())
+    # The child finds this package even when run from a checkout without installing it.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 1, settings: dict | None = None,
                   outlets_dir: str | None = None, out=None, skipped: int = 0,
                   stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> int:
@@ -284,11 +295,7 @@ def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 1, settings:
     out = out or sys.stdout
     tty = out.isatty()
     stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)
-    env = dict(os.environ)
-    if outlets_dir:
-        env["NEWSCRAWL_OUTLETS_DIR"] = str(Path(outlets_dir).resolve())
-    # The child finds this package even when run from a checkout without installing it.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env = crawl_env(outlets_dir)
     width = max(len(o) for o in outlets)
     jobs = max(1, min(jobs, len(outlets)))
     shards = [[o for o in outlets if shard_of(o, jobs) == k] for k in range(1, jobs + 1)] if jobs > 1 else [outlets]

@@ -95,12 +95,46 @@ def _check_css_selector(value) -> None:
         raise ValueError(str(exc) or "not a CSS selector") from exc
 
 
+# A cron field: its name, its range, and the names it also takes (day of week, month).
+_CRON_FIELDS = (("minute", 0, 59, ()), ("hour", 0, 23, ()), ("day of month", 1, 31, ()),
+                ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                  "dec")),
+                ("day of week", 0, 6, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")))
+_CRON_ITEM = re.compile(r"^(\*|[0-9a-z]+(-[0-9a-z]+)?)(/[0-9]+)?$")
+
+
+def _check_cron(value) -> None:
+    """Five fields (minute, hour, day of month, month, day of week), each `*`, a number or
+    a range (`1-5`), optionally stepped (`*/15`), or a list of those (`0,30`); months and
+    days of the week also by their English three-letter names."""
+    if not isinstance(value, str):  # a format applies to strings only
+        return
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"{len(fields)} fields, where a cron expression has 5")
+    for text, (name, low, high, names) in zip(fields, _CRON_FIELDS):
+        for item in text.lower().split(","):
+            found = _CRON_ITEM.match(item)
+            if not found:
+                raise ValueError(f"{name} {item!r}: not *, a number, a range or a step")
+            if found.group(3) and int(found.group(3)[1:]) < 1:
+                raise ValueError(f"{name} {item!r}: a step is 1 or more")
+            if found.group(1) == "*":
+                continue
+            for bound in found.group(1).split("-"):
+                number = names.index(bound) + low if bound in names else int(bound) if bound.isdigit() else None
+                if number is None or not low <= number <= high:
+                    raise ValueError(f"{name} {bound!r}: not from {low} to {high}"
+                                     + (f" nor {names[0]}..{names[-1]}" if names else ""))
+
+
 # Each raises ValueError, with the reason, for a string that is not of its format
 # (and passes any other value, as JSON Schema's formats do).
 FORMATS: dict[str, Callable[[str], None]] = {
     "timezone": _check_timezone,
     "regex": _check_regex,
     "css-selector": _check_css_selector,
+    "cron": _check_cron,
 }
 
 

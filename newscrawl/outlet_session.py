@@ -17,12 +17,12 @@ leaves them, so that what they write is, to the next crawl, what a crawl wrote:
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from newscrawl.faults import storage_fault
 from newscrawl.ledger import OutletLedger
-from newscrawl.lock import OutletLock
+from newscrawl.lock import outlet_locked
 from newscrawl.state import open_state
 from pipelines.parts import REJECTS, SUFFIXES, WriterSet, output_folder, part_key, utc_day, writer_settings
 from pipelines.validate import reject_entry
@@ -48,8 +48,11 @@ class OutletSession:
         self.dedup = dedup
         self.written_urls: set[str] = set()
         state_dir = settings.get("NEWSCRAWL_STATE_DIR") or "state"
+        # The outlet's flock and, in a cluster (NEWSCRAWL_CLUSTER_LOCK_URL), its lease
+        # across machines: what a crawl of the outlet takes.
+        self._locks = ExitStack()
         try:
-            self.lock = OutletLock(state_dir, outlet).acquire()
+            self.lock = self._locks.enter_context(outlet_locked(settings, outlet))
         except OSError as exc:
             raise storage_fault("state folder", state_dir, exc) from exc
         self.store = None
@@ -133,4 +136,4 @@ class OutletSession:
             if not quiet:
                 raise
         finally:
-            self.lock.release()
+            self._locks.close()

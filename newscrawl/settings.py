@@ -114,6 +114,26 @@ NEWSCRAWL_LOG_DIR = "logs"  # `newscrawl crawl` writes logs/<outlet>/<UTC timest
 NEWSCRAWL_RUN_STAMP = ""
 NEWSCRAWL_FLEET_REPORT = False
 
+# --- Workers on several machines (newscrawl/cluster.py, `newscrawl worker`). The broker's
+# URL, the seconds after which a task whose worker died is run again (Redis broker), the
+# queue, and the prefix of every Redis key newscrawl writes (state, leases, status, a
+# Redis broker's queues): each is also read from the environment variable of its name
+# (a -s setting wins). NEWSCRAWL_OUTLETS_PER_TASK: outlets per task `newscrawl enqueue`
+# and `newscrawl schedule` send (each task is one crawl process on a worker).
+NEWSCRAWL_BROKER_URL = "redis://127.0.0.1:6379/0"
+NEWSCRAWL_TASK_VISIBILITY_TIMEOUT = 3600
+NEWSCRAWL_QUEUE = "newscrawl"
+NEWSCRAWL_REDIS_PREFIX = "newscrawl"
+NEWSCRAWL_OUTLETS_PER_TASK = 20
+# A crawl's lease on its outlet across machines (newscrawl/lease.py): taken in Redis at
+# NEWSCRAWL_CLUSTER_LOCK_URL when set (a worker sets it for its crawls), renewed every
+# third of NEWSCRAWL_CLUSTER_LOCK_TTL seconds, lost that long after a crawl died.
+# NEWSCRAWL_CLUSTER_WORKER and NEWSCRAWL_CLUSTER_TASK name the holder (set by the worker).
+NEWSCRAWL_CLUSTER_LOCK_URL = ""
+NEWSCRAWL_CLUSTER_LOCK_TTL = 60
+NEWSCRAWL_CLUSTER_WORKER = ""
+NEWSCRAWL_CLUSTER_TASK = ""
+
 # --- The archive (newscrawl/archive.py): every response received for an article page, as
 # WARC 1.1 request and response records in NEWSCRAWL_ARCHIVE_DIR/<outlet>/<UTC run
 # stamp>-<seq>.warc.gz; with NEWSCRAWL_ARCHIVE_ALL, every response the spider gets

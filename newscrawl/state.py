@@ -33,6 +33,15 @@ class StateStore:
         for key, value in pairs:
             self.put(ns, key, value)
 
+    def put_if_absent(self, ns: str, key: str, value: str) -> bool:
+        """Stores the value unless the key has one; True when it stored it. One step
+        where the store allows (two crawls that store the same key at once: the first
+        one's value stays)."""
+        if self.get(ns, key) is not None:
+            return False
+        self.put(ns, key, value)
+        return True
+
     def delete(self, ns: str, key: str) -> None:
         raise NotImplementedError
 
@@ -133,6 +142,10 @@ class SQLiteStateStore(StateStore):
         with self.batch(), self._lock:
             self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", ((ns, k, v) for k, v in pairs))
 
+    def put_if_absent(self, ns, key, value):
+        with self._lock:
+            return self._db.execute("INSERT OR IGNORE INTO kv VALUES (?, ?, ?)", (ns, key, value)).rowcount == 1
+
     def delete(self, ns, key):
         with self._lock:
             self._db.execute("DELETE FROM kv WHERE ns=? AND key=?", (ns, key))
@@ -203,7 +216,16 @@ class SQLiteStateStore(StateStore):
 
 
 class RedisStateStore(StateStore):
-    """One Redis hash per namespace, under a prefix (one prefix per outlet)."""
+    """One Redis hash per namespace, under a prefix (one prefix per outlet).
+
+    `batch()` makes its writes one MULTI/EXEC transaction: they are queued here and sent
+    together at its end, so a process killed or a connection lost before that applies
+    none of them, and no reader ever sees half of them. Reads inside a batch see its
+    own writes (the ledger reads an entry, changes it and reads it again in one batch).
+    A batch is not isolated from other writers: one crawl per outlet writes an outlet's
+    keys (the outlet's lock and lease), and the shared dedupe keys are written whole."""
+
+    _DELETED = object()
 
     def __init__(self, url: str, prefix: str):
         import redis
@@ -212,52 +234,125 @@ class RedisStateStore(StateStore):
         # of hanging the crawl; `?socket_timeout=` in the URL overrides these.
         self._r = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10, socket_timeout=30)
         self.prefix = prefix
+        self._pipe = None  # the open batch's transaction
+        self._written: dict[tuple[str, str], object] = {}  # the batch's writes, for its own reads
+        self._cleared: set[str] = set()  # namespaces the batch cleared
 
     def _k(self, ns):
         return f"{self.prefix}:{ns}"
 
+    @contextmanager
+    def batch(self):
+        if self._pipe is not None:  # nested: part of the open batch
+            yield self
+            return
+        self._pipe = self._r.pipeline(transaction=True)
+        try:
+            yield self
+            self._pipe.execute()
+        finally:
+            self._pipe.reset()
+            self._pipe, self._written, self._cleared = None, {}, set()
+
+    def _writer(self):
+        return self._pipe if self._pipe is not None else self._r
+
+    def _batched(self, ns, key):
+        """(True, value or None) for a key the open batch wrote or cleared; (False, None) else."""
+        if (ns, key) in self._written:
+            value = self._written[(ns, key)]
+            return True, (None if value is self._DELETED else value)
+        return ns in self._cleared, None
+
     def get(self, ns, key):
-        return self._r.hget(self._k(ns), key)
+        known, value = self._batched(ns, key)
+        return value if known else self._r.hget(self._k(ns), key)
 
     def get_many(self, ns, keys):
         keys = list(keys)
-        if not keys:
-            return {}
-        return {k: v for k, v in zip(keys, self._r.hmget(self._k(ns), keys)) if v is not None}
+        out, ask = {}, []
+        for key in keys:
+            known, value = self._batched(ns, key)
+            if not known:
+                ask.append(key)
+            elif value is not None:
+                out[key] = value
+        if ask:
+            out.update({k: v for k, v in zip(ask, self._r.hmget(self._k(ns), ask)) if v is not None})
+        return out
 
     def put(self, ns, key, value):
-        self._r.hset(self._k(ns), key, value)
+        self._writer().hset(self._k(ns), key, value)
+        if self._pipe is not None:
+            self._written[(ns, key)] = value
 
     def put_many(self, ns, pairs):
         mapping = dict(pairs)
         if mapping:
-            self._r.hset(self._k(ns), mapping=mapping)
+            self._writer().hset(self._k(ns), mapping=mapping)
+            if self._pipe is not None:
+                self._written.update({(ns, k): v for k, v in mapping.items()})
+
+    def put_if_absent(self, ns, key, value):
+        if self._pipe is None:
+            return bool(self._r.hsetnx(self._k(ns), key, value))
+        if self.get(ns, key) is not None:
+            return False
+        self._pipe.hsetnx(self._k(ns), key, value)
+        self._written[(ns, key)] = value
+        return True
 
     def delete(self, ns, key):
-        self._r.hdel(self._k(ns), key)
+        self._writer().hdel(self._k(ns), key)
+        if self._pipe is not None:
+            self._written[(ns, key)] = self._DELETED
 
     def incr(self, ns, key, by=1):
-        return int(self._r.hincrby(self._k(ns), key, by))
+        if self._pipe is None:
+            return int(self._r.hincrby(self._k(ns), key, by))
+        value = int(self.get(ns, key) or 0) + by
+        self._pipe.hincrby(self._k(ns), key, by)
+        self._written[(ns, key)] = str(value)
+        return value
 
     def incr_many(self, ns, keys, by=1):
+        if self._pipe is not None:
+            for key in keys:
+                self.incr(ns, key, by)
+            return
         pipe = self._r.pipeline(transaction=False)
         for key in keys:
             pipe.hincrby(self._k(ns), key, by)
         pipe.execute()
 
     def items(self, ns):
-        return iter(sorted(self._r.hscan_iter(self._k(ns))))
+        found = {} if ns in self._cleared else dict(self._r.hscan_iter(self._k(ns)))
+        for (written_ns, key), value in self._written.items():
+            if written_ns == ns:
+                if value is self._DELETED:
+                    found.pop(key, None)
+                else:
+                    found[key] = value
+        return iter(sorted(found.items()))
 
     def count(self, ns):
+        if self._pipe is not None:
+            return sum(1 for _ in self.items(ns))
         return int(self._r.hlen(self._k(ns)))
 
     def clear(self, ns=None):
         if ns is not None:
-            self._r.delete(self._k(ns))
-        else:
-            keys = list(self._r.scan_iter(f"{self.prefix}:*"))
-            if keys:
-                self._r.delete(*keys)
+            self._writer().delete(self._k(ns))
+            if self._pipe is not None:
+                self._cleared.add(ns)
+                self._written = {k: v for k, v in self._written.items() if k[0] != ns}
+            return
+        keys = list(self._r.scan_iter(f"{self.prefix}:*"))
+        if keys:
+            self._writer().delete(*keys)
+        if self._pipe is not None:
+            self._cleared.update(k[len(self.prefix) + 1:] for k in keys)
+            self._written = {}
 
     def close(self):
         self._r.close()
@@ -294,4 +389,5 @@ def open_state(settings, scope: str) -> StateStore:
         compact = settings.getbool("NEWSCRAWL_STATE_COMPACT", True) if hasattr(settings, "getbool") else True
         minimum = int(settings.get("NEWSCRAWL_STATE_COMPACT_MIN_BYTES") or SQLiteStateStore.COMPACT_MIN_BYTES)
         return SQLiteStateStore(where, compact_min_bytes=minimum if compact else None)
-    return RedisStateStore(where, prefix=f"newscrawl:{scope}")
+    prefix = (settings.get("NEWSCRAWL_REDIS_PREFIX") if hasattr(settings, "get") else None) or "newscrawl"
+    return RedisStateStore(where, prefix=f"{prefix}:{scope}")

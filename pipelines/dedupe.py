@@ -29,6 +29,7 @@ import base64
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +116,15 @@ class Deduplicator:
         else:
             self.store.put(ns, key, value)
 
+    def remember_all(self, records: list[dict]) -> None:
+        """`remember` for each record, in one transaction where the store has them (an
+        SQLite transaction, a Redis MULTI/EXEC): a crawl killed or a store lost midway
+        stores none of them, and the records' replay at the next open stores them all."""
+        batch = getattr(self.store, "batch", None)
+        with batch() if batch is not None else nullcontext():
+            for record in records:
+                self.remember(record)
+
     def remember(self, record: dict) -> None:
         """Stores what `check` decided for a kept record, now that it is written (or
         replayed from the output at open). Idempotent."""
@@ -125,16 +135,18 @@ class Deduplicator:
             # Decided by check() in this run: store its entries as they are (the signature
             # is in the index already) rather than build them again.
             for ns, key, value in pending:
-                if value is not None:
+                if value is None:
+                    continue
+                if ns == "hash":  # the first text's owner stays, when two crawls store it at once
+                    self.store.put_if_absent(ns, key, value)
+                else:
                     self.store.put(ns, key, value)
             return
         # Replayed from the output at open: nothing pending, so build the entries.
         now = self.clock()
         self._remember_url(rec_id, record["content_hash"], record.get("revision") or 1, record["outlet"], now,
                            record.get("duplicate_of"))
-        known = self._get("hash", record["content_hash"])
-        if not known:
-            self.store.put("hash", record["content_hash"], json.dumps({"id": rec_id, "o": record["outlet"]}))
+        self.store.put_if_absent("hash", record["content_hash"], json.dumps({"id": rec_id, "o": record["outlet"]}))
         sig = self.signatures.get(rec_id)
         if sig is None:
             sig = minhash(record["text"], self.num_perm)
@@ -276,8 +288,7 @@ class DedupePipeline:
         self.dedup = deduplicator_from_settings(settings, self.store, defer=True, signatures=index)
 
     def records_written(self, records, replayed=False, **kwargs):
-        for record in records:
-            self.dedup.remember(record)
+        self.dedup.remember_all(records)
 
     def process_item(self, item):
         verdict = dedupe_record(self.dedup, dict(item))

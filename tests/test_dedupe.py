@@ -1,5 +1,4 @@
 import random
-import socket
 import uuid
 
 import pytest
@@ -11,7 +10,7 @@ from pipelines.normalise import normalise_record
 from pipelines.validate import validate_record
 from pipelines.parts import read_records
 from tests import texts
-from tests.needs import needs
+from tests.needs import needs, redis_answers
 from tests.pipeline_run import make_crawler, outlet, raw_record, run
 
 DAILY = outlet("daily-a", "Asia/Karachi")
@@ -132,16 +131,7 @@ def test_signature_is_stored_compactly(tmp_path):
     store.close()
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@needs("redis", _redis_answers(), "no Redis answering on 127.0.0.1:6379")
+@needs("redis", redis_answers(), "no Redis answering on 127.0.0.1:6379")
 def test_dedupe_state_in_redis_across_runs(tmp_path):
     prefix = f"newscrawl-test-{uuid.uuid4().hex}"
     store = RedisStateStore("redis://127.0.0.1:6379/0", prefix)

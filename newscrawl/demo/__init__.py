@@ -131,6 +131,8 @@ def outlet_toml(outlet: Outlet) -> str:
     """The outlet as the TOML text of newscrawl/outlets/<name>.toml."""
     lines = []
     for key, value in outlet.to_dict().items():
+        if value is None:  # TOML has no null: a field left out takes its default
+            continue
         if isinstance(value, (list, tuple)):
             lines.append(f"{key} = [" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]")
         elif isinstance(value, bool):

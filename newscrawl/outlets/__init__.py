@@ -53,6 +53,8 @@ class Outlet:
     # Regexes: a paragraph of the extracted text matching one is removed.
     drop_patterns: tuple[str, ...] = ()
     section_depth: int = 2
+    # When `newscrawl schedule` has it crawled (a cron expression, UTC); None: hourly.
+    schedule: str | None = None
     verified: bool = False
     notes: str = ""
 
