@@ -148,6 +148,9 @@ NEWSCRAWL_MAX_AGE_DAYS = 0
 
 # --- The article gate.
 NEWSCRAWL_MIN_ARTICLE_CHARS = 400
+# A page's scripts longer than this (bytes) are not read for the article a JavaScript
+# page carries as data (newscrawl/page_data.py), by the gate or the extract stage.
+NEWSCRAWL_PAGE_DATA_MAX_BYTES = 2_000_000
 
 # --- Cruft removal (pipelines/decruft.py).
 NEWSCRAWL_AUDIT_CRUFT = False  # each record's cleaning.removed_text lists what was removed

@@ -5,7 +5,9 @@ crawl does to it: the same stage functions, in the crawl's order. Each pure one 
 every page through the stage runner (pipelines/runner.py), in the worker pool when there
 are many pages, as in a crawl: the extract stage (`extract_raw`), the decruft stage's
 rules (`decruft_rules`), its learned layer here, with the outlet's learned boilerplate
-read but not updated (`LearnedLayer`), and the normalise stage (`normalise_stage`).
+read but not updated (`LearnedLayer`), and the normalise stage (`normalise_stage`). The
+validate stage's check (`check_record`) says whether the crawl would reject the record,
+and why.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from pipelines.decruft import LearnedLayer, decruft_rules, learner_from_settings
-from pipelines.extract import extract_raw
+from pipelines.extract import extract_options, extract_raw
 from pipelines.normalise import normalise_stage
 from pipelines.pool import WorkerCrash, WorkerPool
 from pipelines.runner import StageRunner
-from pipelines.work import public_fields
+from pipelines.validate import DEFAULT_MIN_WORDS, check_record, rejection_reasons
+from pipelines.work import WORK, public_fields
 
 
 def raw_page(html: str, url: str, outlet) -> dict:
@@ -46,7 +49,8 @@ def clean_pages(pages: list[tuple[str, str, object]], *, settings, stores: dict,
     store holding their learned boilerplate (or None)."""
     runner = StageRunner(pool, crash_marker)
     outlets = [outlet for _, _, outlet in pages]
-    records = runner.map(extract_raw, [(raw_page(html, url, outlet), outlet) for html, url, outlet in pages])
+    options = extract_options(settings)
+    records = runner.map(extract_raw, [(raw_page(html, url, outlet), outlet, options) for html, url, outlet in pages])
     records = _each(runner, decruft_rules, records, lambda i, record: (record, outlets[i]))
     audit = settings.getbool("NEWSCRAWL_AUDIT_CRUFT", False)
     layers: dict[str, LearnedLayer] = {}
@@ -60,8 +64,19 @@ def clean_pages(pages: list[tuple[str, str, object]], *, settings, stores: dict,
             layers[name] = LearnedLayer(learner, learn=False, audit=audit)
         records[i] = layers[name].finish(record)
     normalised = _each(runner, normalise_stage, records, lambda i, record: (record, outlets[i]))
-    return [result if isinstance(result, WorkerCrash) else (public_fields(result[0]), result[1])
+    min_words = settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS)
+    return [result if isinstance(result, WorkerCrash) else _with_rejection(*result, min_words)
             for result in normalised]
+
+
+def _with_rejection(record: dict, warnings: list[str], min_words: int) -> tuple[dict, list[str]]:
+    """The public record, and its warnings with the reasons a crawl would reject it for
+    (why its body is short or empty included)."""
+    public = public_fields(record)
+    problems = check_record(public, min_words)
+    if problems:
+        warnings = [*warnings, "would be rejected: " + "; ".join(rejection_reasons(problems, record.get(WORK)))]
+    return public, warnings
 
 
 def clean_page(html: str, url: str, outlet, *, settings, store=None) -> tuple[dict, list[str]]:

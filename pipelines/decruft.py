@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 
 from pipelines.words import word_count  # the words a record's `word_count` and validation count
-from pipelines.work import WORK, work_of
+from pipelines.work import WORK, Work, work_of
 
 logger = logging.getLogger(__name__)
 
@@ -1609,7 +1609,8 @@ def removed_texts(item: dict) -> list[dict]:
 def apply_cleaning(item: dict, *, audit: bool = False) -> dict:
     """The end of the stage: `text` from the blocks no layer removed, the removals counted
     by category into `cleaning.removed` (and, when auditing, their texts listed in
-    `cleaning.removed_text`). The record's Work is done with: it goes."""
+    `cleaning.removed_text`). The record's Work is done with: it goes, but for the note on
+    a short body, which the validate stage says with a rejection's reasons."""
     work = work_of(item)
     item["text"] = blocks_to_text([b for b in work.blocks if not b.get(REMOVED)])
     cleaning = item.setdefault("cleaning", {})
@@ -1619,6 +1620,8 @@ def apply_cleaning(item: dict, *, audit: bool = False) -> dict:
     if audit:
         cleaning["removed_text"] = removed_texts(item)
     del item[WORK]
+    if work.body_note:
+        item[WORK] = Work(body_note=work.body_note)
     return item
 
 

@@ -211,6 +211,17 @@ def urlset(urls: list[str]) -> bytes:
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>').encode()
 
 
+def sitemap_outlet(site: LocalSite, paths, name: str, display_name: str, homepage: bytes) -> Outlet:
+    """The outlet of `site` whose robots.txt names a sitemap of `paths` (served already),
+    and whose homepage is `homepage`."""
+    site.routes["/robots.txt"] = Page(f"User-agent: *\nAllow: /\nSitemap: {site.url_for('/sitemap.xml')}\n"
+                                      .encode(), "text/plain")
+    site.routes["/"] = Page(homepage)
+    site.routes["/sitemap.xml"] = Page(urlset([site.url_for(p) for p in paths]), "application/xml")
+    return Outlet(name=name, display_name=display_name, domains=(site.host_port,), homepage=site.url_for("/"),
+                  timezone="UTC")
+
+
 @dataclass
 class HostileSite:
     site: LocalSite

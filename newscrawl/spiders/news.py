@@ -63,7 +63,7 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.start_url = url
         self._max_age: timedelta | None = None
-        self._min_chars: int | None = None
+        self._gate_options: dict | None = None
         if type(self).outlet is None:
             if not url:
                 raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
@@ -278,6 +278,7 @@ class NewsSpider(scrapy.Spider):
         through pipelines/runner.py): an article is handed to the item pipelines as a
         RawArticle; a homepage or section page gives the links to follow. The reactor
         never parses a page."""
+        from newscrawl.page_data import DEFAULT_MAX_BYTES
         from newscrawl.page_job import page_job
         from pipelines.drops import WorkerLost
         from pipelines.runner import runner_for
@@ -298,9 +299,11 @@ class NewsSpider(scrapy.Spider):
             fetched_at=utc_now(),
             hints=meta.get("hints") or {},
         )
-        if self._min_chars is None:  # read once
-            self._min_chars = self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400)
-        options = {"min_chars": self._min_chars, "feed_links": follow and depth == 0, "page_links": follow}
+        if self._gate_options is None:  # read once
+            self._gate_options = {"min_chars": self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400),
+                                  "page_data_max_bytes": self.settings.getint(
+                "NEWSCRAWL_PAGE_DATA_MAX_BYTES", DEFAULT_MAX_BYTES)}
+        options = {**self._gate_options, "feed_links": follow and depth == 0, "page_links": follow}
         try:
             result = await runner_for(self.crawler).run(page_job, page, self.outlet, options)
         except WorkerLost as exc:  # counted by the pool
