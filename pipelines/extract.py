@@ -1167,7 +1167,9 @@ def _headline_candidates(root, record: dict) -> list[str]:
 
 
 def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None,
-                    page_data_max_bytes: int = page_data.DEFAULT_MAX_BYTES) -> dict:
+                    page_data_max_bytes: int = page_data.DEFAULT_MAX_BYTES, rendered: bool = False) -> dict:
+    """The record of a page, its body in record[WORK].blocks. `rendered`: the page is as a
+    browser built it (newscrawl/render.py)."""
     root = parse_html(html)
     objects = jsonld_objects(root)  # read once for every metadata field and the body
     record = extract_metadata(root, url, hints, objects)
@@ -1201,7 +1203,8 @@ def extract_article(html: str, url: str, *, preclean: Callable | None = None, hi
     record["cleaning"] = {"removed": dict(removed), "extractor": producer}
     record[WORK] = Work(blocks=blocks, dom_removed=dom_texts,
                         body_note=None if producer.startswith(PAGE_DATA) or producer == page_data.JSONLD else
-                        body_note(blocks, page_data.oversized(scripts, page_data_max_bytes), page_data_max_bytes))
+                        body_note(blocks, page_data.oversized(scripts, page_data_max_bytes), page_data_max_bytes,
+                                  rendered))
     return record
 
 
@@ -1215,17 +1218,21 @@ def producer_name(source: str) -> str:
     return source if source == page_data.JSONLD else PAGE_DATA + source
 
 
-def body_note(blocks: list[dict], oversized: int, max_bytes: int) -> str | None:
+def body_note(blocks: list[dict], oversized: int, max_bytes: int, rendered: bool = False) -> str | None:
     """Why a body is short, when it is (fewer words than a whole article has): what the
-    page's HTML held, and that the data its scripts carry held no article."""
+    page's HTML held (as the browser built it, when `rendered`), and that the data its
+    scripts carry held no article."""
     from pipelines import body_vote
 
     words = body_vote.word_count(blocks)
     if words >= body_vote.SHORT_WORDS:
         return None
-    note = f"the page's HTML holds {words} words of body text, and the data its scripts carry no article"
+    html = "the page as the browser built it" if rendered else "the page's HTML"
+    note = f"{html} holds {words} words of body text, and the data its scripts carry no article"
     if oversized:
         note += f" ({oversized} script(s) longer than NEWSCRAWL_PAGE_DATA_MAX_BYTES, {max_bytes} bytes, not read)"
+    if not rendered:
+        note += "; if a browser shows the article, the page's scripts build it: give the outlet's record render = true"
     return note
 
 
@@ -1242,7 +1249,8 @@ def extract_raw(raw: dict, outlet, options: dict | None = None) -> dict:
     record = {"url": url, **{k: raw.get(k) for k in PROVENANCE}}
     record.update(extract_article(
         raw["html"], url, preclean=lambda tree: preclean_dom(tree, outlet), hints=raw.get("hints"),
-        page_data_max_bytes=(options or {}).get("page_data_max_bytes", page_data.DEFAULT_MAX_BYTES)))
+        page_data_max_bytes=(options or {}).get("page_data_max_bytes", page_data.DEFAULT_MAX_BYTES),
+        rendered=bool(raw.get("rendered"))))
     return record
 
 

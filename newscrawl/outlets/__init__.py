@@ -53,6 +53,9 @@ class Outlet:
     # Regexes: a paragraph of the extracted text matching one is removed.
     drop_patterns: tuple[str, ...] = ()
     section_depth: int = 2
+    # Pages read in a headless browser: True (all but the homepage and sections) or "all"
+    # (newscrawl/render.py).
+    render: bool | str = False
     verified: bool = False
     notes: str = ""
 

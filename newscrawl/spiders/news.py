@@ -74,6 +74,15 @@ class NewsSpider(scrapy.Spider):
         self._robots_done = False
 
     @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        # An outlet whose pages a browser builds gets the browser, in its own crawler only.
+        from newscrawl.render import render_mode, render_settings
+
+        if render_mode(cls.outlet):
+            render_settings(settings)
+
+    @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
@@ -134,12 +143,13 @@ class NewsSpider(scrapy.Spider):
                 urljoin(o.homepage, "/robots.txt"), callback=self.parse_robots, errback=self.on_error,
                 dont_filter=True, meta={"robots": True}, priority=10,
             )
+        # The listing pages (newscrawl/render.py: rendered with `render = "all"` only).
         if self.start_url:
             request = self._follow(self.start_url, self.parse_any, via=discovery.VIA_START_URL,
-                                   section_depth=0)
+                                   section_depth=0, listing=True)
             if request:
                 yield request
-        request = self._follow(o.homepage, self.parse_any, via=discovery.VIA_HOMEPAGE, section_depth=0)
+        request = self._follow(o.homepage, self.parse_any, via=discovery.VIA_HOMEPAGE, section_depth=0, listing=True)
         if request:
             yield request
         for url in o.sitemaps:
@@ -149,7 +159,7 @@ class NewsSpider(scrapy.Spider):
             if request := self._follow(url, self.parse_any, via=None, expect="feed"):
                 yield request
         for url in o.sections:
-            if request := self._follow(url, self.parse_any, via=discovery.VIA_SECTION, section_depth=1):
+            if request := self._follow(url, self.parse_any, via=discovery.VIA_SECTION, section_depth=1, listing=True):
                 yield request
 
     def _guess_sitemaps(self):
@@ -298,6 +308,7 @@ class NewsSpider(scrapy.Spider):
             discovered_from=meta.get("discovered_from"),
             fetched_at=utc_now(),
             hints=meta.get("hints") or {},
+            rendered="playwright" in response.flags,
         )
         if self._gate_options is None:  # read once
             self._gate_options = {"min_chars": self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400),
