@@ -105,6 +105,8 @@ def failure_kind(exc: BaseException) -> tuple[str, str]:
     for types, kind in kinds:
         if isinstance(exc, types):
             return "errors", kind
+    if isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError":
+        return "errors", "timeout"  # asyncio's, and a rendering browser's (Playwright's)
     if isinstance(exc, (ResponseNeverReceived, ResponseFailed, tx.ConnectionLost, tx.ConnectionDone,
                         sx.DownloadFailedError, ConnectionError)):
         reasons = " ".join(str(r) for r in getattr(exc, "reasons", []) or []) + message

@@ -178,7 +178,9 @@ class RenderRequests:
         from newscrawl.guard import refuse
 
         if not self.crawler.spider.outlet.owns(response.url):
-            raise refuse(self.crawler, "offsite", request, f"the page went to {response.url}")
+            # A script sent the page off the outlet's domains: the navigation was refused,
+            # and what is left is the browser's error page.
+            raise refuse(self.crawler, "offsite", request, f"the page left for another site ({response.url})")
         if self.max_size and len(response.body) > self.max_size:
             raise refuse(self.crawler, "too-large", request, f"{len(response.body)} bytes rendered")
         self.crawler.stats.inc_value("newscrawl/render/pages")
@@ -198,6 +200,8 @@ async def serve_fetched(page, request) -> None:
         await route.fulfill(status=200, headers={"content-type": "text/html; charset=utf-8"},
                             body=fetched["html"].encode("utf-8"))
 
+    # Registered after scrapy-playwright's route of every request: Playwright tries the
+    # routes last registered first.
     if final != request.url:
         await page.route(lambda url: url == request.url, redirect, times=1)
     await page.route(lambda url: url == final, document, times=1)

@@ -9,12 +9,14 @@ handler, configured for newscrawl.
 - Every connection the browser makes goes through a GuardProxy (newscrawl/render_proxy.py)
   on 127.0.0.1, which applies the crawl's address guard; it listens from the engine's
   start, before the browser is launched at the first rendered page.
-- Each request of a page is routed first through `_aborted`: images, media and fonts
-  (NEWSCRAWL_RENDER_BLOCKED_RESOURCES) are not loaded (`newscrawl/render/blocked/<type>`),
-  a navigation off the outlet's domains, in the page or in a frame, is refused
-  (`newscrawl/refused/offsite-navigation`), and so is any other request off them with
-  NEWSCRAWL_RENDER_OTHER_HOSTS off (`newscrawl/refused/offsite-resource`; before any
-  name is resolved).
+- Each request of a page is routed through `_aborted` (but the navigation to the page
+  itself, which newscrawl.render.serve_fetched answers): images, media and fonts
+  (NEWSCRAWL_RENDER_BLOCKED_RESOURCES) are not loaded (`newscrawl/render/blocked/<type>`);
+  a navigation off the outlet's domains, of a frame or of the page (a script sending it
+  elsewhere: the page is then lost, refused as offsite) is refused
+  (`newscrawl/refused/offsite-navigation`); and with NEWSCRAWL_RENDER_OTHER_HOSTS off, so
+  is any other request off them (`newscrawl/refused/offsite-resource`; before any name
+  is resolved).
 
 scrapy-playwright starts its Playwright driver when the engine starts; the browser itself
 only at the first page it renders.

@@ -2,7 +2,8 @@
 in its HTML, and a script fetches the story from the site's API (nowhere in the page) and
 builds its paragraphs. The pages also ask for what a rendered page must not get: images,
 a font and a video (never loaded), and, with `probe`, an address the crawl may not reach
-(from a script), a frame of another site, a fetch from another site. For tests/test_render.py and bench/render.py."""
+(from a script), a frame of another site, a fetch from another site, a script sending the
+page to another site. For tests/test_render.py and bench/render.py."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def article_html(title: str, api_path: str, probe: str = "") -> str:
             f"</article>{probe}<script>{script}</script></body></html>")
 
 
-def probe_markup(private_url: str = "", frame_url: str = "", fetch_url: str = "") -> str:
+def probe_markup(private_url: str = "", frame_url: str = "", fetch_url: str = "", leave_url: str = "") -> str:
     """A fetch of an address the crawl may not reach, a frame of another site, a fetch
-    from another site (each when given)."""
-    out = ""
+    from another site, the page leaving for another site (each when given)."""
+    out = f"<script>location.href = {json.dumps(leave_url)};</script>" if leave_url else ""
     for url in (private_url, fetch_url):
         if url:
             out += (f"<script>fetch({json.dumps(url)}).then(r => r.text())"

@@ -131,7 +131,7 @@ def test_a_rendered_page_loads_no_images_media_or_fonts_and_navigates_nowhere_el
     for kind in ("image", "media", "font"):
         assert run.stat(f"newscrawl/render/blocked/{kind}") >= 1
     # The frame of another site (another port of 127.0.0.1) is never loaded; what a script
-    # fetches from it is (NEWSCRAWL_RENDER_OTHER_HOSTS, on by default: a page's CDN).
+    # fetches from that site is (NEWSCRAWL_RENDER_OTHER_HOSTS, on by default: a page's CDN).
     assert [path for _, path, _ in fleet["other"].requests] == ["/data.json"]
     assert run.stat("newscrawl/refused/offsite-navigation") == 1
 
@@ -186,6 +186,20 @@ def test_with_other_hosts_off_a_rendered_page_fetches_from_the_outlets_domains_o
     assert run.stat("newscrawl/refused/offsite-resource") == 1
     [record] = run.records(RENDERED)
     assert record["text"].split("\n\n") == next(iter(stories.values()))  # its own API is the outlet's
+
+
+@needs_chromium
+def test_a_page_whose_script_sends_the_browser_off_the_outlet_is_refused_there(tmp_path):
+    with LocalSite() as site, LocalSite() as other:
+        stories = serve_render_site(site, 2, probe=probe_markup(leave_url=other.url_for("/elsewhere")))
+        outlet = Outlet(name=RENDERED, display_name="Render Gazette", domains=(site.host_port,),
+                        homepage=site.url_for("/"), timezone="UTC", render=True)
+        run = run_scrapy(["crawl", RENDERED], tmp_path, write_outlets(tmp_path / "outlets", [outlet]))
+        assert other.requests == []
+    assert run.returncode == 0, run.log[-3000:]
+    assert run.stat("newscrawl/refused/offsite-navigation") == 1
+    assert run.stat("newscrawl/refused/offsite") == 1  # the page it left: nothing of the outlet's
+    assert [path_of(r["url"]) for r in run.records(RENDERED)] == sorted(stories)[1:]
 
 
 def test_an_outlet_without_render_starts_no_browser(tmp_path):
