@@ -171,13 +171,15 @@ def count_lines(folder: Path) -> int:
     return total
 
 
-def run_crawler(command: list[str], cwd: Path, env: dict, output: Path, checkpoints=()) -> dict:
+def run_crawler(command: list[str], cwd: Path, env: dict, output: Path, checkpoints=(),
+                monitor_class=TreeMonitor) -> dict:
     """Runs a crawler to the end; wall and CPU seconds (of its whole process tree, and of
-    its own process), peak memory, memory at checkpoints (numbers of records written)."""
+    its own process), peak memory, memory at checkpoints (numbers of records written).
+    `monitor_class(pid)` samples the crawler's process tree."""
     log = open(output.parent / f"{output.name}.log", "w")
     start = time.monotonic()
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    monitor = TreeMonitor(proc.pid)
+    monitor = monitor_class(proc.pid)
     pending = sorted(checkpoints)
     at: dict[int, tuple[int, int]] = {}
     tick = 0

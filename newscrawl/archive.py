@@ -31,6 +31,11 @@ apart, and the body is stored whole. The request record holds the request line, 
 and the headers Scrapy sent (User-Agent, Accept-Encoding, conditional-GET validators,
 cookies), less `Authorization` and `Proxy-Authorization`.
 
+A page of an outlet with `render` (newscrawl/render.py) is archived as its fetch, as
+above, followed by the page as the browser built it: a pair whose response record says
+`Newscrawl-Rendered: chromium` and holds the browser's serialised page, with the headers
+the browser was given.
+
 Crash safety: like the output, the archive is never behind what the state says.
 - The file being written is `<name>.warc.gz.open`. At rotation and at the end of the
   crawl it is synced and renamed to `<name>.warc.gz` (the folder synced after). A crawl
@@ -92,6 +97,9 @@ logger = logging.getLogger(__name__)
 META_CAPTURES = "newscrawl_archive"  # request meta: the captures of a fetch, redirects first
 PAGE_HEADER = "Newscrawl-Page"
 VIA_HEADER, FROM_HEADER, HINTS_HEADER = "Newscrawl-Discovered-Via", "Newscrawl-Discovered-From", "Newscrawl-Hints"
+# On the response record of a page a browser rendered: its body is the page as the browser
+# built it, serialised, and its headers are those the browser received, less Content-Encoding.
+RENDERED_HEADER = "Newscrawl-Rendered"
 ARTICLE, OTHER = "article", "other"
 SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
@@ -118,6 +126,8 @@ class Capture:
     method: str
     request_headers: tuple[tuple[bytes, bytes], ...]
     request_body: bytes
+    # The page as a browser built it (newscrawl/render.py), not as it came off the wire.
+    rendered: bool = False
 
 
 def _pairs(headers) -> tuple[tuple[bytes, bytes], ...]:
@@ -137,6 +147,7 @@ def capture(request, response, *, decoded: bool = False) -> Capture:
         url=response.url, status=response.status, protocol=getattr(response, "protocol", None) or "HTTP/1.1",
         headers=headers, body=response.body, date=datetime.now(timezone.utc), ip=str(ip) if ip else None,
         method=request.method, request_headers=_pairs(request.headers), request_body=request.body or b"",
+        rendered="playwright" in response.flags,
     )
 
 
@@ -228,6 +239,8 @@ def fetch_records(captures: list[Capture], page: str, extra: dict[str, str] | No
         if i == len(captures) - 1:
             warc[PAGE_HEADER] = page
             warc.update(extra or {})
+        if cap.rendered:
+            warc[RENDERED_HEADER] = "chromium"
         try:
             reason = HTTPStatus(cap.status).phrase
         except ValueError:
@@ -646,7 +659,9 @@ class ArchiveCapture:
         from scrapy.http.request import NO_CALLBACK
 
         earlier = request.meta.get(META_CAPTURES) or ()
-        captures = (*(c for c in earlier if c.status in REDIRECTS), capture(request, response))
+        latest = capture(request, response)
+        # Before a page a browser rendered: the fetch it rendered (newscrawl/render.py).
+        captures = (*(c for c in earlier if c.status in REDIRECTS or latest.rendered), latest)
         request.meta[META_CAPTURES] = captures
         if (request.callback is NO_CALLBACK and response.status not in REDIRECTS and self.archive.archive_all
                 and self.archive.is_open):

@@ -324,7 +324,7 @@ def _best_container(by_parent: dict) -> int:
     return best
 
 
-def _prose_chars(el) -> int:
+def prose_chars(el) -> int:
     """Characters of an element's text when it reads as a paragraph of prose (long enough,
     not mostly links), else 0."""
     text = _WS.sub(" ", el.text_content()).strip()
@@ -339,7 +339,7 @@ def _prose_chars(el) -> int:
 def _paragraphs_by_parent(root) -> dict:
     by_parent: dict = {}
     for p in root.iter("p"):
-        chars = _prose_chars(p)
+        chars = prose_chars(p)
         if not chars or _excluded(p):
             continue
         parent = p.getparent()
@@ -380,7 +380,7 @@ def loose_text_chars(root) -> int:
         if next(el.iterdescendants(INNER_BLOCKS), None) is not None:
             continue
         leaves.add(el)
-        chars = _prose_chars(el)
+        chars = prose_chars(el)
         if chars and not _excluded(el):
             by_block[parent] = by_block.get(parent, 0) + chars
     for el in root.iter():
@@ -410,56 +410,19 @@ def body_text_chars(root, enough: int = 0) -> int:
     return chars
 
 
-# --- text that only a script holds ------------------------------------------------
-
-# A JSON string literal in a script, long enough to be an article body.
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.){200,})"', re.S)
-_HTML_PARAGRAPH = re.compile(r"<p[\s>]|\\u003cp[\s>\\]", re.I)
-
-
-def script_body(root):
-    """The HTML fragment with the most article-like <p> text among those a page's scripts
-    carry as JSON strings (a Next.js or other client-rendered page, whose body the
-    browser builds from them), and that text's length; (0, None) when there is none."""
-    from lxml import etree, html
-
-    best, best_fragment = 0, None
-    for script in root.iter("script"):
-        text = script.text
-        kind = (script.get("type") or "").strip().lower()
-        if not text or len(text) < 200 or kind == "application/ld+json" or not _HTML_PARAGRAPH.search(text):
-            continue
-        for match in _JSON_STRING.finditer(text):
-            literal = match.group(1)
-            if not _HTML_PARAGRAPH.search(literal):
-                continue
-            try:
-                fragment = html.fragment_fromstring(json.loads(f'"{literal}"', strict=False), create_parent="div")
-            except (ValueError, etree.ParserError):
-                continue
-            chars = max(paragraph_text_chars(fragment), sum(_prose_chars(p) for p in fragment.iter("p")))
-            if chars > best:
-                best, best_fragment = chars, fragment
-    return best, best_fragment
-
-
-def script_body_chars(root) -> int:
-    """Article-like <p> text in HTML that a page's scripts carry (script_body)."""
-    return script_body(root)[0]
-
-
-def _stub_rescue(root, url: str, chars: int, needed: float, extracted) -> tuple[int, str]:
+def _stub_rescue(root, url: str, chars: int, needed: float, extracted, page_data) -> tuple[int, str]:
     """Measures again, as extraction will, a page that calls itself an article but whose
     text fell short: (chars, how they were found), or (the gate's own count, "") when
-    neither extraction (`extracted(root, url)`, when given) nor the page's scripts hold
-    more."""
+    neither extraction (`extracted(root, url)`, when given) nor the data the page ships
+    for its scripts (`page_data(root)`, when given: newscrawl.page_data) hold more."""
     if extracted is not None:
         found = extracted(root, url)
         if found >= needed:
             return found, "extracted"
-    scripted = script_body_chars(root)
-    if scripted >= needed:
-        return scripted, "script-body"
+    if page_data is not None:
+        found = page_data(root)
+        if found >= needed:
+            return found, "page-data"
     return chars, ""
 
 
@@ -476,11 +439,14 @@ def _meta_property(root, name: str) -> str | None:
 
 
 def classify_page(root, url: str, outlet, *, min_chars: int = 400,
-                  extracted: Callable[[object, str], int] | None = None) -> PageVerdict:
+                  extracted: Callable[[object, str], int] | None = None,
+                  page_data: Callable[[object], int] | None = None) -> PageVerdict:
     """Article or not, and the signal that decided. `root` is the page's lxml.html root.
     `extracted(root, url)`: the characters of body text extraction finds on the page,
     asked only before a page that calls itself an article is called a stub (the gate
-    measures text its own cheaper way; the extract stage knows it, the gate does not)."""
+    measures text its own cheaper way; the extract stage knows it, the gate does not);
+    `page_data(root)`, the characters of the article in the data the page ships for its
+    scripts, asked then too (a page built by JavaScript has no body of its own)."""
     verdict = url_verdict(url, outlet)
     if verdict is not None:
         return verdict
@@ -492,7 +458,7 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400,
         chars = max(body_text_chars(root, enough=min_chars), _article_body_chars(blocks))
         # A paywall teaser or a stub carries the markup but not the article.
         if chars < min_chars / 4:
-            chars, found = _stub_rescue(root, url, chars, min_chars / 4, extracted)
+            chars, found = _stub_rescue(root, url, chars, min_chars / 4, extracted, page_data)
             if not found:
                 return PageVerdict(False, f"stub:{article_type}:{chars}")
             return PageVerdict(True, f"jsonld:{article_type}:{found}")
@@ -509,7 +475,7 @@ def classify_page(root, url: str, outlet, *, min_chars: int = 400,
     if og_type == "article":
         chars = body_text_chars(root, enough=min_chars)
         if chars < min_chars / 2:
-            chars, found = _stub_rescue(root, url, chars, min_chars / 2, extracted)
+            chars, found = _stub_rescue(root, url, chars, min_chars / 2, extracted, page_data)
             if not found:
                 return PageVerdict(False, f"stub:og:article:{chars}")
             return PageVerdict(True, f"og:article:{found}")

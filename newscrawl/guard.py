@@ -61,9 +61,8 @@ class Refused(IgnoreRequest):
         self.kind = kind
 
 
-def _refuse(crawler, kind: str, request, detail: str = "") -> Refused:
-    crawler.stats.inc_value(f"newscrawl/refused/{kind}")
-    logger.info("refused (%s): %s %s", kind, request.url, detail, extra={"spider": crawler.spider})
+def refuse(crawler, kind: str, request, detail: str = "") -> Refused:
+    count_refusal(crawler, kind, request.url, detail)
     return Refused(kind, detail)
 
 
@@ -106,6 +105,8 @@ def failure_kind(exc: BaseException) -> tuple[str, str]:
     for types, kind in kinds:
         if isinstance(exc, types):
             return "errors", kind
+    if isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError":
+        return "errors", "timeout"  # asyncio's, and a rendering browser's (Playwright's)
     if isinstance(exc, (ResponseNeverReceived, ResponseFailed, tx.ConnectionLost, tx.ConnectionDone,
                         sx.DownloadFailedError, ConnectionError)):
         reasons = " ".join(str(r) for r in getattr(exc, "reasons", []) or []) + message
@@ -151,7 +152,7 @@ class UrlTrapGuard(_Middleware):
 
     def process_request(self, request):
         if kind := trap_kind(request.url, self.limits):
-            raise _refuse(self.crawler, f"trap-{kind}", request)
+            raise refuse(self.crawler, f"trap-{kind}", request)
         return None
 
 
@@ -185,7 +186,7 @@ class PageBudget(_Middleware):
                 from scrapy.utils.defer import deferred_from_coro
 
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason=BUDGET_REASON))
-            raise _refuse(self.crawler, "page-budget", request)
+            raise refuse(self.crawler, "page-budget", request)
         self.used += 1
         return None
 
@@ -223,47 +224,65 @@ def _literal(host: str):
         return None
 
 
-class AddressGuard(_Middleware):
-    """Refuses requests whose host is, or resolves to, a forbidden address, before any
-    connection is made (`newscrawl/refused/private-address`)."""
+class AddressPolicy:
+    """The addresses a crawl may not reach: NEWSCRAWL_FORBIDDEN_NETWORKS, less
+    NEWSCRAWL_ALLOWED_NETWORKS; and a host's address, resolved without blocking the reactor
+    and with Scrapy's own caching resolver, so that a connection made by that resolver's
+    answer goes where the check said. AddressGuard applies it to the crawl's requests, the
+    browser's proxy (newscrawl/render_proxy.py) to a rendered page's."""
 
-    def __init__(self, crawler):
-        super().__init__(crawler)
-        s = crawler.settings
-        self.forbidden = parse_networks(s.getlist("NEWSCRAWL_FORBIDDEN_NETWORKS", DEFAULT_FORBIDDEN_NETWORKS))
-        self.allowed = parse_networks(s.getlist("NEWSCRAWL_ALLOWED_NETWORKS", []))
-        if not self.forbidden:
-            raise NotConfigured
+    def __init__(self, settings):
+        self.forbidden = parse_networks(settings.getlist("NEWSCRAWL_FORBIDDEN_NETWORKS", DEFAULT_FORBIDDEN_NETWORKS))
+        self.allowed = parse_networks(settings.getlist("NEWSCRAWL_ALLOWED_NETWORKS", []))
 
-    def _forbidden(self, address: str) -> bool:
+    def is_forbidden(self, address: str) -> bool:
         try:
             return address_is_forbidden(str(address), self.forbidden, self.allowed)
         except ValueError:
             return True  # not an address we can judge: not one we connect to
 
-    async def _resolve(self, host: str) -> str | None:
+    async def address_of(self, host: str) -> str | None:
+        """The host's address (a literal one as it is), or None when it does not resolve."""
+        literal = _literal(host)
+        if literal is not None:
+            return str(literal)
         from twisted.internet import reactor
 
         from scrapy.utils.defer import maybe_deferred_to_future
 
         try:
             return await maybe_deferred_to_future(reactor.resolve(host))
-        except Exception:  # the download itself fails and is counted as a DNS error
+        except Exception:  # the connection itself fails and is counted as a DNS error
             return None
 
+
+def count_refusal(crawler, kind: str, url: str, detail: str = "") -> None:
+    """A refusal counted (`newscrawl/refused/<kind>`) and logged."""
+    crawler.stats.inc_value(f"newscrawl/refused/{kind}")
+    logger.info("refused (%s): %s %s", kind, url, detail, extra={"spider": crawler.spider})
+
+
+class AddressGuard(_Middleware):
+    """Refuses requests whose host is, or resolves to, a forbidden address, before any
+    connection is made (`newscrawl/refused/private-address`)."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.policy = AddressPolicy(crawler.settings)
+        if not self.policy.forbidden:
+            raise NotConfigured
+
     async def process_request(self, request):
-        host = urlparse_cached(request).hostname or ""
-        literal = _literal(host)
-        address = str(literal) if literal is not None else await self._resolve(host)
-        if address is not None and self._forbidden(address):
-            raise _refuse(self.crawler, "private-address", request, address)
+        address = await self.policy.address_of(urlparse_cached(request).hostname or "")
+        if address is not None and self.policy.is_forbidden(address):
+            raise refuse(self.crawler, "private-address", request, address)
         return None
 
     def process_response(self, request, response):
         # Belt and braces: the address actually connected to.
         peer = getattr(response, "ip_address", None)
-        if peer is not None and self._forbidden(str(peer)):
-            raise _refuse(self.crawler, "private-address", request, f"connected to {peer}")
+        if peer is not None and self.policy.is_forbidden(str(peer)):
+            raise refuse(self.crawler, "private-address", request, f"connected to {peer}")
         return response
 
 
@@ -379,7 +398,7 @@ class BinaryBodyGuard(_Middleware):
         ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower().strip()
         textual = not ctype or ctype.startswith(_TEXTUAL)
         if textual and looks_binary(response.body):
-            raise _refuse(self.crawler, "binary-body", request, ctype)
+            raise refuse(self.crawler, "binary-body", request, ctype)
         return response
 
 

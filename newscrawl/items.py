@@ -20,3 +20,4 @@ class RawArticle(scrapy.Item):
     discovered_from = scrapy.Field()  # the sitemap, feed or page where it was found
     fetched_at = scrapy.Field()  # ISO 8601 UTC
     hints = scrapy.Field()  # metadata from sitemaps/feeds: title, published_at, lastmod
+    rendered = scrapy.Field()  # True: `html` is the page as a browser built it (newscrawl/render.py)

@@ -168,6 +168,20 @@ NEWSCRAWL_MAX_AGE_DAYS = 0
 
 # --- The article gate.
 NEWSCRAWL_MIN_ARTICLE_CHARS = 400
+# A page's scripts longer than this (bytes) are not read for the article a JavaScript
+# page carries as data (newscrawl/page_data.py), by the gate or the extract stage.
+NEWSCRAWL_PAGE_DATA_MAX_BYTES = 2_000_000
+
+# --- Rendering (newscrawl/render.py), for outlets whose record says `render`: Chromium's
+# path (the environment variable of the same name also sets it), a page's load time, the
+# time its scripts get for the network to go quiet, pages open at once, the kinds of
+# resource never loaded, and whether a page may fetch from hosts other than the outlet's.
+NEWSCRAWL_CHROMIUM_PATH = ""  # empty: $NEWSCRAWL_CHROMIUM_PATH, else /usr/bin/chromium
+NEWSCRAWL_RENDER_TIMEOUT = 30
+NEWSCRAWL_RENDER_SETTLE = 3
+NEWSCRAWL_RENDER_MAX_PAGES = 2
+NEWSCRAWL_RENDER_BLOCKED_RESOURCES = ["image", "media", "font"]
+NEWSCRAWL_RENDER_OTHER_HOSTS = True  # False: a rendered page fetches from the outlet's domains only
 
 # --- Cruft removal (pipelines/decruft.py).
 NEWSCRAWL_AUDIT_CRUFT = False  # each record's cleaning.removed_text lists what was removed

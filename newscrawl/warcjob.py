@@ -81,7 +81,7 @@ def page_from_warc(path: str, offset: int, max_bytes: int, outlet, options: dict
     verdict = page_job(raw, outlet, options)
     if not verdict["article"]:
         return {**found, "reason": verdict["reason"]}
-    return {**found, "record": extracted(raw, outlet)}
+    return {**found, "record": extracted(raw, outlet, options)}
 
 
 class WarcJob:
@@ -151,7 +151,10 @@ class WarcJob:
         counted as a problem, not a page."""
         from pipelines.pool import WorkerCrash
 
-        options = {"min_chars": self.min_chars}
+        from pipelines.extract import extract_options
+
+        # The gate's and the extract stage's settings, as the crawl passes them.
+        options = {"min_chars": self.min_chars, **extract_options(self.settings)}
         results = self.runner.map(page_from_warc, [(str(self.paths[file_no]), offset, self.max_bytes, outlet, options,
                                                     *hints) for _, file_no, offset, outlet, *hints in calls])
         articles, others = [], []

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 import trafilatura
 from lxml import etree
 
+from newscrawl.page_data import JSONLD
+
 TOKEN = re.compile(r"\w+")
 SHINGLE = 4
 # Below this many words a body is more likely a teaser, a paywall stub or a failed
@@ -151,7 +153,7 @@ def vote(primary: list[dict], wide: list[dict], readability_text: Callable[[], s
             f"{_versioned('readability')})")
     best = max(word_count(voted), word_count(primary))
     if jsonld_body and len(_tokens(jsonld_body)) > max(2 * best, SHORT_WORDS):
-        return text_blocks(jsonld_body), "jsonld-articleBody"
+        return text_blocks(jsonld_body), JSONLD
     if word_count(voted) < word_count(primary):
         return primary, f"{_versioned('trafilatura')}:precision"
     return voted, name

@@ -18,12 +18,12 @@ from datetime import datetime, timezone
 
 from pipelines.decruft import LearnedLayer, LearnedOrder, decruft_rules
 from pipelines.learner import learner_from_settings
-from pipelines.extract import extract_raw
+from pipelines.extract import extract_options, extract_raw
 from pipelines.normalise import normalise_stage
 from pipelines.pool import WorkerCrash, WorkerPool
 from pipelines.runner import StageRunner
-from pipelines.validate import check_record
-from pipelines.work import public_fields
+from pipelines.validate import DEFAULT_MIN_WORDS, check_record, rejection_reasons
+from pipelines.work import WORK, public_fields
 
 
 def raw_page(html: str, url: str, outlet) -> dict:
@@ -50,9 +50,10 @@ class Cleaned:
     crash: WorkerCrash | None = None
 
 
-def extracted(raw: dict, outlet) -> dict:
-    """The extract stage, then the decruft stage's rules, on one page: one worker call."""
-    return decruft_rules(extract_raw(raw, outlet), outlet)
+def extracted(raw: dict, outlet, options: dict | None = None) -> dict:
+    """The extract stage, then the decruft stage's rules, on one page: one worker call.
+    `options`: the extract stage's settings (`extract_options`)."""
+    return decruft_rules(extract_raw(raw, outlet, options), outlet)
 
 
 def finished(record: dict, outlet, min_words: int | None) -> tuple[dict, list[str], list[tuple[str, str]]]:
@@ -66,13 +67,15 @@ class CleaningStages:
     """The stages over pages, batch after batch, two worker calls a page (`extracted`,
     then `finished`) around the learned layer. `layer_for(outlet_name)` gives the learned
     layer of an outlet (built once); `min_words`: validate the records too (with
-    NEWSCRAWL_MIN_WORDS), or None not to."""
+    NEWSCRAWL_MIN_WORDS), or None not to; `options`: the extract stage's settings
+    (`extract_options`)."""
 
     def __init__(self, runner: StageRunner, layer_for: Callable[[str], LearnedLayer], *,
-                 min_words: int | None = None):
+                 min_words: int | None = None, options: dict | None = None):
         self.runner = runner
         self.layer_for = layer_for
         self.min_words = min_words
+        self.options = options
         self._orders: dict[str, LearnedOrder] = {}
 
     def _order(self, outlet_name: str) -> LearnedOrder:
@@ -83,7 +86,7 @@ class CleaningStages:
     def clean(self, pages: list[tuple[object, dict, object]]) -> list[Cleaned]:
         """(tag, raw page, outlet) for each page -> what is done: each page not waiting for
         its outlet's warm-up, and those it released. Not in the pages' order: by tag."""
-        records = self.runner.map(extracted, [(raw, outlet) for _, raw, outlet in pages])
+        records = self.runner.map(extracted, [(raw, outlet, self.options) for _, raw, outlet in pages])
         return self.learned([(tag, record, outlet) for (tag, _, outlet), record in zip(pages, records)])
 
     def learned(self, records: list[tuple[object, dict, object]]) -> list[Cleaned]:
@@ -133,12 +136,23 @@ def clean_pages(pages: list[tuple[str, str, object]], *, settings, stores: dict,
                 crash_marker: str | None = None) -> list:
     """(html, url, outlet) for each page -> (record, warnings) for each, in order, or a
     WorkerCrash where a page killed its worker twice. `stores` maps outlet names to the
-    store holding their learned boilerplate (or None)."""
-    stages = CleaningStages(StageRunner(pool, crash_marker), reading_layers(settings, stores))
+    store holding their learned boilerplate (or None). The warnings end with the reasons
+    a crawl would reject the record for (why its body is short or empty included)."""
+    stages = CleaningStages(StageRunner(pool, crash_marker), reading_layers(settings, stores),
+                            min_words=settings.getint("NEWSCRAWL_MIN_WORDS", DEFAULT_MIN_WORDS),
+                            options=extract_options(settings))
     done = stages.clean([(i, raw_page(html, url, outlet), outlet) for i, (html, url, outlet) in enumerate(pages)])
     by_tag = {c.tag: c for c in done + stages.release()}
-    return [by_tag[i].crash if by_tag[i].record is None else (public_fields(by_tag[i].record), by_tag[i].warnings)
-            for i in range(len(pages))]
+    return [by_tag[i].crash if by_tag[i].record is None else _with_rejection(by_tag[i]) for i in range(len(pages))]
+
+
+def _with_rejection(cleaned: Cleaned) -> tuple[dict, list[str]]:
+    """The public record, and its warnings with the reasons a crawl would reject it for."""
+    warnings = cleaned.warnings
+    if cleaned.problems:
+        reasons = rejection_reasons(cleaned.problems, cleaned.record.get(WORK))
+        warnings = [*warnings, "would be rejected: " + "; ".join(reasons)]
+    return public_fields(cleaned.record), warnings
 
 
 def clean_page(html: str, url: str, outlet, *, settings, store=None) -> tuple[dict, list[str]]:

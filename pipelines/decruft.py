@@ -28,7 +28,7 @@ from collections import Counter
 from pipelines.cruft_rules import REMOVED, blocks_to_text, pre_learning_clean
 from pipelines.dom_walker import audit_entry
 from pipelines.learner import BoilerplateLearner, learner_from_settings, mark_for_learning
-from pipelines.work import WORK, work_of
+from pipelines.work import WORK, Work, work_of
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,8 @@ def removed_texts(item: dict) -> list[dict]:
 def apply_cleaning(item: dict, *, audit: bool = False) -> dict:
     """The end of the stage: `text` from the blocks no layer removed, the removals counted
     by category into `cleaning.removed` (and, when auditing, their texts listed in
-    `cleaning.removed_text`). The record's Work is done with: it goes."""
+    `cleaning.removed_text`). The record's Work is done with: it goes, but for the note on
+    a short body, which the validate stage says with a rejection's reasons."""
     work = work_of(item)
     item["text"] = blocks_to_text([b for b in work.blocks if not b.get(REMOVED)])
     cleaning = item.setdefault("cleaning", {})
@@ -158,6 +159,8 @@ def apply_cleaning(item: dict, *, audit: bool = False) -> dict:
     if audit:
         cleaning["removed_text"] = removed_texts(item)
     del item[WORK]
+    if work.body_note:
+        item[WORK] = Work(body_note=work.body_note)
     return item
 
 

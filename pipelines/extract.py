@@ -18,7 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks, script_body
+from newscrawl import page_data
+from newscrawl.gate import ARTICLE_TYPES, jsonld_blocks
 from newscrawl.html import parse_html  # noqa: F401 (re-exported: stages parse pages with it)
 from pipelines import page_time
 from pipelines.normalise import AGENCIES, not_a_person, person_name_order
@@ -793,13 +794,18 @@ def body_blocks(body, base_url: str | None = None) -> list[dict]:
     return [b for b in blocks if b["text"]]
 
 
-def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = None) -> tuple[list[dict], str]:
+def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = None,
+                 from_page_data: Callable[[int], tuple[list[dict], str] | None] | None = None,
+                 ) -> tuple[list[dict], str]:
     """The article body as blocks, and the name of what produced it.
 
     A cascade, each step only where the one before looks doubtful (short, or a listing
     rather than prose): trafilatura in its precision mode without its own fallback
-    extractors; the same with them; then the wider extractors run and vote. A leading
-    block that repeats the headline is dropped either way.
+    extractors; the same with them; then the wider extractors run and vote. Where the
+    page holds next to no body of its own (a page built by JavaScript),
+    `from_page_data(chars)` gives the body in the data its scripts carry, when that
+    has more than `chars` characters. A leading block that repeats the headline is
+    dropped either way.
     """
     import trafilatura
 
@@ -823,12 +829,10 @@ def extract_body(root, url: str, titles: list[str], jsonld_body: str | None = No
             truncated=truncated,
         )
     blocks = recover_split_body(root, blocks, paragraphs, url, beyond=truncated)
-    if body_vote.word_count(blocks) < body_vote.SHORT_WORDS:
-        # A client-rendered page: the body is HTML that a script carries, for the browser.
-        chars, fragment = script_body(root)
-        if fragment is not None and chars > body_vote.chars(blocks):
-            blocks = fragment_blocks(fragment, url)
-            producer = "script-body"
+    if from_page_data is not None and body_vote.word_count(blocks) < body_vote.SHORT_WORDS:
+        found = from_page_data(body_vote.chars(blocks))
+        if found is not None:
+            blocks, producer = found
     return body_vote.drop_repeated_headline(blocks, titles), producer
 
 
@@ -889,12 +893,14 @@ def _same_kind(signature: tuple, kinds: set) -> bool:
 PART_TAGS = ("p", "h2", "h3", "h4", "blockquote")
 
 
+DOM_BLOCK_KINDS = {"h2": "h", "h3": "h", "h4": "h", "blockquote": "quote", "li": "li"}
+
+
 def _dom_block(el, base_url: str | None) -> dict:
     text = _dom_text(el)
     links = [_absolute(base_url, a.get("href")) for a in el.iter("a") if a.get("href")]
     link_chars = sum(len(_dom_text(a)) for a in el.iter("a"))
-    kind = "h" if el.tag in ("h2", "h3", "h4") else "quote" if el.tag == "blockquote" else "p"
-    return {"kind": kind, "text": text, "links": links, "link_chars": link_chars}
+    return {"kind": DOM_BLOCK_KINDS.get(el.tag, "p"), "text": text, "links": links, "link_chars": link_chars}
 
 
 def recover_split_body(root, blocks: list[dict], paragraphs: dict, base_url: str | None = None, *,
@@ -966,12 +972,17 @@ def _in_caption(el, levels: int = 4) -> bool:
     return False
 
 
+# What a fragment's body is read from: a split body's parts, and list items.
+FRAGMENT_TAGS = PART_TAGS + ("li",)
+
+
 def fragment_blocks(fragment, base_url: str | None = None) -> list[dict]:
-    """The paragraphs, subheadings and quotes of an HTML fragment as blocks, outside
-    captions and asides, each once (a paragraph inside a quote is the quote's)."""
+    """The paragraphs, subheadings, quotes and list items of an HTML fragment as blocks,
+    outside captions and asides, each once (a paragraph inside a quote or a list item is
+    theirs)."""
     out = []
-    for el in fragment.iter(PART_TAGS):
-        if any(a.tag in PART_TAGS or a.tag in NOT_STORY or CAPTION_CLASS.search(a.get("class") or "")
+    for el in fragment.iter(FRAGMENT_TAGS):
+        if any(a.tag in FRAGMENT_TAGS or a.tag in NOT_STORY or CAPTION_CLASS.search(a.get("class") or "")
                for a in el.iterancestors()):
             continue
         block = _dom_block(el, base_url)
@@ -1155,40 +1166,97 @@ def _headline_candidates(root, record: dict) -> list[str]:
     return [t for t in titles if t and t.strip()]
 
 
-def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None) -> dict:
+def extract_article(html: str, url: str, *, preclean: Callable | None = None, hints: dict | None = None,
+                    page_data_max_bytes: int = page_data.DEFAULT_MAX_BYTES, rendered: bool = False) -> dict:
+    """The record of a page, its body in record[WORK].blocks. `rendered`: the page is as a
+    browser built it (newscrawl/render.py)."""
     root = parse_html(html)
     objects = jsonld_objects(root)  # read once for every metadata field and the body
     record = extract_metadata(root, url, hints, objects)
     titles = _headline_candidates(root, record)
     jsonld_body = _jsonld_article_body(root, objects)
+    # The scripts, for the page's data: the pre-clean may remove an element that holds one.
+    scripts = list(root.iter("script"))
     # Everything read from the untouched page is read by now, so the pre-clean may
     # work on the tree itself rather than on a copy.
     removed: Counter = Counter()
     dom_texts: list = []
-    if preclean:
-        result = preclean(root) or {}
-        removed.update(result)
-        dom_texts = getattr(result, "texts", None) or []  # what the pre-clean removed, for the audit
-    blocks, producer = extract_body(root, url, titles, jsonld_body)
+
+    def cleaned(tree) -> None:
+        if preclean:
+            result = preclean(tree) or {}
+            removed.update(result)
+            dom_texts.extend(getattr(result, "texts", None) or [])  # what the pre-clean removed, for the audit
+
+    def from_page_data(chars: int) -> tuple[list[dict], str] | None:
+        """The body in the data the page's scripts carry, when it has more than `chars`
+        characters, cleaned as a page is (the same pre-clean, then its blocks)."""
+        found = page_data.find_article(scripts, titles=titles, known=[record.get("description") or ""],
+                                       jsonld_body=jsonld_body, max_bytes=page_data_max_bytes)
+        if found is None or found.chars <= chars:
+            return None
+        cleaned(found.fragment)
+        return fragment_blocks(found.fragment, url), producer_name(found.source)
+
+    cleaned(root)
+    blocks, producer = extract_body(root, url, titles, jsonld_body, from_page_data)
     record["cleaning"] = {"removed": dict(removed), "extractor": producer}
-    record[WORK] = Work(blocks=blocks, dom_removed=dom_texts)
+    record[WORK] = Work(blocks=blocks, dom_removed=dom_texts,
+                        body_note=None if producer.startswith(PAGE_DATA) or producer == page_data.JSONLD else
+                        body_note(blocks, page_data.oversized(scripts, page_data_max_bytes), page_data_max_bytes,
+                                  rendered))
     return record
+
+
+PAGE_DATA = "page-data:"
+
+
+def producer_name(source: str) -> str:
+    """`cleaning.extractor` for a body read from the page's data: "page-data:" and where
+    it was (`__NEXT_DATA__`, `window.__INITIAL_STATE__`...); the JSON-LD articleBody keeps
+    the name the vote gives it."""
+    return source if source == page_data.JSONLD else PAGE_DATA + source
+
+
+def body_note(blocks: list[dict], oversized: int, max_bytes: int, rendered: bool = False) -> str | None:
+    """Why a body is short, when it is (fewer words than a whole article has): what the
+    page's HTML held (as the browser built it, when `rendered`), and that the data its
+    scripts carry held no article."""
+    from pipelines import body_vote
+
+    words = body_vote.word_count(blocks)
+    if words >= body_vote.SHORT_WORDS:
+        return None
+    html = "the page as the browser built it" if rendered else "the page's HTML"
+    note = f"{html} holds {words} words of body text, and the data its scripts carry no article"
+    if oversized:
+        note += f" ({oversized} script(s) longer than NEWSCRAWL_PAGE_DATA_MAX_BYTES, {max_bytes} bytes, not read)"
+    if not rendered:
+        note += "; if a browser shows the article, the page's scripts build it: give the outlet's record render = true"
+    return note
 
 
 PROVENANCE = ("outlet", "fetched_at", "discovered_via", "discovered_from", "http_status")
 
 
-def extract_raw(raw: dict, outlet) -> dict:
+def extract_raw(raw: dict, outlet, options: dict | None = None) -> dict:
     """The extract stage, as a pure function: a RawArticle (as a dict) to a record, whose
-    body is in record[WORK].blocks for the decruft stage."""
+    body is in record[WORK].blocks for the decruft stage. `options["page_data_max_bytes"]`:
+    NEWSCRAWL_PAGE_DATA_MAX_BYTES."""
     from pipelines.dom_walker import preclean_dom
 
     url = raw.get("final_url") or raw["url"]
     record = {"url": url, **{k: raw.get(k) for k in PROVENANCE}}
-    record.update(
-        extract_article(raw["html"], url, preclean=lambda tree: preclean_dom(tree, outlet), hints=raw.get("hints"))
-    )
+    record.update(extract_article(
+        raw["html"], url, preclean=lambda tree: preclean_dom(tree, outlet), hints=raw.get("hints"),
+        page_data_max_bytes=(options or {}).get("page_data_max_bytes", page_data.DEFAULT_MAX_BYTES),
+        rendered=bool(raw.get("rendered"))))
     return record
+
+
+def extract_options(settings) -> dict:
+    """The settings the extract stage reads, for extract_raw's `options`."""
+    return {"page_data_max_bytes": settings.getint("NEWSCRAWL_PAGE_DATA_MAX_BYTES", page_data.DEFAULT_MAX_BYTES)}
 
 
 class ExtractPipeline:
@@ -1200,6 +1268,7 @@ class ExtractPipeline:
 
         self.crawler = crawler
         self.runner = runner_for(crawler)
+        self.options = extract_options(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -1208,4 +1277,5 @@ class ExtractPipeline:
     async def process_item(self, item):
         from itemadapter import ItemAdapter
 
-        return await self.runner.run(extract_raw, ItemAdapter(item).asdict(), self.crawler.spider.outlet)
+        return await self.runner.run(extract_raw, ItemAdapter(item).asdict(), self.crawler.spider.outlet,
+                                     self.options)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 from urllib.parse import urlsplit
 
-from pipelines.work import public_fields
+from pipelines.work import WORK, public_fields
 
 # fastjsonschema and jsonschema are imported where they are used, not here: the crawl
 # process imports this module for ValidatePipeline, which checks records in the worker
@@ -129,6 +129,16 @@ def validate_record(record: dict, min_words: int = DEFAULT_MIN_WORDS) -> list[st
     return [message for _, message in check_record(record, min_words)]
 
 
+def rejection_reasons(problems: list[tuple[str, str]], work) -> list[str]:
+    """The reasons a record is rejected, said to people: each problem's, and why its body
+    is short or empty where the extract stage could tell (`work.body_note`)."""
+    reasons = [message for _, message in problems]
+    note = getattr(work, "body_note", None)
+    if note and any(code in ("empty_text", "too_short") for code, _ in problems):
+        reasons.append(note)
+    return reasons
+
+
 def reject_entry(record: dict, reasons: list[str]) -> dict:
     """What the rejects file holds for one record."""
     return {
@@ -170,7 +180,7 @@ class ValidatePipeline:
         if not problems:
             self.stats.inc_value("newscrawl/valid")
             return item  # internal fields still travel to later stages; the write stage drops them
-        reasons = [message for _, message in problems]
+        reasons = rejection_reasons(problems, item.get(WORK))
         outlet = self.crawler.spider.outlet.name
         try:
             self.rejects.writer(outlet, REJECTS, utc_day(record.get("fetched_at"))).write(reject_entry(record, reasons))

@@ -34,11 +34,16 @@ class Work:
     shingle_hashes  normalise -> dedupe. The 32-bit hashes of the normalised text's word
                     shingles, packed (`normalise.shingle_hashes`), which the dedupe stage
                     turns into a MinHash signature.
+    body_note       extract -> validate (and `newscrawl clean`), through the decruft stage,
+                    which keeps it when it drops the rest. Why the body is short or empty,
+                    when the page had next to none to give: said with the reasons of a
+                    rejection.
     """
 
     blocks: list[dict] = field(default_factory=list)
     dom_removed: list[dict] = field(default_factory=list)
     shingle_hashes: bytes | None = None
+    body_note: str | None = None
 
 
 def work_of(record: dict) -> Work:

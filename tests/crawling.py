@@ -140,5 +140,23 @@ def crawl(outlet: Outlet, tmp: Path, settings: dict | None = None, extra_args: l
     return run
 
 
+def clean_saved(site, paths: list[str], outlet: Outlet, run: CrawlRun, tmp: Path) -> tuple[list[dict], str]:
+    """`newscrawl clean --outlet` in a child process on the pages of `site` at `paths`, saved
+    as served (their bytes, without the headers), with the crawl's state (its learned
+    boilerplate): the records it prints, in order, and its stderr."""
+    files = []
+    for path in paths:
+        saved = tmp / f"{path.rsplit('/', 1)[1]}.html"
+        saved.write_bytes(site.routes[path].body)
+        files.append(str(saved))
+    outlets_dir = write_outlets(tmp / "clean-outlets", [outlet])
+    proc = subprocess.run(
+        [sys.executable, "-m", "newscrawl.cli", "clean", "--outlet", outlet.name, "-s", "NEWSCRAWL_WORKERS=0",
+         "-s", f"NEWSCRAWL_STATE_DIR={run.state_dir}", *files],
+        cwd=ROOT, env=scrapy_env(outlets_dir), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()], proc.stderr
+
+
 def jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

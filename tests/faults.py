@@ -211,6 +211,42 @@ def urlset(urls: list[str]) -> bytes:
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>').encode()
 
 
+class AddressListener:
+    """A TCP listener on `host` (127.0.0.2 or 127.0.0.3: the stand-ins for addresses a
+    crawl may not reach) that counts the connections reaching it."""
+
+    def __init__(self, host: str):
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def sitemap_outlet(site: LocalSite, paths, name: str, display_name: str, homepage: bytes) -> Outlet:
+    """The outlet of `site` whose robots.txt names a sitemap of `paths` (served already),
+    and whose homepage is `homepage`."""
+    site.routes["/robots.txt"] = Page(f"User-agent: *\nAllow: /\nSitemap: {site.url_for('/sitemap.xml')}\n"
+                                      .encode(), "text/plain")
+    site.routes["/"] = Page(homepage)
+    site.routes["/sitemap.xml"] = Page(urlset([site.url_for(p) for p in paths]), "application/xml")
+    return Outlet(name=name, display_name=display_name, domains=(site.host_port,), homepage=site.url_for("/"),
+                  timezone="UTC")
+
+
 @dataclass
 class HostileSite:
     site: LocalSite

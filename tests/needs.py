@@ -1,9 +1,11 @@
 """What some tests need that a machine may lack: a Redis server on 127.0.0.1:6379, a
 RabbitMQ on 127.0.0.1:5672 (guest/guest), the development data sets (aeb-dev,
-fundus-dev). Without it such a test is skipped, and says why. Where it must be there,
-name it in NEWSCRAWL_TEST_REQUIRE (comma-separated: redis, rabbitmq, aeb-dev, fundus-dev)
-and the test fails instead: `.ci/run` requires Redis and RabbitMQ once they answer. A
-data set's folder given in AEB_DEV or FUNDUS_DEV is required too."""
+fundus-dev), Chromium (at NEWSCRAWL_CHROMIUM_PATH, else /usr/bin/chromium). Without it
+such a test is skipped, and says why. Where it must be there, name it in
+NEWSCRAWL_TEST_REQUIRE (comma-separated: redis, rabbitmq, aeb-dev, fundus-dev, chromium)
+and the test fails instead: `.ci/run` requires Redis and RabbitMQ once they answer, and
+Chromium once it is installed. A data set's folder given in AEB_DEV or FUNDUS_DEV is
+required too."""
 
 from __future__ import annotations
 

@@ -87,17 +87,17 @@ def _jsonld_strings(root) -> list[str]:
     return out
 
 
-def _script_html(root) -> list[str]:
-    # A client-rendered page's body: HTML that a script carries for the browser to show.
-    from newscrawl.gate import script_body
+def _page_data(root) -> list[str]:
+    # A page built by JavaScript: its body is in the data its scripts build the page from.
+    from newscrawl.page_data import find_article
 
-    _, fragment = script_body(root)
-    return [rendered_text(fragment)] if fragment is not None else []
+    found = find_article(root.iter("script"))
+    return [rendered_text(found.fragment)] if found is not None else []
 
 
 def page_words(html: str) -> set[str]:
     root = lxml.html.fromstring(html)
-    texts = [rendered_text(root)] + _jsonld_strings(root) + _script_html(root)
+    texts = [rendered_text(root)] + _jsonld_strings(root) + _page_data(root)
     texts += [el.get("content") or "" for el in root.iter("meta")]
     texts += [lxml.html.fromstring(t).text_content() for t in _jsonld_strings(root) if "<" in t and ">" in t]
     return {w for t in texts for w in WORD.findall(_fold(t))}

@@ -145,11 +145,9 @@ def test_every_development_page_comes_out_as_a_record(dev_crawl):
 
 def gate_reason(body: bytes, url: str, outlet: Outlet) -> str:
     """The article gate's verdict on a page, as the crawl's worker computes it."""
-    from newscrawl.gate import classify_page
-    from newscrawl.html import parse_html
-    from pipelines.extract import first_pass_chars
+    from newscrawl.page_job import page_job
 
-    return classify_page(parse_html(body.decode("utf-8")), url, outlet, extracted=first_pass_chars).reason
+    return page_job({"url": url, "html": body.decode("utf-8")}, outlet, {})["reason"]
 
 
 @needs_dev_pages

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from newscrawl.discovery import page_links
 from newscrawl.gate import body_text_chars, classify_page
 from pipelines.extract import first_pass_chars
-from newscrawl.html import parse_html
+from newscrawl.page_data import article_chars
+from newscrawl.page_job import page_job
 from newscrawl.outlets import Outlet, generic_outlet
 from tests.needs import missing
 
@@ -382,13 +383,14 @@ def test_a_body_only_in_the_pages_scripts_is_not_a_stub():
     root = lxml.html.fromstring(
         f"<html><head>{OG_ARTICLE}</head><body>{CHROME}<main><h1>Council approves budget</h1>"
         f"<div id='body'></div></main><script>self.__next_f.push({flight})</script></body></html>")
-    verdict = classify_page(root, ARTICLE_URL, OUTLET)
-    assert verdict.is_article and verdict.reason == "og:article:script-body", verdict
+    assert not classify_page(root, ARTICLE_URL, OUTLET).is_article  # the page's own text alone
+    verdict = classify_page(root, ARTICLE_URL, OUTLET, page_data=article_chars)
+    assert verdict.is_article and verdict.reason == "og:article:page-data", verdict
     # A teaser there too stays a stub.
     flight = json.dumps([1, "<p>Subscribe to read the full story about the budget vote.</p>" + "x" * 300])
     root = lxml.html.fromstring(f"<html><head>{OG_ARTICLE}</head><body><script>self.__next_f.push({flight})"
                                 f"</script></body></html>")
-    assert classify_page(root, ARTICLE_URL, OUTLET).reason.startswith("stub:og:article:")
+    assert classify_page(root, ARTICLE_URL, OUTLET, page_data=article_chars).reason.startswith("stub:og:article:")
 
 
 # --- real articles -----------------------------------------------------------------------
@@ -401,8 +403,8 @@ FUNDUS = Path(os.environ.get("FUNDUS_DEV") or AEB.parent / "fundus-dev")
 @pytest.mark.slow
 @pytest.mark.parametrize("folder", [AEB, FUNDUS], ids=["aeb-dev", "fundus-dev"])
 def test_every_real_article_passes_the_gate(folder):
-    """As a crawl's page_job calls the gate: the page decoded as UTF-8, parsed with
-    parse_html, the outlet the generic one for its URL."""
+    """Through the crawl's page_job: the page decoded as UTF-8, the outlet the generic one
+    for its URL."""
     if not (folder / "ground-truth.json").exists():
         name = "aeb-dev" if folder == AEB else "fundus-dev"
         missing(name, f"{name} data not present at {folder}")
@@ -411,9 +413,9 @@ def test_every_real_article_passes_the_gate(folder):
     for page_id, record in truth.items():
         html = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes()).decode("utf-8")
         url = record["url"]
-        verdict = classify_page(parse_html(html), url, generic_outlet(url), min_chars=400)
-        if not verdict.is_article:
-            misses.append((page_id, url, verdict.reason))
+        verdict = page_job({"url": url, "html": html}, generic_outlet(url), {"min_chars": 400})
+        if not verdict["article"]:
+            misses.append((page_id, url, verdict["reason"]))
     assert not misses
 
 

@@ -6,15 +6,12 @@ saved bytes gives the same text."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from newscrawl.outlets import Outlet
 from newscrawl.webserver import LocalSite, Page
-from tests.crawling import ROOT, crawl, scrapy_env, write_outlets
-from tests.faults import JAPANESE, english_paragraphs, urlset
+from tests.crawling import clean_saved, crawl
+from tests.faults import JAPANESE, english_paragraphs, sitemap_outlet
 from tests.test_charset import ARABIC, RUSSIAN, arabic_page, japanese_page, russian_page
 
 pytestmark = pytest.mark.e2e  # a real crawl and `newscrawl clean` in a child process
@@ -110,13 +107,8 @@ def media(tmp_path_factory):
     with LocalSite() as site:
         routes = {**media_pages(), **CHARSET_PAGES}
         site.routes.update(routes)
-        site.routes["/robots.txt"] = Page(f"User-agent: *\nAllow: /\nSitemap: {site.url_for('/sitemap.xml')}\n"
-                                          .encode(), "text/plain")
-        site.routes["/"] = Page(b"<!doctype html><html><head><title>Media Times</title></head>"
-                                b"<body><p>Home</p></body></html>")
-        site.routes["/sitemap.xml"] = Page(urlset([site.url_for(p) for p in routes]), "application/xml")
-        outlet = Outlet(name=NAME, display_name="Media Times", domains=(site.host_port,),
-                        homepage=site.url_for("/"), timezone="UTC")
+        outlet = sitemap_outlet(site, routes, NAME, "Media Times",
+                                b"<!doctype html><html><head><title>Media Times</title></head><body><p>Home</p></body></html>")
         tmp = tmp_path_factory.mktemp("media")
         run = crawl(outlet, tmp)
         records = {r["url"].split(site.host_port, 1)[1]: r for r in run.records(NAME)}
@@ -156,16 +148,5 @@ def test_charset_decisions_are_counted(media):
 
 def test_clean_on_the_saved_pages_gives_the_crawled_text(media):
     site, outlet, run, records, tmp = media
-    files = []
-    for path in sorted(CHARSET_PAGES):
-        saved = tmp / f"{path.rsplit('/', 1)[1]}.html"
-        saved.write_bytes(site.routes[path].body)  # the bytes as served, without the header
-        files.append(saved)
-    outlets_dir = write_outlets(tmp / "clean-outlets", [outlet])
-    proc = subprocess.run(
-        [sys.executable, "-m", "newscrawl.cli", "clean", "--outlet", NAME, "-s", "NEWSCRAWL_WORKERS=0",
-         "-s", f"NEWSCRAWL_STATE_DIR={run.state_dir}", *map(str, files)],
-        cwd=ROOT, env=scrapy_env(outlets_dir), capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    cleaned = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    cleaned, _ = clean_saved(site, sorted(CHARSET_PAGES), outlet, run, tmp)
     assert [r["text"] for r in cleaned] == [records[path]["text"] for path in sorted(CHARSET_PAGES)]

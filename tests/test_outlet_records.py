@@ -150,6 +150,9 @@ BROKEN = [
     {**VALID, "section_depth": True},
     {**VALID, "section_depth": 2.5},
     {**VALID, "verified": "no"},
+    {**VALID, "render": "yes"},
+    {**VALID, "render": 2},
+    {**VALID, "render": ["all"]},
     {**VALID, "notes": ["a"]},
     {**VALID, "colour": "red", "feed": "https://x.com/feed"},
 ]
@@ -159,6 +162,9 @@ GOOD = [
     {**VALID, "domains": ["127.0.0.1:8080"], "homepage": "http://127.0.0.1:8080/", "section_depth": 0},
     {**VALID, "languages": ["en", "pt-BR"], "timezone": "Asia/Karachi", "section_depth": 2.0, "verified": True,
      "drop_selectors": ["div.app-promo", "aside > p:first-child"], "notes": ""},
+    {**VALID, "render": True},
+    {**VALID, "render": "all"},
+    {**VALID, "render": False},
 ]
 
 
@@ -178,7 +184,7 @@ def test_the_loader_applies_the_schema_as_jsonschema_does(data):
 
 def test_each_problem_is_one_line_naming_the_file_the_field_and_what_is_allowed():
     data = {**VALID, "homepage": "ftp://x", "section_depth": "two", "colour": "red",
-            "feeds": ["https://x.com/feed", 3], "timezone": "Mars/Olympus"}
+            "feeds": ["https://x.com/feed", 3], "timezone": "Mars/Olympus", "render": "articles"}
     del data["display_name"]
     lines = [str(p) for p in record_problems(data, "outlets/bad.toml")]
     assert lines == [
@@ -188,6 +194,7 @@ def test_each_problem_is_one_line_naming_the_file_the_field_and_what_is_allowed(
         "unknown time zone",
         "outlets/bad.toml: feeds[1]: 3 (an integer) is not an http(s) URL",
         "outlets/bad.toml: section_depth: 'two' (a string) is not an integer from 0 to 5",
+        "outlets/bad.toml: render: 'articles' is not true, false or \"all\"",
         "outlets/bad.toml: colour: unknown field; allowed fields: " + ", ".join(schema()["properties"]),
     ]
     assert all("\n" not in line for line in lines)

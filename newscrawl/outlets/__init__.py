@@ -55,6 +55,9 @@ class Outlet:
     section_depth: int = 2
     # When `newscrawl schedule` has it crawled (a cron expression, UTC); None: hourly.
     schedule: str | None = None
+    # Pages read in a headless browser: True (all but the homepage and sections) or "all"
+    # (newscrawl/render.py).
+    render: bool | str = False
     verified: bool = False
     notes: str = ""
 

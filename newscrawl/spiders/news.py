@@ -64,7 +64,7 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.start_url = url
         self._max_age: timedelta | None = None
-        self._min_chars: int | None = None
+        self._gate_options: dict | None = None
         if type(self).outlet is None:
             if not url:
                 raise OutletConfigError("the news spider needs a start URL: scrapy crawl news -a url=URL")
@@ -73,6 +73,15 @@ class NewsSpider(scrapy.Spider):
         # whether its Sitemap lines were followed (or, without any, the usual sitemap tried).
         self._robots_netloc = urlsplit(canonicalize_url(self.outlet.homepage)).netloc
         self._robots_done = False
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        # An outlet whose pages a browser builds gets the browser, in its own crawler only.
+        from newscrawl.render import render_mode, render_settings
+
+        if render_mode(cls.outlet):
+            render_settings(settings)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -144,12 +153,13 @@ class NewsSpider(scrapy.Spider):
                 urljoin(o.homepage, "/robots.txt"), callback=self.parse_robots, errback=self.on_error,
                 dont_filter=True, meta={"robots": True}, priority=10,
             )
+        # The listing pages (newscrawl/render.py: rendered with `render = "all"` only).
         if self.start_url:
             request = self._follow(self.start_url, self.parse_any, via=discovery.VIA_START_URL,
-                                   section_depth=0)
+                                   section_depth=0, listing=True)
             if request:
                 yield request
-        request = self._follow(o.homepage, self.parse_any, via=discovery.VIA_HOMEPAGE, section_depth=0)
+        request = self._follow(o.homepage, self.parse_any, via=discovery.VIA_HOMEPAGE, section_depth=0, listing=True)
         if request:
             yield request
         for url in o.sitemaps:
@@ -159,7 +169,7 @@ class NewsSpider(scrapy.Spider):
             if request := self._follow(url, self.parse_any, via=None, expect="feed"):
                 yield request
         for url in o.sections:
-            if request := self._follow(url, self.parse_any, via=discovery.VIA_SECTION, section_depth=1):
+            if request := self._follow(url, self.parse_any, via=discovery.VIA_SECTION, section_depth=1, listing=True):
                 yield request
 
     def _guess_sitemaps(self):
@@ -288,6 +298,7 @@ class NewsSpider(scrapy.Spider):
         through pipelines/runner.py): an article is handed to the item pipelines as a
         RawArticle; a homepage or section page gives the links to follow. The reactor
         never parses a page."""
+        from newscrawl.page_data import DEFAULT_MAX_BYTES
         from newscrawl.page_job import page_job
         from pipelines.drops import WorkerLost
         from pipelines.runner import runner_for
@@ -307,10 +318,13 @@ class NewsSpider(scrapy.Spider):
             discovered_from=meta.get("discovered_from"),
             fetched_at=utc_now(),
             hints=meta.get("hints") or {},
+            rendered="playwright" in response.flags,
         )
-        if self._min_chars is None:  # read once
-            self._min_chars = self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400)
-        options = {"min_chars": self._min_chars, "feed_links": follow and depth == 0, "page_links": follow}
+        if self._gate_options is None:  # read once
+            self._gate_options = {"min_chars": self.settings.getint("NEWSCRAWL_MIN_ARTICLE_CHARS", 400),
+                                  "page_data_max_bytes": self.settings.getint(
+                "NEWSCRAWL_PAGE_DATA_MAX_BYTES", DEFAULT_MAX_BYTES)}
+        options = {**self._gate_options, "feed_links": follow and depth == 0, "page_links": follow}
         try:
             result = await runner_for(self.crawler).run(page_job, page, self.outlet, options)
         except WorkerLost as exc:  # counted by the pool
