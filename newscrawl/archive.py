@@ -79,6 +79,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from newscrawl import clock
 from newscrawl.outlets import NAME_RE
 from newscrawl.retention import STAMP_FORMAT
 from pipelines.parts import compress_whole, fsync_folder
@@ -130,7 +131,7 @@ def capture(request, response, *, decoded: bool = False) -> Capture:
     ip = getattr(response, "ip_address", None)
     return Capture(
         url=response.url, status=response.status, protocol=getattr(response, "protocol", None) or "HTTP/1.1",
-        headers=headers, body=response.body, date=datetime.now(timezone.utc), ip=str(ip) if ip else None,
+        headers=headers, body=response.body, date=clock.now(), ip=str(ip) if ip else None,
         method=request.method, request_headers=_pairs(request.headers), request_body=request.body or b"",
     )
 
@@ -509,7 +510,7 @@ class Archive:
         self.stats = crawler.stats
         self.archive_all = settings.getbool("NEWSCRAWL_ARCHIVE_ALL", False)
         self.folder = Path(settings.get("NEWSCRAWL_ARCHIVE_DIR") or "archive") / outlet
-        stamp = settings.get("NEWSCRAWL_RUN_STAMP") or datetime.now(timezone.utc).strftime(STAMP_FORMAT)
+        stamp = settings.get("NEWSCRAWL_RUN_STAMP") or clock.now().strftime(STAMP_FORMAT)
         info = {"software": f"newscrawl/{__version__} (warcio/{version('warcio')})",
                 "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",

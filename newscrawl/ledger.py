@@ -38,10 +38,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from newscrawl import clock as crawl_clock
 from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore
 from pipelines.parts import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
@@ -69,7 +69,7 @@ def output_files(output_dir: str | Path, outlet: str) -> list[Path]:
 
 
 class OutletLedger:
-    def __init__(self, store: StateStore, outlet: str, output_dir: str | Path, *, clock=time.time):
+    def __init__(self, store: StateStore, outlet: str, output_dir: str | Path, *, clock=crawl_clock.time):
         self.store = store
         self.outlet = outlet
         self.output_dir = Path(output_dir)

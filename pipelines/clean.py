@@ -10,8 +10,7 @@ read but not updated (`LearnedLayer`), and the normalise stage (`normalise_stage
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+from newscrawl import clock
 from pipelines.decruft import LearnedLayer, decruft_rules, learner_from_settings
 from pipelines.extract import extract_raw
 from pipelines.normalise import normalise_stage
@@ -24,7 +23,7 @@ def raw_page(html: str, url: str, outlet) -> dict:
     """A saved page as the spider would have handed it on (provenance fields empty)."""
     return {
         "url": url, "final_url": url, "html": html, "outlet": outlet.name, "http_status": None,
-        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fetched_at": clock.now().isoformat(timespec="seconds"),
         "discovered_via": None, "discovered_from": None, "hints": {},
     }
 
