@@ -50,6 +50,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import weakref
 from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
@@ -491,16 +492,22 @@ def ledger_for(crawler) -> OutletLedger | None:
     ledger = OutletLedger(store, outlet.name, settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
     crawler.newscrawl_ledger = ledger
 
+    # The receivers outlive the crawl (weak=False, in a registry of the process): they hold
+    # the ledger and the crawler weakly, or a process running crawl after crawl keeps them all.
+    opened, opened_by = weakref.ref(ledger), weakref.ref(crawler)
+
     def dropped(item, exception, **kw):
         from pipelines.drops import status_of
 
         url = dict(item).get("url") if item is not None else None
-        if url:
-            ledger.settle(url, status_of(exception))  # "rejected", "duplicate" (pipelines/drops.py)
+        if url and (held := opened()) is not None:
+            held.settle(url, status_of(exception))  # "rejected", "duplicate" (pipelines/drops.py)
 
     def close(**kw):
-        store.close()
-        crawler.newscrawl_ledger = None
+        if (held := opened()) is not None:
+            held.store.close()
+        if (holder := opened_by()) is not None:
+            holder.newscrawl_ledger = None
 
     crawler.signals.connect(dropped, signal=signals.item_dropped, weak=False)
     crawler.signals.connect(close, signal=signals.engine_stopped, weak=False)
