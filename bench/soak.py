@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import os
 import random
@@ -241,6 +242,7 @@ class Soak:
                      "NEWSCRAWL_LOG_DIR": tmp / "logs", "NEWSCRAWL_ARCHIVE_DIR": tmp / "archive"}
         self.settings = {**LOCAL_FLEET, **{k: str(v) for k, v in self.dirs.items()}}
         self.names: list[str] = []
+        self.logging_configured = False
 
     def prepare(self, run: int) -> float:
         """Publishes the sites' news for run `run`; returns the clock offset that puts the
@@ -282,7 +284,7 @@ class Soak:
         """The same crawl in this process: one crawler per outlet in this reactor, the
         stages inline."""
         from scrapy.crawler import AsyncCrawlerRunner
-        from scrapy.utils.log import configure_logging, get_scrapy_root_handler
+        from scrapy.utils.log import configure_logging, get_scrapy_root_handler, install_scrapy_root_handler
 
         from newscrawl import clock
         from newscrawl.commands.crawl import run_log_path
@@ -301,7 +303,12 @@ class Soak:
         settings = project_settings({**self.settings, "NEWSCRAWL_WORKERS": "0", "NEWSCRAWL_RUN_STAMP": stamp,
                                      "LOG_FILE": str(fleet_log)})
         # The process's log goes to the run's _fleet log, as a crawl process's stderr does.
-        configure_logging(settings)
+        # Logging is configured once (each call starts one more Twisted log observer); a
+        # run only swaps the root handler, which each crawler builds again from its settings.
+        if not self.logging_configured:
+            configure_logging(settings)
+            self.logging_configured = True
+        install_scrapy_root_handler(settings)
         runner = AsyncCrawlerRunner(settings)
         crawlers = []
         for name in self.names:
@@ -314,7 +321,9 @@ class Soak:
             await runner.join()
         finally:
             SHARED.close_all()
-            get_scrapy_root_handler().close()  # replaced, not closed, by the next run's
+            handler = get_scrapy_root_handler()  # the last crawler's: closed, and no line goes there after the run
+            logging.root.removeHandler(handler)
+            handler.close()
         prune_fleet_logs(settings, log_dir)
         codes = [int(c.stats.get_value("newscrawl/exit_code", 1)) for c in crawlers]
         wall, cpu = time.monotonic() - launched, time.process_time() - cpu
