@@ -43,7 +43,11 @@ Crash safety: like the output, the archive is never behind what the state says.
   outlet's lock, so no other crawl writes there) cuts a torn tail back to the end of the
   last complete fetch (request, response and any redirects before them: never half of
   one) and renames it. So `*.warc.gz` files are always whole, and `warcio check` passes
-  on each of them.
+  on each of them. The files being written are also named in a small index, the folder's
+  `.open-files/` (an empty file per name, made before the file and removed after its rename):
+  the next crawl reads the index, not a folder that holds a file per run (8,760 a year
+  under an hourly cron). A folder without an index (written before it existed) is
+  listed once, and then has one.
 - An article's item goes on to the item pipelines only once its fetch is in the file
   and synced (fsync): the pipelines are where an article is written to the output or
   dropped (duplicate, reject), and the ledger settles it only after that, so it never
@@ -88,6 +92,7 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from newscrawl import clock
 from newscrawl.outlets import NAME_RE
 from newscrawl.retention import STAMP_FORMAT
 from pipelines.parts import compress_whole, fsync_folder
@@ -103,6 +108,7 @@ RENDERED_HEADER = "Newscrawl-Rendered"
 ARTICLE, OTHER = "article", "other"
 SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
+OPEN_INDEX = ".open-files"  # <outlet folder>/.open-files/: the files being written, by name (see recover)
 DEFAULT_MAX_BYTES = 1_000_000_000
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 LEFT_OUT_RESPONSE_HEADERS = frozenset({b"transfer-encoding"})
@@ -145,7 +151,7 @@ def capture(request, response, *, decoded: bool = False) -> Capture:
     ip = getattr(response, "ip_address", None)
     return Capture(
         url=response.url, status=response.status, protocol=getattr(response, "protocol", None) or "HTTP/1.1",
-        headers=headers, body=response.body, date=datetime.now(timezone.utc), ip=str(ip) if ip else None,
+        headers=headers, body=response.body, date=clock.now(), ip=str(ip) if ip else None,
         method=request.method, request_headers=_pairs(request.headers), request_body=request.body or b"",
         rendered="playwright" in response.flags,
     )
@@ -325,9 +331,19 @@ def recover(folder: Path) -> list[Path]:
     """Finishes the files a killed crawl left open in `folder`: each is cut back to its
     last complete fetch, synced and renamed to its final name (removed when not even
     its warcinfo record is whole). Returns the finished files. Only under the outlet's
-    lock: then no crawl is writing there."""
+    lock: then no crawl is writing there. The open files are those its index names
+    (OPEN_INDEX); without an index, those a listing of the folder finds, and the index is
+    made."""
+    index = folder / OPEN_INDEX
+    if index.is_dir():
+        entries = sorted(index.iterdir())
+        left = [folder / entry.name for entry in entries if entry.name.endswith(SUFFIX + OPEN_SUFFIX)]
+    else:
+        entries, left = [], sorted(folder.glob(f"*{SUFFIX}{OPEN_SUFFIX}"))
     finished = []
-    for path in sorted(folder.glob(f"*{SUFFIX}{OPEN_SUFFIX}")):
+    for path in left:
+        if not path.is_file():
+            continue  # indexed, then killed before the file was made
         size = path.stat().st_size
         good = complete_length(path)
         if good < size:
@@ -345,6 +361,11 @@ def recover(folder: Path) -> list[Path]:
     if finished:
         fsync_folder(folder)
         logger.info("archive: finished %d file(s) a killed crawl left open in %s", len(finished), folder)
+    for entry in entries:
+        entry.unlink(missing_ok=True)
+    if folder.is_dir() and not index.is_dir():  # every open file is finished: from now on, the index says
+        index.mkdir()
+        fsync_folder(folder)
     return finished
 
 
@@ -367,26 +388,30 @@ class WarcFiles:
     def open_path(self) -> Path | None:
         return None if self.path is None else self.path.with_name(self.path.name + OPEN_SUFFIX)
 
-    def _next_seq(self) -> int:
-        taken = [0]
-        for path in self.folder.glob(f"{self.stamp}-*{SUFFIX}*"):
-            digits = path.name[len(self.stamp) + 1:].split(".", 1)[0]
-            if digits.isdigit():
-                taken.append(int(digits))
-        return max(taken) + 1
-
     def _start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._seq = max(self._seq + 1, self._next_seq())
+        """Opens the next file: the first sequence number after this writer's last whose
+        name is free (a second run with the same stamp goes on after the first's files),
+        found by trying names rather than by listing a folder of a year's files."""
+        index = self.folder / OPEN_INDEX
+        if not index.is_dir():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            index.mkdir(exist_ok=True)
+            fsync_folder(self.folder)
+        self._seq += 1
         while True:
             path = self.folder / f"{self.stamp}-{self._seq:05d}{SUFFIX}"
+            open_path = path.with_name(path.name + OPEN_SUFFIX)
+            if path.exists() or open_path.exists():
+                self._seq += 1
+                continue
+            entry = index / open_path.name  # indexed before it exists: a kill never leaves it unnamed
+            entry.touch()
+            fsync_folder(index)
             try:
-                if path.exists():
-                    raise FileExistsError(path)
-                fd = os.open(path.with_name(path.name + OPEN_SUFFIX),
-                             os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+                fd = os.open(open_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
                 break
             except FileExistsError:
+                entry.unlink(missing_ok=True)
                 self._seq += 1
         self._fd, self.path, self.size = fd, path, 0
         try:
@@ -395,7 +420,8 @@ class WarcFiles:
         except OSError:
             self._fd, self.path = -1, None
             os.close(fd)
-            path.with_name(path.name + OPEN_SUFFIX).unlink(missing_ok=True)
+            open_path.unlink(missing_ok=True)
+            entry.unlink(missing_ok=True)
             raise
         self._start_size = self.size
 
@@ -430,8 +456,10 @@ class WarcFiles:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(self.open_path, self.path)
+        open_path = self.open_path
+        os.replace(open_path, self.path)
         fsync_folder(self.folder)
+        (self.folder / OPEN_INDEX / open_path.name).unlink(missing_ok=True)  # a stale entry is harmless
         self.files.append(self.path)
         self.path = None
 
@@ -551,7 +579,7 @@ class Archive:
         self.stats = crawler.stats
         self.archive_all = settings.getbool("NEWSCRAWL_ARCHIVE_ALL", False)
         self.folder = Path(settings.get("NEWSCRAWL_ARCHIVE_DIR") or "archive") / outlet
-        stamp = settings.get("NEWSCRAWL_RUN_STAMP") or datetime.now(timezone.utc).strftime(STAMP_FORMAT)
+        stamp = settings.get("NEWSCRAWL_RUN_STAMP") or clock.now().strftime(STAMP_FORMAT)
         info = {"software": f"newscrawl/{__version__} (warcio/{version('warcio')})",
                 "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
+from newscrawl import clock
 from newscrawl.project import project_settings
 
 
@@ -122,6 +123,7 @@ def cmd_crawl(args) -> int:
     settings = project_settings(_settings_from(args))
     try:
         timeout = stop_timeout(settings)
+        clock.offset()  # a bad NEWSCRAWL_CLOCK_OFFSET is said here, not in the middle of a crawl
     except exitcodes.ConfigError as exc:
         print(f"newscrawl crawl: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
@@ -296,7 +298,7 @@ def cmd_compact(args) -> int:
         print(f"newscrawl compact: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
     outlets = args.outlets or sorted(p.name for p in output_dir.glob("*") if p.is_dir() and _outlet_name(p.name))
-    today = datetime.now(timezone.utc).date()
+    today = clock.now().date()
     codes = []
     for name in outlets:
         folder = output_dir / name

@@ -43,11 +43,10 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
-from newscrawl import exitcodes
-from newscrawl.retention import STAMP_FORMAT
+from newscrawl import clock, exitcodes
+from newscrawl.retention import FLEET_LOGS, STAMP_FORMAT, prune_fleet_logs
 from newscrawl.stop import DEFAULT_STOP_TIMEOUT, REPEAT_GRACE, STOP_SIGNALS, clear_group, kill_crawl, signal_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,7 +198,7 @@ def run_shard(outlets: list[str], stamp: str, log_dir: Path, settings: dict, env
                "-s", f"NEWSCRAWL_RUN_STAMP={stamp}", "-s", f"NEWSCRAWL_LOG_DIR={log_dir}"]
     for key, value in settings.items():
         command += ["-s", f"{key}={value}"]
-    fleet_log = log_dir / "_fleet" / f"{stamp}-{shard}.log"
+    fleet_log = log_dir / FLEET_LOGS / f"{stamp}-{shard}.log"
     try:
         fleet_log.parent.mkdir(parents=True, exist_ok=True)
         fh = open(fleet_log, "ab")
@@ -294,7 +293,7 @@ def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 1, settings:
     exit code is then INTERRUPTED."""
     out = out or sys.stdout
     tty = out.isatty()
-    stamp = datetime.now(timezone.utc).strftime(STAMP_FORMAT)
+    stamp = clock.now().strftime(STAMP_FORMAT)
     env = crawl_env(outlets_dir)
     width = max(len(o) for o in outlets)
     jobs = max(1, min(jobs, len(outlets)))
@@ -327,6 +326,9 @@ def crawl_outlets(outlets: list[str], *, log_dir: Path, jobs: int = 1, settings:
                 out.flush()
     finally:
         fleet.uninstall()
+    from newscrawl.project import project_settings
+
+    prune_fleet_logs(project_settings(settings), log_dir)
     code = exitcodes.combined([r.code for r in results] + ([exitcodes.CONFIG] if skipped else []))
     if fleet.stopping:
         code = exitcodes.INTERRUPTED

@@ -306,8 +306,8 @@ class FaultCheck:
         from scrapy import signals
         from scrapy.exceptions import CloseSpider
 
-        def spider_opened(spider):
-            raise CloseSpider(fault_of(crawler).reason)
+        def spider_opened(spider):  # the crawler from the spider: a closure over it would keep it alive
+            raise CloseSpider(fault_of(spider.crawler).reason)
 
         crawler.signals.connect(spider_opened, signal=signals.spider_opened, weak=False)
 

@@ -17,6 +17,16 @@ the article was never written, so it is not known, and the next run fetches it a
 That is also why articles held by the decruft warm-up are safe: nothing marks them
 before they are written.
 
+Sealed days. A crawl writes to the day folder of its fetch time, so no crawl writes to a
+day once it is over. At the end of `reconcile`, every day up to SEAL_LAG_DAYS before the
+crawl's clock (newscrawl/clock.py) is sealed: all its parts are in state by then, its
+checkpoint entries are dropped, and `sealed` remembers the last such day. The next
+`reconcile` reads only the days after it, so a crawl's start-up and the checkpoint stay
+the same size after a year of hourly runs as after one (they grew with every part ever
+written). Two days of lag, not one: a crawl running over midnight, or a clock set back a
+little, still writes to an open day. A part replaced by hand in a sealed day is no longer
+noticed; `newscrawl reset` or a lost state unseals everything.
+
 `compact` merges a day's parts into one part (see there for how a crash mid-way leaves
 no duplicate and loses nothing).
 
@@ -30,7 +40,9 @@ Namespaces in the outlet's store (state/<outlet>.sqlite by default):
               a sitemap lastmod is compared with it (see `decide`).
   requests    request url -> record url, where a redirect made them differ
   checkpoint  part "<YYYY-MM-DD>/<part file name>" -> its size in bytes, once its records
-              are reflected in state
+              are reflected in state (the parts of open days only)
+  sealed      "through" -> the last sealed day, YYYY-MM-DD: every part of it and of the
+              days before is reflected in state
 """
 
 from __future__ import annotations
@@ -38,13 +50,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
+import weakref
 from contextlib import nullcontext
+from datetime import date, timedelta
 from pathlib import Path
 
+from newscrawl import clock as crawl_clock
 from newscrawl.discovery import entry_datetime
 from newscrawl.state import StateStore
-from pipelines.parts import (DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
+from pipelines.parts import (CRUFT, DAY_RE, PART_RE, REJECTS, TEMPORARY_GLOB, compression_of, day_parts, fsync_folder,
                              merged_chunks, output_folder, part_key, part_name, publish, read_records,
                              remove_stale_temporaries, run_tag)
 
@@ -52,14 +66,17 @@ logger = logging.getLogger(__name__)
 
 RECORD_WRITTEN = object()  # signal: records=[dict], replayed=bool; sent after the part is published
 
-NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT = "articles", "requests", "checkpoint"
+NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT, NS_SEALED = "articles", "requests", "checkpoint", "sealed"
+SEALED_THROUGH = "through"
+SEAL_LAG_DAYS = 2
 WRITTEN = "written"
 
 # What the incremental skip decides for a discovered URL.
 NEW, SKIP, CHANGED, RECHECK = "new", "skip", "changed", "recheck"
 
-# A compaction under way: `.compact-<merged part's stem>.json` in the day's folder (hidden,
-# and no reader's `*.jsonl*` glob matches it).
+# A compaction under way: `.compact-<day>-<merged part's stem>.json` in the outlet's folder
+# (hidden, and no reader's `*.jsonl*` glob matches it), found there whatever day it
+# compacts. Before sealed days, an intent was in the day's folder, with no day in its name.
 _INTENT_PREFIX = ".compact-"
 
 
@@ -68,8 +85,16 @@ def output_files(output_dir: str | Path, outlet: str) -> list[Path]:
     return day_parts(Path(output_dir) / outlet)
 
 
+def day_folders(root: Path, after: str | None = None) -> list[Path]:
+    """root's day folders (root/<YYYY-MM-DD>) of days after `after` (all: None), in order."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if DAY_RE.match(p.name) and (after is None or p.name > after)
+                  and p.is_dir())
+
+
 class OutletLedger:
-    def __init__(self, store: StateStore, outlet: str, output_dir: str | Path, *, clock=time.time):
+    def __init__(self, store: StateStore, outlet: str, output_dir: str | Path, *, clock=crawl_clock.time):
         self.store = store
         self.outlet = outlet
         self.output_dir = Path(output_dir)
@@ -214,16 +239,50 @@ class OutletLedger:
 
     # -- recovery
 
+    def sealed_through(self) -> str | None:
+        """The last sealed day (YYYY-MM-DD), or None."""
+        return self.store.get(NS_SEALED, SEALED_THROUGH)
+
+    def open_day(self, day: str) -> None:
+        """Called before a part is first published to `day` in a run: a sealed day is
+        unsealed (the seal moved back to the day before, the parts of the days it no longer
+        covers put in the checkpoint), so that a part of it not yet recorded when a crash
+        comes is found by the next `reconcile`. Only a clock set back by more than
+        SEAL_LAG_DAYS writes to a sealed day; the tests' records, dated in the past, do."""
+        sealed = self.sealed_through()
+        if sealed is None or day > sealed or not DAY_RE.match(day):
+            return
+        before = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+        with self._batch():
+            for folder in day_folders(self.output_dir / self.outlet, before):
+                if folder.name > sealed:
+                    break
+                for path in folder.glob("part-*.jsonl*"):
+                    if PART_RE.match(path.name) and path.is_file():
+                        self.store.put(NS_CHECKPOINT, part_key(path), str(path.stat().st_size))
+            self.store.put(NS_SEALED, SEALED_THROUGH, before)
+
+    def is_reflected(self, part: str) -> bool:
+        """Whether the records of a part (`part_key`) are in state: its day is sealed, or
+        it is in the checkpoint."""
+        sealed = self.sealed_through()
+        return (sealed is not None and part.split("/", 1)[0] <= sealed) or self.store.get(NS_CHECKPOINT, part) is not None
+
     def reconcile(self, on_records=None) -> int:
         """Brings the state up to the output: ends a compaction a crash interrupted, removes
-        what killed publishes left, applies every part not in the checkpoint, in the order
-        the parts were published. `on_records(records)` runs before each part's commit
-        (listeners that keep their own state). Returns the number of records applied."""
+        what killed publishes left, applies every part of the open days not in the
+        checkpoint, in the order the parts were published, then seals the days no crawl
+        writes to any more. Only the days after the last sealed one are read.
+        `on_records(records)` runs before each part's commit (listeners that keep their own
+        state). Returns the number of records applied."""
+        sealed = self.sealed_through()
         self.finish_compactions()
         root = self.output_dir / self.outlet
-        for folder in [*root.glob("*/"), *root.glob("*/*/")]:  # rejects and the cruft audit have day folders too
+        days = day_folders(root, sealed)
+        # rejects and the cruft audit have day folders too
+        for folder in [*days, *day_folders(root / REJECTS, sealed), *day_folders(root / CRUFT, sealed)]:
             remove_stale_temporaries(folder)
-        parts = output_files(self.output_dir, self.outlet)
+        parts = sorted(p for folder in days for p in folder.glob("part-*.jsonl*") if PART_RE.match(p.name) and p.is_file())
         known = self.store.get_many(NS_CHECKPOINT, [part_key(p) for p in parts])
         applied = 0
         for path in parts:
@@ -242,7 +301,20 @@ class OutletLedger:
             applied += len(records)
         if applied:
             logger.info("ledger: %d written records of %s were not yet in state; applied", applied, self.outlet)
+        self._seal(sealed, parts)
         return applied
+
+    def _seal(self, sealed: str | None, parts: list[Path]) -> None:
+        """Seals the days up to SEAL_LAG_DAYS before now, once `reconcile` has applied their
+        `parts`: their checkpoint entries go, in the transaction that moves the seal."""
+        through = (crawl_clock.now().date() - timedelta(days=SEAL_LAG_DAYS)).isoformat()
+        if sealed is not None and through <= sealed:
+            return
+        with self._batch():
+            for path in parts:
+                if path.parent.name <= through:
+                    self.store.delete(NS_CHECKPOINT, part_key(path))
+            self.store.put(NS_SEALED, SEALED_THROUGH, through)
 
     # -- compaction
 
@@ -254,9 +326,10 @@ class OutletLedger:
         Call it with the outlet's lock held: no crawl may write or reconcile meanwhile.
 
         Crash safety: the merged part is written under a temporary name and synced; then
-        an intent file naming it and the parts it replaces is written and synced in the
-        day's folder; the merged part's records are already in state (through the parts),
-        so it enters the checkpoint; only then is it renamed into place, and the parts
+        an intent file naming the day, it and the parts it replaces is written and synced
+        in the outlet's folder; the merged part's records are already in state (through the
+        parts, or the day is sealed), so it enters the checkpoint of an open day; only then
+        is it renamed into place, and the parts
         and their checkpoints removed, and the intent last. Until the rename, the merged
         part is invisible and the parts stand: a crash there is rolled back. After it,
         the intent says which parts are copies: a crash there is rolled forward. Either
@@ -271,22 +344,29 @@ class OutletLedger:
             return None, 0, 0
         remove_stale_temporaries(folder)
         parts = sorted(p for p in folder.iterdir() if PART_RE.match(p.name) and p.is_file())
-        known = self.store.get_many(NS_CHECKPOINT, [part_key(p) for p in parts])
-        merging = [p for p in parts if known.get(part_key(p)) == str(p.stat().st_size)]
+        sealed = self.sealed_through()
+        day_sealed = sealed is not None and day <= sealed
+        if day_sealed:
+            merging = parts  # every part of a sealed day is in state
+        else:
+            known = self.store.get_many(NS_CHECKPOINT, [part_key(p) for p in parts])
+            merging = [p for p in parts if known.get(part_key(p)) == str(p.stat().st_size)]
         left = len(parts) - len(merging)
         if len(merging) < 2:
             return None, 0, left
         compression = compression_of(merging[-1]) if compression is None else compression
         name = part_name(run_tag(), 1, compression)
-        intent = folder / f"{_INTENT_PREFIX}{name.split('.', 1)[0]}.json"
+        root = folder.parent
+        intent = root / f"{_INTENT_PREFIX}{day}-{name.split('.', 1)[0]}.json"
 
         def before_rename(tmp: Path) -> None:
             with open(intent, "xb") as out:  # torn by a crash, it is read as "not renamed yet"
-                out.write(json.dumps({"merged": name, "parts": [p.name for p in merging]}).encode())
+                out.write(json.dumps({"day": day, "merged": name, "parts": [p.name for p in merging]}).encode())
                 out.flush()
                 os.fsync(out.fileno())
-            fsync_folder(folder)
-            self.store.put(NS_CHECKPOINT, f"{day}/{name}", str(tmp.stat().st_size))
+            fsync_folder(root)
+            if not day_sealed:
+                self.store.put(NS_CHECKPOINT, f"{day}/{name}", str(tmp.stat().st_size))
 
         try:
             merged = publish(folder, name, merged_chunks(merging, compression), before_rename=before_rename)
@@ -301,9 +381,15 @@ class OutletLedger:
         """Ends each compaction a crash interrupted: forward when its merged part was
         published (the parts it replaces go), back when it was not. Returns how many."""
         self._interrupted_compactions_ended = True
-        finished = 0
-        for intent in sorted((self.output_dir / self.outlet).glob(f"*/{_INTENT_PREFIX}*.json")):
-            folder = intent.parent
+        root = self.output_dir / self.outlet
+        intents = []  # (intent, its day's folder)
+        for intent in sorted(root.glob(f"{_INTENT_PREFIX}*.json")):
+            day = intent.name[len(_INTENT_PREFIX):][:10]
+            if DAY_RE.match(day):
+                intents.append((intent, root / day))
+        for folder in day_folders(root, self.sealed_through()):  # where an older version put them
+            intents += [(intent, folder) for intent in sorted(folder.glob(f"{_INTENT_PREFIX}*.json"))]
+        for intent, folder in intents:
             try:
                 plan = json.loads(intent.read_bytes())
                 merged, replaced = plan["merged"], [n for n in plan["parts"] if PART_RE.match(n)]
@@ -311,7 +397,7 @@ class OutletLedger:
                 merged, replaced = None, []  # a torn intent: its sync, so the rename, never came
             if merged and PART_RE.match(merged) and (folder / merged).is_file():
                 logger.warning("%s: finishing the compaction into %s", folder, merged)
-                if self.reflected(f"{folder.name}/{merged}") is None:
+                if not self.is_reflected(f"{folder.name}/{merged}"):
                     # The store lost the merged part's entry (a lost state, a power cut):
                     # the next reconcile applies the part, idempotently.
                     logger.warning("%s/%s is not in state: it is applied again", folder.name, merged)
@@ -320,10 +406,11 @@ class OutletLedger:
                 logger.warning("%s: rolling back an unfinished compaction", folder)
                 if merged:
                     self.store.delete(NS_CHECKPOINT, f"{folder.name}/{merged}")
+                if folder.is_dir():
+                    remove_stale_temporaries(folder)  # the merged part, never renamed
                 intent.unlink()
-                fsync_folder(folder)
-            finished += 1
-        return finished
+                fsync_folder(intent.parent)
+        return len(intents)
 
     def _drop_replaced(self, folder: Path, intent: Path, replaced: list[str]) -> None:
         for name in replaced:
@@ -333,18 +420,21 @@ class OutletLedger:
             for name in replaced:
                 self.store.delete(NS_CHECKPOINT, f"{folder.name}/{name}")
         intent.unlink()
-        fsync_folder(folder)
+        fsync_folder(intent.parent)
 
     def reset(self, *, keep_output: bool = True) -> None:
-        """Forgets what was emitted. The existing output is marked as already reflected,
-        so the next crawl starts from nothing instead of replaying it."""
+        """Forgets what was emitted. With `keep_output`, the existing output is marked as
+        already reflected (sealed, or in the checkpoint), so the next crawl starts from
+        nothing instead of replaying it; without, the next crawl replays what is left."""
         self.finish_compactions()
         with self._batch():
-            for ns in (NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT):
+            for ns in (NS_ARTICLES, NS_REQUESTS, NS_CHECKPOINT, NS_SEALED):
                 self.store.clear(ns)
             if keep_output:
-                for path in output_files(self.output_dir, self.outlet):
+                parts = output_files(self.output_dir, self.outlet)
+                for path in parts:
                     self.store.put(NS_CHECKPOINT, part_key(path), str(path.stat().st_size))
+                self._seal(None, parts)
 
 
 def delete_output(output_dir: str | Path, outlet: str) -> int:
@@ -355,6 +445,8 @@ def delete_output(output_dir: str | Path, outlet: str) -> int:
     parts = output_files(output_dir, outlet) + day_parts(root / REJECTS)
     for path in parts:
         path.unlink()
+    for intent in root.glob(f"{_INTENT_PREFIX}*.json"):
+        intent.unlink()
     for folder in [*root.glob("*/"), *(root / REJECTS).glob("*/")]:
         if not DAY_RE.match(folder.name):
             continue
@@ -400,16 +492,22 @@ def ledger_for(crawler) -> OutletLedger | None:
     ledger = OutletLedger(store, outlet.name, settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
     crawler.newscrawl_ledger = ledger
 
+    # The receivers outlive the crawl (weak=False, in a registry of the process): they hold
+    # the ledger and the crawler weakly, or a process running crawl after crawl keeps them all.
+    opened, opened_by = weakref.ref(ledger), weakref.ref(crawler)
+
     def dropped(item, exception, **kw):
         from pipelines.drops import status_of
 
         url = dict(item).get("url") if item is not None else None
-        if url:
-            ledger.settle(url, status_of(exception))  # "rejected", "duplicate" (pipelines/drops.py)
+        if url and (held := opened()) is not None:
+            held.settle(url, status_of(exception))  # "rejected", "duplicate" (pipelines/drops.py)
 
     def close(**kw):
-        store.close()
-        crawler.newscrawl_ledger = None
+        if (held := opened()) is not None:
+            held.store.close()
+        if (holder := opened_by()) is not None:
+            holder.newscrawl_ledger = None
 
     crawler.signals.connect(dropped, signal=signals.item_dropped, weak=False)
     crawler.signals.connect(close, signal=signals.engine_stopped, weak=False)

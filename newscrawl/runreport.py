@@ -20,14 +20,13 @@ import json
 import logging
 import os
 import statistics
-import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from scrapy import signals
 
-from newscrawl import exitcodes
+from newscrawl import clock, exitcodes
 from newscrawl.faults import FAULT_REASONS, Fault
 from newscrawl.ledger import RECORD_WRITTEN
 from newscrawl.lock import LOCKED_REASON
@@ -218,7 +217,7 @@ class RunReport:
         self.output_dir = settings.get("NEWSCRAWL_OUTPUT_DIR") or "output"
         self.window = settings.getint("NEWSCRAWL_HEALTH_WINDOW", 5)
         self.coverage = Coverage()
-        self.started = datetime.now(timezone.utc)
+        self.started = clock.now()
         self.report_path: Path | None = None
         self.summary = ""  # the summary line's text after `newscrawl-summary: outlet=NAME `
         for handler, signal in ((self.records_written, RECORD_WRITTEN), (self.response_received, signals.response_received),
@@ -254,7 +253,7 @@ class RunReport:
         self.stats.set_value("newscrawl/exit_code", code)
         if code == exitcodes.LOCKED:
             return  # this run did nothing; the running one reports
-        finished = datetime.now(timezone.utc)
+        finished = clock.now()
         report = build_report(stats, self.coverage.as_dict(), outlet=outlet, spider=spider.name, started=self.started,
                               finished=finished, finish_reason=reason,
                               log_file=self.crawler.settings.get("LOG_FILE") or self.crawler.settings.get("NEWSCRAWL_RUN_LOG"))

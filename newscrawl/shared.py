@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -49,8 +50,11 @@ class SharedResources:
             entry.holders.add(id(crawler))
         from scrapy import signals
 
+        held = weakref.ref(crawler)  # the receivers outlive the crawl (weak=False): they must not keep the crawler
+
         def release(**_kwargs) -> None:
-            self.release(crawler, key)
+            if (holder := held()) is not None:
+                self.release(holder, key)
 
         crawler.signals.connect(release, signal=signals.spider_closed, weak=False)
         crawler.signals.connect(release, signal=signals.engine_stopped, weak=False)

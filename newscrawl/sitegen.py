@@ -72,6 +72,10 @@ class ArticleSpec:
     # Wire copy: the same wire_id republished by several outlets.
     wire_id: str | None = None
     free: bool = True
+    # Fixed publication and modification times (naive: the outlet's local time), for a site
+    # that grows run after run; None: placed back from OutletSpec.newest, a random step apart.
+    published: datetime | None = None
+    modified: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -309,6 +313,8 @@ class _Builder:
             published = newest - step
             step += timedelta(minutes=rng.randint(25, 300))
             modified = published + timedelta(minutes=rng.choice((0, 0, 12, 45, 130)))
+            if article.published is not None:
+                published, modified = article.published, article.modified or article.published
             num = number_for(f"{self.spec.name}:{article.key}")
             slug = slugify(article.title, f"story-{num}")
             path = self.t.article_path.format(section=article.section, slug=slug, num=num,

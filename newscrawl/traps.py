@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from newscrawl import clock
+
 PAGE_PARAMS = frozenset({"page", "p", "pg", "paged", "pagenum", "page_no", "pageno"})
 _PAGE_PATH = re.compile(r"/(?:page|p)/(\d{1,12})(?:/|$)", re.I)
 # A date in the path (a year with a month: /2026/01/, /2026/01/05/, /archive/2026-01-05;
@@ -59,7 +61,7 @@ def trap_kind(url: str, limits: TrapLimits = TrapLimits(), *, today: date | None
         return "repeated-segment"
     if any(page > limits.max_page for page in _pages(parts)):
         return "pagination"
-    this_year = (today or date.today()).year
+    this_year = (today or clock.now().date()).year
     if any(not limits.min_year <= y <= this_year + limits.max_years_ahead for y in _years(parts)):
         return "calendar"
     return None

@@ -204,6 +204,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
     allow_reuse_address = False
+    # Crawlers open several connections at once. Beyond socketserver's default backlog of 5
+    # the kernel drops a connection's SYN, and the client only tries again a second later.
+    request_queue_size = 128
 
     def __init__(self, site: "LocalSite"):
         self.site = site

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
+from newscrawl import clock
 from pipelines.decruft import LearnedLayer, LearnedOrder, decruft_rules
 from pipelines.learner import learner_from_settings
 from pipelines.extract import extract_options, extract_raw
@@ -30,7 +30,7 @@ def raw_page(html: str, url: str, outlet) -> dict:
     """A saved page as the spider would have handed it on (provenance fields empty)."""
     return {
         "url": url, "final_url": url, "html": html, "outlet": outlet.name, "http_status": None,
-        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fetched_at": clock.now().isoformat(timespec="seconds"),
         "discovered_via": None, "discovered_from": None, "hints": {},
     }
 

@@ -28,12 +28,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 
+from newscrawl import clock as crawl_clock
 from newscrawl.state import StateStore
 from pipelines.drops import Duplicate
 from pipelines.minhash import NUM_PERM, NearDuplicateIndex, similarity
@@ -65,7 +65,7 @@ class Verdict:
 
 
 def load_signatures(store: StateStore, threshold: float, num_perm: int, retention_days: float,
-                    clock=time.time) -> NearDuplicateIndex:
+                    clock=crawl_clock.time) -> NearDuplicateIndex:
     """The near-duplicate index of the signatures the store remembers; those older than
     the retention are deleted from the store instead."""
     index = NearDuplicateIndex(threshold, num_perm)
@@ -91,7 +91,7 @@ class Deduplicator:
 
     def __init__(self, store: StateStore, *, threshold: float = 0.8, num_perm: int = NUM_PERM,
                  retention_days: float = 30, drop_near: bool = False, keep_revisions: bool = True,
-                 clock=time.time, defer: bool = False, signatures: NearDuplicateIndex | None = None):
+                 clock=crawl_clock.time, defer: bool = False, signatures: NearDuplicateIndex | None = None):
         self.store = store
         self.threshold = threshold
         self.num_perm = num_perm

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from newscrawl import __version__ as PIPELINE_VERSION
+from newscrawl import clock
 from newscrawl.outlets import Outlet
 from newscrawl.urls import canonicalize_url
 from pipelines.words import tokens
@@ -248,6 +249,7 @@ EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
 # A published date a little ahead of the fetch time is clock skew or a time zone slip;
 # further ahead it is wrong (placeholder dates such as 2099-12-31, event dates).
 FUTURE_TOLERANCE = timedelta(days=2)
+LATEST_DATE = datetime.max.replace(tzinfo=timezone.utc) - FUTURE_TOLERANCE  # `now` that drops no date
 
 
 # The forms most pages use: date, or date and time to the second with a fraction and an
@@ -296,7 +298,7 @@ def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str 
     if dt.tzinfo is None or dt.utcoffset() is None:
         dt = dt.replace(tzinfo=zone)
     dt = dt.replace(microsecond=0)
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     if dt < EARLIEST_DATE:
         return None, f"date before 1990 dropped: {value!r}"
     if dt > now + FUTURE_TOLERANCE:
@@ -305,9 +307,11 @@ def parse_datetime(value, tz: str, *, now: datetime | None = None) -> tuple[str 
 
 
 def to_utc_iso(value) -> str:
-    """fetched_at as ISO 8601 UTC; now when missing or unreadable."""
-    iso, _ = parse_datetime(value, "UTC")
-    dt = datetime.fromisoformat(iso) if iso else datetime.now(timezone.utc).replace(microsecond=0)
+    """fetched_at as ISO 8601 UTC; now when missing or unreadable. It is the crawl's own
+    clock reading (newscrawl/clock.py), not a page's claim, so it is never dropped as a
+    date in the future: this worker's clock is not the one that took it."""
+    iso, _ = parse_datetime(value, "UTC", now=LATEST_DATE)
+    dt = datetime.fromisoformat(iso) if iso else clock.now().replace(microsecond=0)
     return dt.astimezone(timezone.utc).isoformat()
 
 

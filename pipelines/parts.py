@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from newscrawl import clock
+
 logger = logging.getLogger(__name__)
 
 SUFFIXES = {"": ".jsonl", "gzip": ".jsonl.gz", "zstd": ".jsonl.zst"}
@@ -48,14 +50,14 @@ def utc_day(timestamp) -> str:
         dt = datetime.fromisoformat(str(timestamp))
         dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
     except (TypeError, ValueError):
-        dt = datetime.now(timezone.utc)
+        dt = clock.now()
     return dt.astimezone(timezone.utc).date().isoformat()
 
 
 def run_tag() -> str:
     """A run's part of part names: its UTC start to the millisecond, so names sort by it,
     and a random tag, so two runs never share one."""
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
 
 

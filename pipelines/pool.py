@@ -284,7 +284,9 @@ def pool_for(crawler) -> CrawlerPool:
     if first_use:
         from scrapy import signals
 
-        crawler.signals.connect(lambda: start_unless_locked_out(crawler), signal=signals.spider_opened,
+        # The crawler from the spider: a receiver kept with weak=False that held the crawler
+        # would keep it alive in a process that runs crawl after crawl.
+        crawler.signals.connect(lambda spider: start_unless_locked_out(spider.crawler), signal=signals.spider_opened,
                                 weak=False)
     return CrawlerPool(pool, crawler.stats)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import weakref
 
 from pipelines.pool import CrawlerPool, WorkerCrash, WorkerPool, pool_for
 
@@ -66,13 +65,13 @@ class StageRunner:
         return self.pool.map(self._callable(fn), calls)
 
 
-_RUNNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def runner_for(crawler) -> StageRunner:
-    """The crawler's stage runner, over its worker pool (`pipelines.pool.pool_for`)."""
-    runner = _RUNNERS.get(crawler)
+    """The crawler's stage runner, over its worker pool (`pipelines.pool.pool_for`). Kept
+    on the crawler: in a module-level WeakKeyDictionary, the runner (through the pool's
+    stats, which hold the crawler) kept its own key alive, and a process running crawl
+    after crawl kept every crawler."""
+    runner = getattr(crawler, "newscrawl_stage_runner", None)
     if runner is None:
         marker = crawler.settings.get("NEWSCRAWL_TEST_WORKER_CRASH_MARKER") or None
-        runner = _RUNNERS[crawler] = StageRunner(pool_for(crawler), marker)
+        runner = crawler.newscrawl_stage_runner = StageRunner(pool_for(crawler), marker)
     return runner

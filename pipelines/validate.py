@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 from urllib.parse import urlsplit
 
+from newscrawl import clock
 from pipelines.work import WORK, public_fields
 
 # fastjsonschema and jsonschema are imported where they are used, not here: the crawl
@@ -144,7 +145,7 @@ def reject_entry(record: dict, reasons: list[str]) -> dict:
     return {
         "url": record.get("url"),
         "reasons": reasons,
-        "rejected_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "rejected_at": clock.now().replace(microsecond=0).isoformat(),
         "record": record,
     }
 

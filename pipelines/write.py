@@ -42,6 +42,7 @@ class WritePipeline:
                                  on_commit=self._committed, **writer_settings(settings))
         self._flusher = None
         self.ledger = None
+        self._days: set[str] = set()  # the days this run has written to (OutletLedger.open_day)
         # Once a part's records could not be recorded, later parts wait too: the next
         # reconcile replays them all in the order they were published (later revisions last).
         self._behind = False
@@ -97,8 +98,12 @@ class WritePipeline:
             raise type(fault)(fault.message)
         record = public_fields(dict(item))
         outlet = record.get("outlet") or self.crawler.spider.outlet.name
+        day = utc_day(record.get("fetched_at"))
         try:
-            self.writers.writer(outlet, utc_day(record.get("fetched_at"))).write(record)
+            if day not in self._days and self.ledger is not None:
+                self.ledger.open_day(day)
+                self._days.add(day)
+            self.writers.writer(outlet, day).write(record)
         except OSError as exc:
             self.stats.inc_value("newscrawl/unwritten")
             raise self._storage_fault(exc) from exc

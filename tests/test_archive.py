@@ -22,7 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.checker import Checker
 
 from newscrawl import exitcodes
-from newscrawl.archive import (ARTICLE, OPEN_SUFFIX, OTHER, PAGE_HEADER, Capture, WarcFiles, complete_length,
+from newscrawl.archive import (ARTICLE, OPEN_INDEX, OPEN_SUFFIX, OTHER, PAGE_HEADER, Capture, WarcFiles, complete_length,
                                fetch_records, recover, warcinfo_record)
 from newscrawl.demo import demo_spec, fixture_web_spec, serve_outlet
 from newscrawl.ledger import NS_ARTICLES
@@ -139,7 +139,7 @@ def test_files_rotate_before_they_grow_past_the_limit(tmp_path):
     urls = write_fetches(files, 12)
     assert list((tmp_path / "o").glob(f"*{OPEN_SUFFIX}")) == [files.open_path]
     files.close()
-    paths = sorted((tmp_path / "o").iterdir())
+    paths = sorted((tmp_path / "o").glob("*.warc.gz*"))  # not the index of open files
     assert [p.name for p in paths] == [f"{STAMP}-{n:05d}.warc.gz" for n in range(1, len(paths) + 1)]
     assert len(paths) >= 3 and all(p.stat().st_size <= 12_000 for p in paths)
     assert warcio_checks(paths) == 0
@@ -197,10 +197,29 @@ def test_a_killed_crawls_file_is_cut_to_its_last_whole_fetch_and_finished(tmp_pa
     assert (tmp_path / f"{STAMP}-00002.warc.gz").read_bytes() == whole + torn
 
 
+def test_the_next_crawl_finds_the_open_files_by_their_index_not_by_listing_the_folder(tmp_path):
+    files = WarcFiles(tmp_path, STAMP)
+    write_fetches(files, 2)
+    left_open = files.open_path  # the crawl is killed here: the file is never finished
+    assert [p.name for p in (tmp_path / OPEN_INDEX).iterdir()] == [left_open.name]
+    # A file left open but not indexed (put there by hand) is not looked for.
+    stray = tmp_path / f"{STAMP}-00009.warc.gz{OPEN_SUFFIX}"
+    stray.write_bytes(left_open.read_bytes())
+    assert recover(tmp_path) == [tmp_path / f"{STAMP}-00001.warc.gz"]
+    assert not left_open.exists() and stray.exists()
+    assert list((tmp_path / OPEN_INDEX).iterdir()) == []
+    # A folder written before there was an index is listed once, and then has one.
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    stray.rename(legacy / stray.name)
+    assert recover(legacy) == [legacy / f"{STAMP}-00009.warc.gz"]
+    assert (legacy / OPEN_INDEX).is_dir()
+
+
 def test_a_file_killed_before_its_warcinfo_was_whole_is_removed(tmp_path):
     info = warcinfo_record("x", {"outlet": "o"})
     (tmp_path / f"{STAMP}-00001.warc.gz{OPEN_SUFFIX}").write_bytes(info[:-5])
-    assert recover(tmp_path) == [] and not list(tmp_path.iterdir())
+    assert recover(tmp_path) == [] and not list(tmp_path.glob("*.warc.gz*"))
 
 
 # --------------------------------------------------------------------------- real crawls
@@ -209,7 +228,7 @@ REGIONAL, PAPER, URDU = fixture_web_spec()
 
 
 def archive_files(tmp: Path, outlet: str) -> list[Path]:
-    return sorted((tmp / "archive" / outlet).glob("*"))
+    return sorted((tmp / "archive" / outlet).glob("*.warc.gz*"))  # not the index of open files
 
 
 def archived(tmp: Path, outlet: str, *, whole_part_of_open_files: bool = False) -> list[SimpleNamespace]:

@@ -1,6 +1,7 @@
 """Retention: a run prunes its outlet's old logs and run reports (keeping the recent ones
 and the health check's window), and an SQLite state file with many free pages is
-compacted when its store closes."""
+compacted when its store closes. A crawl on a shifted clock (NEWSCRAWL_CLOCK_OFFSET)
+names, dates and prunes its files by that clock."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import os
 import time
 from datetime import datetime, timedelta, timezone
 
+from newscrawl.clock import OFFSET_VARIABLE
 from newscrawl.retention import prune
+from pipelines.parts import day_parts, read_parts
 from newscrawl.state import SQLiteStateStore
 from tests.test_faults import URDU, newscrawl_crawl
 from newscrawl.demo import serve_outlet
@@ -90,3 +93,37 @@ def test_sqlite_state_is_compacted_when_free_pages_matter(tmp_path):
     store.delete("keep", "k1")
     assert not store.maybe_compact()
     store.close()
+
+
+def test_a_crawl_on_a_shifted_clock_names_dates_and_prunes_by_it(tmp_path, monkeypatch):
+    name = URDU.name
+    shift = timedelta(days=400)
+    monkeypatch.setenv(OFFSET_VARIABLE, str(shift.total_seconds()))
+    logs, runs, fleet_logs = tmp_path / "logs" / name, tmp_path / "output" / name / "runs", tmp_path / "logs" / "_fleet"
+    report = json.dumps({"articles": {"seen": 4}, "coverage": {"records": 0}})
+    # Made now by the real clock: 400 days old by the crawl's.
+    stamped(logs, 0, ".log"), stamped(runs, 0, ".json", report), stamped(fleet_logs, 0, "-1.log")
+    days = {(datetime.now(timezone.utc) + shift).date()}
+    with serve_outlet(URDU) as served:
+        proc = newscrawl_crawl(tmp_path, served.outlet, {"NEWSCRAWL_HEALTH_WINDOW": "1"})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        days.add((datetime.now(timezone.utc) + shift).date())  # the crawl may have run over midnight
+
+        # Its files are named and dated by its clock; the old ones are pruned by it.
+        stamps = {d.strftime("%Y%m%d") for d in days}
+        for folder, suffix in ((logs, ".log"), (runs, ".json"), (fleet_logs, ".log")):
+            names = [p.name for p in folder.glob(f"*{suffix}")]
+            assert len(names) == 1 and names[0][:8] in stamps, (folder, names)
+        written = list(read_parts(tmp_path / "output" / name))
+        assert len(written) == len(served.build.all_articles)
+        assert {r["fetched_at"][:10] for r in written} <= {d.isoformat() for d in days}
+        assert {p.parent.name for p in day_parts(tmp_path / "output" / name)} <= {d.isoformat() for d in days}
+        assert json.loads(next(runs.glob("*.json")).read_text())["started_at"][:10] in {d.isoformat() for d in days}
+
+        # An offset that is not a number of seconds: one line, exit 2, nothing crawled.
+        served.site.clear_requests()
+        monkeypatch.setenv(OFFSET_VARIABLE, "next week")
+        proc = newscrawl_crawl(tmp_path, served.outlet)
+        assert proc.returncode == 2
+        assert proc.stderr == "newscrawl crawl: NEWSCRAWL_CLOCK_OFFSET must be a number of seconds, not 'next week'\n"
+        assert not served.site.requests

@@ -208,7 +208,7 @@ def test_a_second_signal_stops_the_fleet_at_once(tmp_path):
 
 
 def test_a_crawl_that_does_not_stop_in_time_is_killed_with_its_pool(tmp_path):
-    with held_fleet() as (served, _released):
+    with held_fleet() as (served, released):
         proc = start_fleet(tmp_path, served, stop_timeout_s=3)
         snapshot = mid_crawl(served, proc)
         proc.send_signal(signal.SIGTERM)
@@ -219,6 +219,8 @@ def test_a_crawl_that_does_not_stop_in_time_is_killed_with_its_pool(tmp_path):
         assert set(lines) == set(served) and all("exit=9" in line for line in lines.values()), out
         assert_nothing_left(tmp_path, snapshot)
         assert_locks_free(tmp_path, served)
+        released.set()
+        rerun_to_the_end(tmp_path, served)  # killed, not stopped: still nothing lost or written twice
 
 
 # --------------------------------------------------------------------------- scrapy crawl alone

@@ -18,7 +18,7 @@ from pathlib import Path
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
-from newscrawl import exitcodes
+from newscrawl import clock, exitcodes
 from newscrawl.outlets import OutletConfigError
 from newscrawl.stop import CrawlStop, stop_timeout
 
@@ -39,6 +39,7 @@ class Command(ScrapyCrawl):
             raise UsageError("spider arguments (-a) apply to one spider: give one outlet with -a")
         try:
             stop = CrawlStop(stop_timeout(self.settings))
+            clock.offset()  # a bad NEWSCRAWL_CLOCK_OFFSET is said here, not in the middle of a crawl
         except exitcodes.ConfigError as exc:
             logger.error("newscrawl: bad configuration: %s", exc)
             self.exitcode = exitcodes.CONFIG
@@ -89,10 +90,9 @@ class Command(ScrapyCrawl):
                              name, "\n".join(map(str, problems)))
                 return None, exitcodes.CONFIG
             raise UsageError(f"no spider or outlet named {name!r} (see `scrapy list`)") from exc
-        stamp = self.settings.get("NEWSCRAWL_RUN_STAMP")
-        if stamp:  # under `newscrawl crawl`: the outlet's own log file (newscrawl/runlog.py)
-            log_dir = Path(self.settings.get("NEWSCRAWL_LOG_DIR") or "logs")
-            crawler.settings.set("NEWSCRAWL_RUN_LOG", str(log_dir / name / f"{stamp}.log"), priority="cmdline")
+        log = run_log_path(self.settings, name)
+        if log is not None:  # under `newscrawl crawl`: the outlet's own log file (newscrawl/runlog.py)
+            crawler.settings.set("NEWSCRAWL_RUN_LOG", str(log), priority="cmdline")
         return crawler, None
 
     def _exit_code(self, crawler, outcome) -> int:
@@ -106,6 +106,15 @@ class Command(ScrapyCrawl):
         if failure is not None or self.crawler_process.bootstrap_failed:
             return exitcodes.ERROR
         return int(crawler.stats.get_value("newscrawl/exit_code", exitcodes.ERROR))
+
+
+def run_log_path(settings, outlet: str) -> Path | None:
+    """<NEWSCRAWL_LOG_DIR>/<outlet>/<NEWSCRAWL_RUN_STAMP>.log, the outlet's log under
+    `newscrawl crawl`; None without a run stamp (a crawl not started by it)."""
+    stamp = settings.get("NEWSCRAWL_RUN_STAMP")
+    if not stamp:
+        return None
+    return Path(settings.get("NEWSCRAWL_LOG_DIR") or "logs") / outlet / f"{stamp}.log"
 
 
 FLEET_PREFIX = "newscrawl-outlet: "

@@ -10,7 +10,7 @@ for links, to the outlet's section depth.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -19,7 +19,7 @@ from scrapy.http import TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from newscrawl import discovery
+from newscrawl import clock, discovery
 from newscrawl.gate import url_verdict
 from newscrawl.guard import Refused, failure_kind
 from newscrawl.incremental import NotModified
@@ -45,12 +45,12 @@ def recency_priority(date: str | None) -> int:
     when = discovery.entry_datetime(date)
     if when is None:
         return 0
-    age = datetime.now(timezone.utc) - when
+    age = clock.now() - when
     return next((priority for limit, priority in AGE_BUCKETS if age <= limit), -4)
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.now().isoformat(timespec="seconds")
 
 
 class NewsSpider(scrapy.Spider):
@@ -123,7 +123,7 @@ class NewsSpider(scrapy.Spider):
             self._max_age = timedelta(days=max(self.settings.getfloat("NEWSCRAWL_MAX_AGE_DAYS", 0), 0))
         if not self._max_age:
             return False
-        cutoff = datetime.now(timezone.utc) - self._max_age
+        cutoff = clock.now() - self._max_age
         when = next((dt for dt in map(discovery.entry_datetime, dates) if dt is not None), None)
         if when is not None and when < cutoff:
             self._stat("discovery/too-old")
