@@ -137,6 +137,10 @@ NEWSCRAWL_KEEP_REPORTS_DAYS = 90
 # of the file, and more than NEWSCRAWL_STATE_COMPACT_MIN_BYTES, is free pages.
 NEWSCRAWL_STATE_COMPACT = True
 NEWSCRAWL_STATE_COMPACT_MIN_BYTES = 1048576
+# Page cache of each SQLite state connection, in KiB (SQLite's default: 2,000). A fleet
+# crawl holds one connection per outlet (and one for the global dedupe state); pages not
+# cached come from the operating system's file cache. 0: SQLite's default.
+NEWSCRAWL_STATE_CACHE_KIB = 256
 # SIGTERM / SIGINT: seconds a crawl may take to stop gracefully before it is killed with
 # its pool (newscrawl/stop.py). The environment variable of the same name also sets it.
 NEWSCRAWL_STOP_TIMEOUT = 30

@@ -158,3 +158,41 @@ def test_a_fleet_killed_mid_crawl_gives_every_article_of_every_outlet_once(tmp_p
         archived = assert_articles_archived(tmp_path, s, records)
         assert all(url.startswith(s.build.base_url + "/") for url in archived)
         assert warcio_check_cli(archive_files(tmp_path, s.spec.name)).returncode == 0
+
+
+def sqlite_files_open(process: psutil.Process) -> dict[str, int]:
+    """How many times the process has each state file open (one per SQLite connection)."""
+    counts: dict[str, int] = {}
+    try:
+        for f in process.open_files():
+            if f.path.endswith(".sqlite"):
+                counts[f.path] = counts.get(f.path, 0) + 1
+    except psutil.Error:
+        pass
+    return counts
+
+
+def test_a_fleet_holds_one_connection_per_state_file(tmp_path):
+    """Each outlet's components (its ledger, its learned boilerplate) share one connection
+    to its state file, and every outlet's crawler one connection to the global dedupe
+    state: a fleet of N outlets holds N + 1, where it held three per outlet."""
+    with ExitStack() as stack:
+        served = [stack.enter_context(serve_outlet(spec)) for spec in SPECS]
+        for s in served:
+            slow_articles(s, 0.3)
+        outlets_dir = write_outlets(tmp_path / "outlets", [s.outlet for s in served])
+        proc = subprocess.Popen(fleet_command(tmp_path, outlets_dir), cwd=ROOT, env=scrapy_env(None),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        most: dict[str, int] = {}
+        while proc.poll() is None:
+            for crawler in crawl_processes(proc):
+                for path, n in sqlite_files_open(crawler).items():
+                    most[path] = max(n, most.get(path, 0))
+            time.sleep(0.05)
+        out, err = proc.communicate()
+    assert proc.returncode == 0, out + err
+    names = {Path(p).stem for p in most}
+    assert names == {s.spec.name for s in served} | {"_global"}, most
+    assert set(most.values()) == {1}, most
+    for s in served:
+        assert_exactly_once(tmp_path, s)
