@@ -75,6 +75,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Keeps each response as it came off the connection (before decompression and charset
     # repair; the redirects that led to it too) for the archive (newscrawl/archive.py).
     "newscrawl.archive.ArchiveCapture": 650,
+    # Last before the downloader: holds new downloads while the worker pool is backlogged,
+    # and keeps each outlet's downloader queue short (pipelines/pool.py).
+    "pipelines.pool.DownloadBackpressure": 950,
 }
 SPIDER_MIDDLEWARES = {
     "newscrawl.incremental.IncrementalSkip": 800,
