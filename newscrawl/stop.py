@@ -177,6 +177,11 @@ class CrawlStop:
         if self.stopping:
             self._request_stop([crawler])
 
+    def forget(self, crawler) -> None:
+        """A crawler whose crawl has ended: nothing to stop, and not kept."""
+        if crawler in self.crawlers:
+            self.crawlers.remove(crawler)
+
     # Runs in the main thread, between two bytecodes of whatever it was doing: it only
     # sets state, starts a timer and hands the stop to the reactor (or exits at once).
     def _on_signal(self, signum: int, _frame) -> None:
