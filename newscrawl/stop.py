@@ -45,7 +45,9 @@ RESOURCE_TRACKER = "multiprocessing.resource_tracker"
 
 
 class NotFetched(IgnoreRequest):
-    """A request the downloader had queued, not begun, when the crawl was stopped."""
+    """A request not begun when the crawl was stopped (the downloader had queued it, or
+    the worker pool's backpressure held it), or once the outlet's time limit was reached
+    (newscrawl.guard.OutletTimeLimit). Nothing marks it: the next run fetches it."""
 
 
 def drop_queued_requests(crawler) -> int:
