@@ -318,13 +318,16 @@ class FaultCheck:
 class GuardedStore:
     """A crawl's state store: a store error that is a fault (connection lost, folder full
     or read-only) is reported at once and raised as the Fault; after it, every call fails
-    at once without touching the store, so nothing is half-applied."""
+    at once without touching the store, so nothing is half-applied. `owned`: closing the
+    wrapper closes the store (False for a store the crawlers of the process share, which
+    newscrawl/shared.py closes with its last holder)."""
 
-    def __init__(self, store, crawler, where):
+    def __init__(self, store, crawler, where, *, owned: bool = True):
         self._store = store
         self._crawler = crawler
         self._where = where
         self._fault: Fault | None = None
+        self._owned = owned
 
     def _failed(self, exc: BaseException) -> BaseException:
         fault = fault_from(exc, self._where)
@@ -370,6 +373,8 @@ class GuardedStore:
             raise failed from exc
 
     def close(self):
+        if not self._owned:
+            return
         try:
             self._store.close()
         except Exception:  # noqa: BLE001 - closing a lost store
@@ -377,18 +382,52 @@ class GuardedStore:
                 raise
 
 
-def open_crawl_state(crawler, scope: str):
+def open_crawl_state(crawler, scope: str, *, shared: bool = False):
     """open_state for a crawl: the store wrapped in a GuardedStore. Opening itself can
-    fail (an SQLite file in a read-only folder): reported, then raised as the Fault."""
+    fail (an SQLite file in a read-only folder): reported, then raised as the Fault.
+    `shared`: one connection for every crawler of the process (the global dedupe state,
+    which every outlet's crawler uses): opened by the first, closed with the last
+    (newscrawl/shared.py), where one connection per crawler cost each its own page cache
+    of the same file."""
     from newscrawl.state import open_state, state_location
 
     where = state_location(crawler.settings, scope)
     try:
-        store = open_state(crawler.settings, scope)
+        if shared:
+            from newscrawl.shared import SHARED
+
+            store = SHARED.acquire(crawler, ("state store", str(where)),
+                                   lambda: open_state(crawler.settings, scope), lambda store: store.close())
+        else:
+            store = open_state(crawler.settings, scope)
     except Exception as exc:
         fault = fault_from(exc, where)
         if fault is None:
             raise
         report(crawler, fault, exc_info=(type(exc), exc, exc.__traceback__))
         raise fault from exc
-    return GuardedStore(store, crawler, where)
+    return GuardedStore(store, crawler, where, owned=not shared)
+
+
+def crawl_state(crawler, scope: str):
+    """The crawl's store for `scope` (its outlet), opened by the first of its components
+    that asks (open_crawl_state) and shared by all of them (the ledger, the learned
+    boilerplate): one connection per outlet, where each component's own connection cost
+    a second page cache of the same file. Closed when the engine stops, after every
+    component's close_spider."""
+    stores = getattr(crawler, "newscrawl_states", None)
+    if stores is None:
+        from scrapy import signals
+
+        stores = crawler.newscrawl_states = {}
+
+        def close(**_kwargs) -> None:
+            opened = dict(stores)
+            stores.clear()
+            for store in opened.values():
+                store.close()
+
+        crawler.signals.connect(close, signal=signals.engine_stopped, weak=False)
+    if scope not in stores:
+        stores[scope] = open_crawl_state(crawler, scope)
+    return stores[scope]

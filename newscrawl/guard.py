@@ -5,6 +5,7 @@ read, each configured from settings and each counting what it refuses.
   (port-aware, as `Outlet.owns`), redirects included.
 - `UrlTrapGuard`: refuses steps into endless URL spaces (`newscrawl.traps`).
 - `PageBudget`: at most NEWSCRAWL_MAX_PAGES_PER_OUTLET fetches per crawl.
+- `OutletTimeLimit`: no download outlasts the crawl's CLOSESPIDER_TIMEOUT.
 - `AddressGuard`: refuses hosts that resolve to private, loopback, link-local and other
   internal addresses (NEWSCRAWL_FORBIDDEN_NETWORKS) unless NEWSCRAWL_ALLOWED_NETWORKS
   lets them in. The name is resolved without blocking the reactor and with Scrapy's own
@@ -188,6 +189,45 @@ class PageBudget(_Middleware):
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason=BUDGET_REASON))
             raise refuse(self.crawler, "page-budget", request)
         self.used += 1
+        return None
+
+
+class OutletTimeLimit(_Middleware):
+    """CLOSESPIDER_TIMEOUT, Scrapy's own setting (the crawl closes that many seconds after
+    it opened, finish_reason "closespider_timeout"), made a limit on the outlet's
+    downloads too. Scrapy closes the spider then, but waits for every download in
+    progress (each up to DOWNLOAD_TIMEOUT, with its retries): a site that accepts
+    connections and never answers kept its outlet minutes past the limit, and a fleet
+    crawl with it. Here a download is given at most the time left (its
+    `download_timeout`), and none starts once the limit is reached (`NotFetched`: nothing
+    marks it; the next run fetches it). Runs last, once the request is let into the
+    downloader (pipelines.pool.DownloadBackpressure)."""
+
+    def __init__(self, crawler):
+        from scrapy import signals
+
+        super().__init__(crawler)
+        self.limit = crawler.settings.getfloat("CLOSESPIDER_TIMEOUT", 0)
+        if self.limit <= 0:
+            raise NotConfigured
+        self.deadline: float | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    def spider_opened(self, spider) -> None:
+        self.deadline = time.monotonic() + self.limit  # as Scrapy's CloseSpider counts it
+
+    def process_request(self, request):
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            from newscrawl.stop import NotFetched
+
+            self.crawler.stats.inc_value("newscrawl/time_limit/not_fetched")
+            raise NotFetched(f"not fetched: the outlet's time limit (CLOSESPIDER_TIMEOUT) is reached ({request.url})")
+        timeout = request.meta.get("download_timeout") or self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180)
+        if left < timeout:
+            request.meta["download_timeout"] = left
         return None
 
 

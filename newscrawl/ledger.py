@@ -476,7 +476,8 @@ def forget_outlet_globally(store: StateStore, outlet: str) -> int:
 
 def ledger_for(crawler) -> OutletLedger | None:
     """The crawl's ledger, shared by the components that use it; None for a spider
-    without an outlet. Opened on first use, closed when the engine stops."""
+    without an outlet. Opened on first use, over the outlet's store of the crawl
+    (`faults.crawl_state`, closed when the engine stops)."""
     ledger = getattr(crawler, "newscrawl_ledger", None)
     if ledger is not None:
         return ledger
@@ -485,10 +486,10 @@ def ledger_for(crawler) -> OutletLedger | None:
         return None
     from scrapy import signals
 
-    from newscrawl.faults import open_crawl_state
+    from newscrawl.faults import crawl_state
 
     settings = crawler.settings
-    store = open_crawl_state(crawler, outlet.name)
+    store = crawl_state(crawler, outlet.name)
     ledger = OutletLedger(store, outlet.name, settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
     crawler.newscrawl_ledger = ledger
 
@@ -504,8 +505,7 @@ def ledger_for(crawler) -> OutletLedger | None:
             held.settle(url, status_of(exception))  # "rejected", "duplicate" (pipelines/drops.py)
 
     def close(**kw):
-        if (held := opened()) is not None:
-            held.store.close()
+        # The store is the crawl's (faults.crawl_state), closed when the engine stops.
         if (holder := opened_by()) is not None:
             holder.newscrawl_ledger = None
 

@@ -67,7 +67,8 @@ def exit_status(stats: dict, history: list[dict], finish_reason: str) -> tuple[i
     if blocked and blocked * 2 >= ok + failed:
         return exitcodes.BLOCKED, f"{blocked} of {ok + failed} requests answered 403/429"
     if not ok:
-        return exitcodes.FAILED, f"no request got a usable answer ({failed} failed)"
+        within = " within the time limit (CLOSESPIDER_TIMEOUT)" if finish_reason == "closespider_timeout" else ""
+        return exitcodes.FAILED, f"no request got a usable answer{within} ({failed} failed)"
     seen = seen_this_run(stats)
     earlier = max((articles_seen(r) for r in history), default=0)
     if not seen and earlier:

@@ -75,6 +75,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Keeps each response as it came off the connection (before decompression and charset
     # repair; the redirects that led to it too) for the archive (newscrawl/archive.py).
     "newscrawl.archive.ArchiveCapture": 650,
+    # Last before the downloader: holds new downloads while the worker pool is backlogged,
+    # and keeps each outlet's downloader queue short (pipelines/pool.py).
+    "pipelines.pool.DownloadBackpressure": 950,
+    # Once a request is let in: no download outlasts the outlet's CLOSESPIDER_TIMEOUT.
+    "newscrawl.guard.OutletTimeLimit": 960,
 }
 SPIDER_MIDDLEWARES = {
     "newscrawl.incremental.IncrementalSkip": 800,
@@ -86,6 +91,10 @@ SPIDER_MIDDLEWARES = {
 NEWSCRAWL_FORBIDDEN_NETWORKS = list(_default_forbidden_networks)  # loopback, RFC 1918, link-local, ...
 NEWSCRAWL_ALLOWED_NETWORKS = []
 NEWSCRAWL_MAX_PAGES_PER_OUTLET = 50000  # fetches per crawl; 0: no limit
+# Scrapy's own: an outlet's crawl is closed this many seconds after it opened (0: no
+# limit); its downloads end by then too (newscrawl.guard.OutletTimeLimit). An outlet that
+# hangs never holds a fleet past it, and an hourly cron run ends before the next begins.
+CLOSESPIDER_TIMEOUT = 3000
 NEWSCRAWL_RETRY_AFTER_MAX = 600.0  # a longer Retry-After gives up instead of waiting
 NEWSCRAWL_BACKOFF_BASE = 5.0  # 429/503 without Retry-After: wait base * 2**attempt
 NEWSCRAWL_TRAP_MAX_SEGMENTS = 20
@@ -157,6 +166,10 @@ NEWSCRAWL_KEEP_REPORTS_DAYS = 90
 # of the file, and more than NEWSCRAWL_STATE_COMPACT_MIN_BYTES, is free pages.
 NEWSCRAWL_STATE_COMPACT = True
 NEWSCRAWL_STATE_COMPACT_MIN_BYTES = 1048576
+# Page cache of each SQLite state connection, in KiB (SQLite's default: 2,000). A fleet
+# crawl holds one connection per outlet (and one for the global dedupe state); pages not
+# cached come from the operating system's file cache. 0: SQLite's default.
+NEWSCRAWL_STATE_CACHE_KIB = 256
 # SIGTERM / SIGINT: seconds a crawl may take to stop gracefully before it is killed with
 # its pool (newscrawl/stop.py). The environment variable of the same name also sets it.
 NEWSCRAWL_STOP_TIMEOUT = 30

@@ -45,7 +45,9 @@ RESOURCE_TRACKER = "multiprocessing.resource_tracker"
 
 
 class NotFetched(IgnoreRequest):
-    """A request the downloader had queued, not begun, when the crawl was stopped."""
+    """A request not begun when the crawl was stopped (the downloader had queued it, or
+    the worker pool's backpressure held it), or once the outlet's time limit was reached
+    (newscrawl.guard.OutletTimeLimit). Nothing marks it: the next run fetches it."""
 
 
 def drop_queued_requests(crawler) -> int:
@@ -176,6 +178,11 @@ class CrawlStop:
         self.crawlers.append(crawler)
         if self.stopping:
             self._request_stop([crawler])
+
+    def forget(self, crawler) -> None:
+        """A crawler whose crawl has ended: nothing to stop, and not kept."""
+        if crawler in self.crawlers:
+            self.crawlers.remove(crawler)
 
     # Runs in the main thread, between two bytecodes of whatever it was doing: it only
     # sets state, starts a timer and hands the stop to the reactor (or exits at once).

@@ -239,10 +239,12 @@ class DecruftPipeline:
 
     def _store(self):
         if self.store is None:
-            from newscrawl.faults import open_crawl_state
+            from newscrawl.faults import crawl_state
 
+            # The outlet's store of the crawl, which its ledger uses too (closed when
+            # the engine stops, after this stage's close_spider).
             outlet = getattr(self.crawler.spider, "outlet", None)
-            self.store = open_crawl_state(self.crawler, getattr(outlet, "name", None) or "_global")
+            self.store = crawl_state(self.crawler, getattr(outlet, "name", None) or "_global")
         return self.store
 
     def layer(self, outlet_name: str) -> LearnedLayer:
@@ -273,9 +275,7 @@ class DecruftPipeline:
                 layer.learner.prune()
         except Fault:
             pass  # the store failed (reported): the learned rows are pruned next run
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        self.store = None
 
     # -- holding
 

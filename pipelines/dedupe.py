@@ -275,11 +275,11 @@ class DedupePipeline:
         from newscrawl.state import state_location
 
         settings = self.crawler.settings
-        self.store = open_crawl_state(self.crawler, "_global")
-        # Every crawler of the process (one per outlet in a fleet crawl) has its own
-        # connection to the shared store, and all use one index, loaded once: memory for
-        # the signatures is held once, and an outlet's article is compared with those
-        # the others wrote in this run.
+        # Every crawler of the process (one per outlet in a fleet crawl) uses one
+        # connection to the global store and one index, loaded once: memory for the
+        # signatures and the store's page cache is held once, and an outlet's article is
+        # compared with those the others wrote in this run.
+        self.store = open_crawl_state(self.crawler, "_global", shared=True)
         threshold = settings.getfloat("NEWSCRAWL_NEAR_DUP_THRESHOLD", 0.8)
         retention = settings.getfloat("NEWSCRAWL_NEAR_DUP_RETENTION_DAYS", 30)
         key = ("near-duplicate index", str(state_location(settings, "_global")), threshold, NUM_PERM, retention)

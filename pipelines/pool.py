@@ -8,8 +8,13 @@ every call inline, in this process). Pipeline stages `await
 pool.run(fn, *args)` with a module-level function and picklable arguments.
 
 - Backpressure: at most NEWSCRAWL_WORKER_QUEUE calls (default 2 per worker) are in the
-  pool at once; the others wait on a semaphore, and Scrapy's scraper stops taking new
-  responses while its items wait (SCRAPER_SLOT_MAX_ACTIVE_SIZE), so memory stays bounded.
+  pool at once; the others wait on a semaphore. While NEWSCRAWL_WORKER_BACKLOG calls
+  (default 16 per worker) wait, no crawler of the process starts a new download
+  (`DownloadBackpressure`), and each crawler hands its downloader at most two requests
+  at a time when it has a download delay: the pages in the process stay bounded however
+  many outlets it crawls. (Scrapy's own bound, SCRAPER_SLOT_MAX_ACTIVE_SIZE, is per
+  crawler: with one crawler per outlet it grew with the fleet, and a fleet whose
+  downloads outran the pool held thousands of pages waiting for a worker.)
 - Shutdown: Scrapy closes the item pipelines only once every item in flight is done; the
   pool is shut down (waiting for its workers) when the last crawler using it has closed
   its spider (newscrawl/shared.py).
@@ -29,6 +34,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections import OrderedDict, deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -108,9 +114,14 @@ class WorkerPool:
     """A process pool that pipeline stages await, with bounded work in flight and
     crashes counted rather than hung on."""
 
-    def __init__(self, workers: int, *, max_in_flight: int | None = None):
+    def __init__(self, workers: int, *, max_in_flight: int | None = None, backlog: int | None = None):
         self.workers = workers
         self.max_in_flight = max(1, max_in_flight or 2 * max(workers, 1))
+        # Calls waiting for room in the pool, and how many may wait before downloads
+        # are held (DownloadBackpressure).
+        self.waiting = 0
+        self.backlog = max(1, backlog or 16 * max(workers, 1))
+        self._admitting: OrderedDict = OrderedDict()  # gates with requests to let in, in order
         self._executor: ProcessPoolExecutor | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._generation = 0
@@ -121,6 +132,22 @@ class WorkerPool:
     @property
     def inline(self) -> bool:
         return self.workers == 0
+
+    @property
+    def backlogged(self) -> bool:
+        """Whether NEWSCRAWL_WORKER_BACKLOG calls wait for a worker: no new download then."""
+        return self.waiting >= self.backlog
+
+    def queue_admission(self, gate: "DownloadBackpressure") -> None:
+        """`gate` has requests waiting and room for them: they go in, in the order the
+        gates asked, once the pool is not backlogged."""
+        self._admitting[gate] = None
+        self.admit_waiting()
+
+    def admit_waiting(self) -> None:
+        while self._admitting and not self.backlogged:
+            gate, _ = self._admitting.popitem(last=False)
+            gate.admit()
 
     @staticmethod
     def _inc(key: str, stats=None) -> None:
@@ -184,7 +211,13 @@ class WorkerPool:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.max_in_flight)
             self._retrying = asyncio.Lock()
-        async with self._semaphore:
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
+            self.admit_waiting()
+        try:
             loop = asyncio.get_running_loop()
             try:
                 return await self._call(loop, fn, args, 1, stats)
@@ -197,6 +230,8 @@ class WorkerPool:
                     return await self._call(loop, fn, args, 2, stats)
                 except BrokenProcessPool:
                     pass
+        finally:
+            self._semaphore.release()
         raise self._gave_up(fn, stats)
 
     def _gave_up(self, fn, stats=None) -> "WorkerCrash":
@@ -250,7 +285,12 @@ class WorkerPool:
 def pool_from_settings(settings) -> WorkerPool:
     workers = worker_count(settings)
     queue = settings.getint("NEWSCRAWL_WORKER_QUEUE", 0) or None
-    return WorkerPool(workers, max_in_flight=queue)
+    backlog = settings.getint("NEWSCRAWL_WORKER_BACKLOG", 0)
+    if backlog < 0:
+        from newscrawl.exitcodes import ConfigError
+
+        raise ConfigError(f"NEWSCRAWL_WORKER_BACKLOG must be 0 or more, not {backlog}")
+    return WorkerPool(workers, max_in_flight=queue, backlog=backlog or None)
 
 
 class CrawlerPool:
@@ -278,7 +318,8 @@ def pool_for(crawler) -> CrawlerPool:
     from newscrawl.shared import SHARED
 
     settings = crawler.settings
-    key = ("worker pool", worker_count(settings), settings.getint("NEWSCRAWL_WORKER_QUEUE", 0))
+    key = ("worker pool", worker_count(settings), settings.getint("NEWSCRAWL_WORKER_QUEUE", 0),
+           settings.getint("NEWSCRAWL_WORKER_BACKLOG", 0))
     first_use = not SHARED.holds(crawler, key)
     pool = SHARED.acquire(crawler, key, lambda: pool_from_settings(settings), WorkerPool.close)
     if first_use:
@@ -313,3 +354,88 @@ class StartWorkerPool:
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+
+class DownloadBackpressure:
+    """Downloader middleware, the last before the downloader: holds a crawler's requests
+    while the process's pool is backlogged (NEWSCRAWL_WORKER_BACKLOG calls wait for a
+    worker), and lets each crawler have at most `per_outlet` requests in its downloader
+    at once. Held requests go in as the pool catches up, crawler after crawler in the
+    order they were held, so no outlet starves the others.
+
+    `per_outlet`: two for a crawler with a download delay (the request being fetched and
+    the next, waiting for its delay: Scrapy hands the downloader up to CONCURRENT_REQUESTS
+    of them, which with a delay only queue there, and which would all be fetched while
+    the pool is backlogged); CONCURRENT_REQUESTS_PER_DOMAIN without one. The pages in the
+    process are then at most the backlog plus `per_outlet` per crawler, where a fleet
+    whose downloads outran its pool held every page it had fetched.
+
+    A request held when the crawl is being stopped (SIGTERM) is not fetched (`NotFetched`),
+    like the requests the downloader had queued (newscrawl/stop.py)."""
+
+    def __init__(self, crawler, pool: WorkerPool, per_outlet: int):
+        self.crawler = crawler
+        self.pool = pool
+        self.per_outlet = max(1, per_outlet)
+        self.in_downloader: set = set()  # requests let through, their answer not yet back
+        self.admitted = 0  # those, and the held ones let in that have not yet resumed
+        self._held: deque = deque()  # futures of held requests, in order
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 8)
+        per_outlet = min(2, concurrency) if settings.getfloat("DOWNLOAD_DELAY", 0) > 0 else concurrency
+        return cls(crawler, pool_for(crawler).pool, per_outlet)
+
+    def _has_room(self) -> bool:
+        return self.admitted < self.per_outlet
+
+    async def process_request(self, request):
+        if not self._held and self._has_room() and not self.pool.backlogged:
+            self.admitted += 1
+        else:
+            held = asyncio.get_running_loop().create_future()
+            self._held.append(held)
+            if self._has_room():
+                self.pool.queue_admission(self)
+            try:
+                await held
+            except asyncio.CancelledError:
+                if held.done() and not held.cancelled():
+                    self._left()  # let in, then cancelled before it went
+                raise
+            if not self.crawler.crawling:  # stopping: see newscrawl/stop.py
+                from newscrawl.stop import NotFetched
+
+                self._left()
+                raise NotFetched(f"not fetched: the crawl is stopping ({request.url})")
+        self.in_downloader.add(request)
+        return None
+
+    def admit(self) -> None:
+        """Lets in the held requests this crawler has room for (the pool is not backlogged)."""
+        while self._held and self._has_room():
+            held = self._held.popleft()
+            if held.done():  # cancelled
+                continue
+            self.admitted += 1
+            held.set_result(None)
+
+    def _left(self) -> None:
+        self.admitted -= 1
+        if self._held:
+            self.pool.queue_admission(self)
+
+    def _answered(self, request) -> None:
+        if request in self.in_downloader:
+            self.in_downloader.discard(request)
+            self._left()
+
+    def process_response(self, request, response):
+        self._answered(request)
+        return response
+
+    def process_exception(self, request, exception):
+        self._answered(request)
+        return None

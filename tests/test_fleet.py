@@ -4,11 +4,14 @@ ends alone, and a SIGKILL mid-fleet loses and duplicates nothing."""
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psutil
@@ -16,6 +19,7 @@ import pytest
 
 from newscrawl import exitcodes
 from newscrawl.demo import fixture_web_spec, serve_outlet
+from newscrawl.outlets import Outlet
 from tests.crawling import FAST, ROOT, scrapy_env, write_outlets
 from tests.test_cron import (assert_exactly_once, dead_outlet, output_lines, slow_articles,
                              wait_for)
@@ -158,3 +162,96 @@ def test_a_fleet_killed_mid_crawl_gives_every_article_of_every_outlet_once(tmp_p
         archived = assert_articles_archived(tmp_path, s, records)
         assert all(url.startswith(s.build.base_url + "/") for url in archived)
         assert warcio_check_cli(archive_files(tmp_path, s.spec.name)).returncode == 0
+
+
+@contextmanager
+def hanging_outlet(name: str):
+    """An outlet whose server accepts every connection and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed: the test is over
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, name="hanging-server", daemon=True).start()
+    host = f"127.0.0.1:{server.getsockname()[1]}"
+    try:
+        yield Outlet(name=name, display_name=name, domains=(host,), homepage=f"http://{host}/"), held
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
+def test_an_outlet_that_hangs_is_closed_by_its_time_limit_and_the_others_finish(tmp_path):
+    """A site that accepts connections and never answers, in a fleet with a DOWNLOAD_TIMEOUT
+    of an hour: its outlet is closed by its CLOSESPIDER_TIMEOUT, its downloads in flight
+    given up with it (Scrapy alone waits for them, each up to DOWNLOAD_TIMEOUT: this test
+    would time out), and it ends with exit 4 (no usable answer) while the other outlets
+    write every article once; the fleet's code is then 4."""
+    # The limit is every outlet's: long enough for the others to finish on a busy machine.
+    settings = {"CLOSESPIDER_TIMEOUT": 45, "DOWNLOAD_TIMEOUT": 3600}
+    with ExitStack() as stack:
+        served = [stack.enter_context(serve_outlet(spec)) for spec in SPECS[:2]]
+        hang, connections = stack.enter_context(hanging_outlet("hanging-outlet"))
+        outlets_dir = write_outlets(tmp_path / "outlets", [s.outlet for s in served] + [hang])
+        proc = subprocess.run(fleet_command(tmp_path, outlets_dir, settings), cwd=ROOT, env=scrapy_env(None),
+                              capture_output=True, text=True, timeout=300)
+        assert connections, "the crawl never reached the hanging site"
+    assert proc.returncode == exitcodes.FAILED, proc.stdout + proc.stderr
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()[:-1]}
+    assert "exit=4" in lines["hanging-outlet"] and "within the time limit" in lines["hanging-outlet"]
+    report = json.loads(next((tmp_path / "output" / "hanging-outlet" / "runs").glob("*.json")).read_text())
+    assert report["finish_reason"] == "closespider_timeout"
+    assert report["exit_code"] == exitcodes.FAILED
+    for s in served:
+        assert "exit=0" in lines[s.spec.name]
+        assert json.loads(next((tmp_path / "output" / s.spec.name / "runs").glob("*.json")).read_text())[
+            "finish_reason"] == "finished"
+        assert_exactly_once(tmp_path, s)
+    assert proc.stdout.splitlines()[-1] == "newscrawl: 3 outlets: 1 failed, 2 ok; exit=4"
+
+
+def sqlite_files_open(process: psutil.Process) -> dict[str, int]:
+    """How many times the process has each state file open (one per SQLite connection)."""
+    counts: dict[str, int] = {}
+    try:
+        for f in process.open_files():
+            if f.path.endswith(".sqlite"):
+                counts[f.path] = counts.get(f.path, 0) + 1
+    except psutil.Error:
+        pass
+    return counts
+
+
+def test_a_fleet_holds_one_connection_per_state_file(tmp_path):
+    """Each outlet's components (its ledger, its learned boilerplate) share one connection
+    to its state file, and every outlet's crawler one connection to the global dedupe
+    state: a fleet of N outlets holds N + 1, where it held three per outlet."""
+    with ExitStack() as stack:
+        served = [stack.enter_context(serve_outlet(spec)) for spec in SPECS]
+        for s in served:
+            slow_articles(s, 0.3)
+        outlets_dir = write_outlets(tmp_path / "outlets", [s.outlet for s in served])
+        proc = subprocess.Popen(fleet_command(tmp_path, outlets_dir), cwd=ROOT, env=scrapy_env(None),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        most: dict[str, int] = {}
+        while proc.poll() is None:
+            for crawler in crawl_processes(proc):
+                for path, n in sqlite_files_open(crawler).items():
+                    most[path] = max(n, most.get(path, 0))
+            time.sleep(0.05)
+        out, err = proc.communicate()
+    assert proc.returncode == 0, out + err
+    names = {Path(p).stem for p in most}
+    assert names == {s.spec.name for s in served} | {"_global"}, most
+    assert set(most.values()) == {1}, most
+    for s in served:
+        assert_exactly_once(tmp_path, s)

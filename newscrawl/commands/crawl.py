@@ -13,6 +13,7 @@ NEWSCRAWL_STOP_TIMEOUT; the exit code is then INTERRUPTED (9).
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
@@ -58,10 +59,14 @@ class Command(ScrapyCrawl):
     def _crawl(self, names: list[str], opts, stop: CrawlStop) -> list[int]:
         """Crawls the outlets side by side, one crawler each, in this process's reactor;
         with NEWSCRAWL_FLEET_REPORT, says each outlet's end on stdout as it comes
-        (`newscrawl crawl` reads it). Returns each outlet's exit code."""
+        (`newscrawl crawl` reads it). Returns each outlet's exit code.
+
+        An outlet's exit code is taken when its crawl ends, and its crawler is let go
+        then: what the crawler held (its components, stats, spider) is freed while the
+        other outlets go on, not kept to the end of the fleet."""
         report_each = self.settings.getbool("NEWSCRAWL_FLEET_REPORT")
         codes: list[int] = []
-        crawls = []
+        ended: dict[str, int] = {}
         for name in names:
             crawler, code = self._crawler_for(name)
             if crawler is None:
@@ -71,14 +76,17 @@ class Command(ScrapyCrawl):
                 continue
             outcome = self.crawler_process.crawl(crawler, **opts.spargs)
             stop.watch(crawler)
-            crawls.append((name, crawler, outcome))
-            if report_each:
-                _when_done(outcome, lambda name=name, crawler=crawler, outcome=outcome:
-                           _say_outlet(name, self._exit_code(crawler, outcome), _summary(crawler),
-                                       crawler.settings.get("NEWSCRAWL_RUN_LOG")))
-        if crawls:
+            ended[name] = exitcodes.ERROR  # until its crawl ends
+            _when_done(outcome, partial(self._ended, name, crawler, outcome, ended, stop, report_each))
+        if ended:
             self.crawler_process.start(install_signal_handlers=False)
-        return codes + [self._exit_code(crawler, outcome) for _, crawler, outcome in crawls]
+        return codes + list(ended.values())
+
+    def _ended(self, name: str, crawler, outcome, ended: dict, stop: CrawlStop, report_each: bool) -> None:
+        ended[name] = code = self._exit_code(crawler, outcome)
+        stop.forget(crawler)
+        if report_each:
+            _say_outlet(name, code, _summary(crawler), crawler.settings.get("NEWSCRAWL_RUN_LOG"))
 
     def _crawler_for(self, name: str):
         """(crawler, None), or (None, exit code) for an outlet that cannot be crawled."""
