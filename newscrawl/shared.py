@@ -3,8 +3,10 @@
 `newscrawl crawl` runs many outlets in one process, one Scrapy crawler per outlet (each
 with its own downloader, so its own politeness, and its own stats, lock, ledger, learned
 boilerplate and run report). A few things are worth holding once for all of them: the
-worker pool (one per machine's cores, not one per outlet) and the near-duplicate index
-(every outlet's articles are compared with every other's). Each such resource is built
+worker pool (one per machine's cores, not one per outlet), the near-duplicate index
+(every outlet's articles are compared with every other's) and the connection to the
+global dedupe state (one page cache of that file, not one per outlet). Each such
+resource is built
 by the first crawler that asks for it, held by every crawler that asks, released by each
 when its spider has closed (or its engine stopped, for a crawler that never opened one)
 and closed with the last holder. `close_all` ends whatever is left when the process's

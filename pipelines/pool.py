@@ -11,8 +11,8 @@ pool.run(fn, *args)` with a module-level function and picklable arguments.
   pool at once; the others wait on a semaphore. While NEWSCRAWL_WORKER_BACKLOG calls
   (default 16 per worker) wait, no crawler of the process starts a new download
   (`DownloadBackpressure`), and each crawler hands its downloader at most two requests
-  at a time when it has a download delay: the pages in the process stay bounded however
-  many outlets it crawls. (Scrapy's own bound, SCRAPER_SLOT_MAX_ACTIVE_SIZE, is per
+  at a time when it has a download delay: the fetched pages waiting for a worker stay
+  bounded however many outlets the process crawls. (Scrapy's own bound, SCRAPER_SLOT_MAX_ACTIVE_SIZE, is per
   crawler: with one crawler per outlet it grew with the fleet, and a fleet whose
   downloads outran the pool held thousands of pages waiting for a worker.)
 - Shutdown: Scrapy closes the item pipelines only once every item in flight is done; the
@@ -366,9 +366,10 @@ class DownloadBackpressure:
     `per_outlet`: two for a crawler with a download delay (the request being fetched and
     the next, waiting for its delay: Scrapy hands the downloader up to CONCURRENT_REQUESTS
     of them, which with a delay only queue there, and which would all be fetched while
-    the pool is backlogged); CONCURRENT_REQUESTS_PER_DOMAIN without one. The pages in the
-    process are then at most the backlog plus `per_outlet` per crawler, where a fleet
-    whose downloads outran its pool held every page it had fetched.
+    the pool is backlogged); CONCURRENT_REQUESTS_PER_DOMAIN without one. The fetched
+    pages waiting for a worker are then at most the backlog plus `per_outlet` per
+    crawler, where a fleet whose downloads outran its pool held every page it had
+    fetched.
 
     A request held when the crawl is being stopped (SIGTERM) is not fetched (`NotFetched`),
     like the requests the downloader had queued (newscrawl/stop.py)."""
