@@ -161,6 +161,9 @@ class Renewer:
             time.sleep(max(0.1, min(lease.ttl for lease, _, _ in entries) / 3))
             for entry in entries:
                 lease, on_lost, renewed = entry
+                with self._lock:
+                    if self._leases.get(lease.key) is not entry:
+                        continue  # removed (and released) while this round slept
                 try:
                     lease.renew()
                 except LeaseLost as exc:

@@ -263,6 +263,29 @@ def test_a_lease_is_held_by_one_crawl_renewed_while_it_lives_and_lost_when_it_st
         delete_keys(prefix)
 
 
+
+@REDIS
+@pytest.mark.slow
+def test_a_lease_released_while_the_renewer_sleeps_is_not_renewed_nor_reported_lost():
+    from newscrawl.lease import Lease, Renewer
+
+    prefix = f"newscrawl-test-{uuid.uuid4().hex[:12]}"
+    client = redis_client()
+    lost: list = []
+    try:
+        renewer = Renewer()
+        lease = Lease(client, prefix, "dawn", ttl=1.5).acquire()
+        renewer.add(lease, lost.append)
+        time.sleep(0.1)  # the renewer's first round is asleep
+        renewer.remove(lease)
+        lease.release()
+        time.sleep(1.2)  # past the round it slept through
+        assert lost == []
+    finally:
+        client.close()
+        delete_keys(prefix)
+
+
 # --------------------------------------------------------------------------- atomic state in Redis
 
 
